@@ -1,0 +1,50 @@
+# objmem - a thin wrapper over CMake. `make demo` runs the tour, `make test`
+# runs the suite (release with asserts, then ASan+UBSan), `make bench` the
+# benchmarks. Targets that need Debian packages install them when run as
+# root, else print the apt-get line and stop.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEPS := tools/ensure-deps.sh
+CMAKE_COMMON := -DOM_BUILD_TESTS=ON
+
+.PHONY: all build demo test test-release test-asan valgrind bench clean
+
+all: build
+
+build:
+	@$(DEPS) build
+	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
+	@cmake --build build/release -j $(JOBS)
+
+demo: build
+	@./build/release/objmem tour
+
+test: test-release test-asan
+
+test-release:
+	@$(DEPS) test
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
+	cmake --build build/release -j $(JOBS)
+	cd build/release && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@$(DEPS) test
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DOM_SANITIZE=ON -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
+	cmake --build build/asan -j $(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+valgrind:
+	@$(DEPS) valgrind
+	cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DOM_VALGRIND=ON -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
+	cmake --build build/valgrind -j $(JOBS)
+	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -LE slow \
+		-T memcheck --overwrite MemoryCheckCommandOptions="--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+
+bench:
+	@$(DEPS) build
+	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DOM_BUILD_BENCH=ON -DOM_BUILD_TESTS=OFF >/dev/null
+	cmake --build build/bench -j $(JOBS)
+	cd build/bench && for b in bench/bench_*; do [ -x "$$b" ] && ./$$b || true; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,63 @@
+/*
+ * objmem/alloc.h - raw blocks: the small-object allocator.
+ *
+ * Requests up to OM_SMALL_MAX bytes are served from 16 KiB pools carved
+ * from 1 MiB arenas, in 16-byte size classes; larger ones go to the seam's
+ * system allocator behind a small header. All blocks are 16-byte aligned.
+ * Design note: docs/alloc.md.
+ *
+ * Include <objmem.h>, not this file.
+ */
+#ifndef OBJMEM_ALLOC_H
+#define OBJMEM_ALLOC_H
+
+#include "heap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A block of at least size bytes, 16-byte aligned, contents undefined (in
+ * debug mode filled with 0xCD). size 0 gives a unique pointer. NULL with
+ * OM_ENOMEM when memory cannot be had. */
+void *om_malloc(om_heap *h, size_t size);
+
+/* n * size zeroed bytes; NULL with OM_EINVAL when n * size overflows. */
+void *om_calloc(om_heap *h, size_t n, size_t size);
+
+/* Resize p (NULL: om_malloc) keeping min(old, size) bytes. In place when
+ * the size class does not change. On failure returns NULL and p is intact.
+ * A pointer that is not a block of h fails with OM_EFOREIGN. */
+void *om_realloc(om_heap *h, void *p, size_t size);
+
+/* Give p back. NULL is a no-op. A pointer that is not a block of h is not
+ * touched: it is counted in bad_frees and reported (in debug mode: a
+ * report naming the pointer, then abort). */
+void om_free(om_heap *h, void *p);
+
+/* Bytes usable at p (at least what was requested), 0 for a foreign p. */
+size_t om_usable_size(om_heap *h, const void *p);
+
+/* 1 when p is the start of a live or free block of h (small or large),
+ * else 0. O(1), and it reads no memory that may be unmapped: safe on any
+ * pointer, including those of other allocators. */
+int om_owns(const om_heap *h, const void *p);
+
+/* Where a small block lives, for the tour and for tests. */
+typedef struct om_block_info {
+    int large;             /* 1: a large block (the fields below are 0)     */
+    unsigned size_class;   /* index in stats.classes                         */
+    size_t block_size;     /* bytes of the block                             */
+    const void *pool;      /* its pool                                       */
+    const void *arena;     /* its arena                                      */
+    unsigned pool_index;   /* the pool's index in its arena (0..63)          */
+    unsigned block_index;  /* the block's index in its pool                  */
+} om_block_info;
+
+/* Fill *info for block p of h; OM_EFOREIGN when p is not a block of h. */
+int om_block_info_get(om_heap *h, const void *p, om_block_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,174 @@
+/*
+ * objmem/heap.h - heaps, configuration, the memory seam, errors, statistics.
+ *
+ * A heap is a private, independent object memory: arenas, pools and blocks,
+ * the objects in them, the collector's state and the tracer's. Heaps share
+ * nothing; each may be used by one thread at a time, and different heaps by
+ * different threads at once, with no locking. Design note: docs/alloc.md.
+ *
+ * Include <objmem.h>, not this file.
+ */
+#ifndef OBJMEM_HEAP_H
+#define OBJMEM_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct om_heap om_heap;
+
+/* ---------------------------------------------------------------- errors */
+
+/* Every function that can fail returns NULL or a negative OM_E* code, and
+ * records the code and a readable message in the heap (om_errmsg). */
+enum {
+    OM_OK = 0,
+    OM_ENOMEM = -1,    /* the seam refused memory                        */
+    OM_EINVAL = -2,    /* an argument is out of its documented domain    */
+    OM_ERANGE = -3,    /* an index is out of range                       */
+    OM_ETYPE = -4,     /* an object has the wrong type for the operation */
+    OM_EKEY = -5,      /* a key is not present                           */
+    OM_EMUTATED = -6,  /* a container changed during iteration           */
+    OM_EUTF8 = -7,     /* bytes are not valid UTF-8                      */
+    OM_EFORMAT = -8,   /* a file or buffer is truncated or corrupt       */
+    OM_EIO = -9,       /* reading or writing a file failed               */
+    OM_ESTATE = -10,   /* the heap is not in the state the call needs    */
+    OM_EUNHASH = -11,  /* the object is not hashable                     */
+    OM_EFOREIGN = -12, /* a pointer is not a block of this heap          */
+    OM_EBUSY = -13,    /* the operation is not allowed right now         */
+};
+
+/* A static description of an OM_E* code ("out of memory", ...). */
+const char *om_strerror(int code);
+/* The code of the last failure in heap h, or OM_OK. */
+int om_errcode(const om_heap *h);
+/* The message of the last failure in heap h (never NULL, "" if none). */
+const char *om_errmsg(const om_heap *h);
+/* Forget the last failure. */
+void om_errclear(om_heap *h);
+
+/* -------------------------------------------------------------- the seam */
+
+/* Every request a heap makes for memory goes through these callbacks: OS
+ * pages for arenas (map/unmap) and the system allocator for everything
+ * else (large blocks, tables, stacks). Statistics, fault injection and
+ * tracing hook in here. A callback that fails returns NULL; the heap then
+ * fails the request cleanly with OM_ENOMEM.
+ *   map(ctx, size, align)   size bytes of zeroed pages aligned to align
+ *                           (a power of two, at least the page size)
+ *   unmap(ctx, p, size)     give back what map returned
+ *   malloc(ctx, size)       like malloc; size > 0
+ *   realloc(ctx, p, old, size)  like realloc; old is p's requested size
+ *   free(ctx, p, size)      like free; size is p's requested size
+ */
+typedef struct om_sys {
+    void *ctx;
+    void *(*map)(void *ctx, size_t size, size_t align);
+    void (*unmap)(void *ctx, void *p, size_t size);
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *p, size_t old_size, size_t size);
+    void (*free)(void *ctx, void *p, size_t size);
+} om_sys;
+
+/* The default seam: mmap/munmap and the C library's malloc family. */
+om_sys om_sys_default(void);
+
+/* ------------------------------------------------------------ the config */
+
+typedef struct om_config {
+    om_sys sys;          /* where memory comes from (om_sys_default())        */
+    int debug;           /* 1: guard bytes, fill patterns, misuse reports     */
+                         /*    (also set by the environment OBJMEM_DEBUG=1)   */
+    int report_leaks;    /* 1: om_heap_destroy reports live objects and blocks */
+    int gc_stress;       /* 1: a full collection at every tracked allocation  */
+    size_t arena_cache;  /* empty arenas kept mapped before unmapping (2)     */
+    uint64_t hash_seed;  /* string hash key; 0 = random per heap              */
+    FILE *report_file;   /* where reports go; NULL = stderr                   */
+} om_config;
+
+/* Fill *cfg with the defaults, then apply the environment (OBJMEM_DEBUG). */
+void om_config_init(om_config *cfg);
+
+/* A new heap configured by cfg (NULL: om_config_init's defaults), or NULL
+ * when the seam cannot provide the heap's own bookkeeping. */
+om_heap *om_heap_new(const om_config *cfg);
+
+/* Run pending finalizers, report leaks if configured, then release every
+ * arena and large block of the heap. Every object and block of h is gone
+ * afterwards, whatever its reference count. NULL is a no-op. */
+void om_heap_destroy(om_heap *h);
+
+/* ------------------------------------------------------------ statistics */
+
+enum { OM_NUM_CLASSES = 32 }; /* 16-byte size classes: 16, 32, ..., 512 bytes */
+enum { OM_SMALL_MAX = 512 };  /* largest request served from pools            */
+
+/* One size class: how many pools serve it and how full they are. */
+typedef struct om_class_stats {
+    size_t block_size;  /* bytes per block                               */
+    size_t pools;       /* pools carved for this class                   */
+    size_t blocks_used; /* blocks handed out                             */
+    size_t blocks_free; /* blocks in those pools not handed out          */
+} om_class_stats;
+
+/* Live objects of one type (filled for the types with live objects). */
+typedef struct om_type_stats {
+    const char *name; /* the type's name (owned by the type)   */
+    size_t count;     /* live objects                          */
+    size_t bytes;     /* bytes of their blocks                 */
+} om_type_stats;
+
+enum { OM_STATS_MAX_TYPES = 64 };
+
+typedef struct om_heap_stats {
+    /* allocator */
+    size_t bytes_in_use;   /* bytes of blocks handed out (block sizes)        */
+    size_t peak_bytes;     /* highest bytes_in_use since the heap was made    */
+    size_t requested;      /* bytes asked for, of blocks handed out          */
+    size_t arenas;         /* arenas mapped now                               */
+    size_t arenas_peak;    /* most arenas mapped at once                      */
+    size_t arenas_cached;  /* of those, wholly empty ones kept for reuse      */
+    size_t arenas_mapped_total;   /* arenas ever mapped                       */
+    size_t arenas_unmapped_total; /* arenas ever given back to the OS         */
+    size_t os_bytes;       /* bytes mapped from the OS for arenas now         */
+    size_t pools_used;     /* pools serving a size class                      */
+    size_t pools_free;     /* pools of mapped arenas serving none             */
+    size_t large_blocks;   /* blocks over OM_SMALL_MAX (system allocator)     */
+    size_t large_bytes;    /* their requested bytes                           */
+    size_t sys_bytes;      /* bytes held from the system allocator, all uses  */
+    size_t bad_frees;      /* frees of pointers that are not blocks of h      */
+    size_t raw_blocks;     /* raw blocks handed out (om_malloc), small + large */
+    om_class_stats classes[OM_NUM_CLASSES];
+    /* objects */
+    size_t objects;        /* live objects                                    */
+    size_t total_refs;     /* sum of the counts of live mortal objects (like
+                              sys.gettotalrefcount); filled in debug mode      */
+    size_t heap_objects;   /* of objects, those the heap itself holds: the
+                              built-in singletons, caches and free lists       */
+    size_t heap_raw_blocks;/* of raw_blocks, those the heap itself holds      */
+    size_t ntypes;         /* entries used in types[]                          */
+    om_type_stats types[OM_STATS_MAX_TYPES];
+} om_heap_stats;
+
+/* Fill *st with the heap's statistics (walks the arenas: O(pools)). */
+void om_heap_get_stats(om_heap *h, om_heap_stats *st);
+
+/* Print the sys._debugmallocstats() view: one row per size class, then the
+ * totals, fragmentation, arenas, large blocks, objects per type, and the
+ * other layers' summaries. out NULL = stdout. */
+void om_heap_print_stats(om_heap *h, FILE *out);
+
+/* Walk every structure of h and verify the invariants written above them.
+ * Returns 0 when all hold, else a negative code after writing what broke
+ * to the report file. In debug mode it also checks guard bytes of live
+ * blocks and the dead pattern of free blocks. */
+int om_heap_check(om_heap *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,53 @@
+/*
+ * alloc.c - the allocator's lifecycle and the seam wrappers every layer
+ * uses for its own bookkeeping (tables, stacks, traces), so that all of it
+ * is counted and can be failed by fault injection.
+ * Design note: docs/alloc.md ("The seam").
+ */
+#include "internal/heap.h"
+
+void *om__sys_malloc(om_heap *h, size_t size)
+{
+    void *p = h->cfg.sys.malloc(h->cfg.sys.ctx, size ? size : 1);
+    if (!p) return om__err_null(h, OM_ENOMEM, "the system allocator refused %zu bytes", size);
+    h->alloc.sys_bytes += size;
+    return p;
+}
+
+void *om__sys_calloc(om_heap *h, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return om__err_null(h, OM_ENOMEM, "%zu * %zu bytes overflows", n, size);
+    void *p = om__sys_malloc(h, total);
+    if (p) memset(p, 0, total);
+    return p;
+}
+
+void *om__sys_realloc(om_heap *h, void *p, size_t old_size, size_t size)
+{
+    if (!p) return om__sys_malloc(h, size);
+    void *q = h->cfg.sys.realloc(h->cfg.sys.ctx, p, old_size, size ? size : 1);
+    if (!q) return om__err_null(h, OM_ENOMEM, "the system allocator refused %zu bytes", size);
+    h->alloc.sys_bytes = h->alloc.sys_bytes - old_size + size;
+    return q;
+}
+
+void om__sys_free(om_heap *h, void *p, size_t size)
+{
+    if (!p) return;
+    h->alloc.sys_bytes -= size;
+    h->cfg.sys.free(h->cfg.sys.ctx, p, size);
+}
+
+int om__alloc_init(om_heap *h)
+{
+    h->alloc.cache_max = h->cfg.arena_cache;
+    return om__arena_table_init(h);
+}
+
+void om__alloc_fini(om_heap *h)
+{
+    om__large_release_all(h);
+    om__arena_release_all(h);
+}

@@ -1,0 +1,247 @@
+/*
+ * arena.c - arenas: 1 MiB of pools from the OS, the table that finds an
+ * arena from any address, and the order in which pools are handed out.
+ *
+ * Pools come from the arena with the fewest free pools (buckets by free
+ * count, a bitmap to find the lowest), so nearly empty arenas drain and go
+ * back to the OS. Wholly free arenas wait in a small cache first, so a loop
+ * at the boundary does not map and unmap on every turn.
+ * Design note: docs/alloc.md ("Arenas").
+ */
+#include "internal/heap.h"
+
+/* ------------------------------------------------------- the arena table */
+
+static size_t atab_home(const om__alloc *a, uintptr_t base)
+{
+    return (size_t)(((uint64_t)(base >> OM_ARENA_SHIFT) * 0x9E3779B97F4A7C15ull) >> a->atab_shift);
+}
+
+static void atab_put(om__alloc *a, uintptr_t base, om__arena *ar)
+{
+    size_t i = atab_home(a, base);
+    while (a->atab[i].base != 0) i = (i + 1) & a->atab_mask;
+    a->atab[i].base = base;
+    a->atab[i].arena = ar;
+}
+
+/* Keep the load at most 1/2 so probes stay short. */
+static int atab_reserve(om_heap *h, size_t need)
+{
+    om__alloc *a = &h->alloc;
+    size_t cap = a->atab_mask + 1;
+    if (need * 2 <= cap) return 0;
+    size_t ncap = cap * 2;
+    om__arena_slot *nt = om__sys_calloc(h, ncap, sizeof *nt);
+    if (!nt) return OM_ENOMEM;
+    om__arena_slot *old = a->atab;
+    a->atab = nt;
+    a->atab_mask = ncap - 1;
+    a->atab_shift--;
+    for (size_t i = 0; i < cap; i++)
+        if (old[i].base) atab_put(a, old[i].base, old[i].arena);
+    om__sys_free(h, old, cap * sizeof *old);
+    return 0;
+}
+
+/* Backward-shift deletion: no tombstones, lookups stay exact. */
+static void atab_del(om__alloc *a, uintptr_t base)
+{
+    size_t i = atab_home(a, base);
+    while (a->atab[i].base != base) i = (i + 1) & a->atab_mask;
+    for (;;) {
+        a->atab[i].base = 0;
+        size_t j = i;
+        for (;;) {
+            j = (j + 1) & a->atab_mask;
+            if (a->atab[j].base == 0) return;
+            size_t k = atab_home(a, a->atab[j].base);
+            /* move j back to i unless its home lies cyclically in (i, j] */
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+            a->atab[i] = a->atab[j];
+            i = j;
+            break;
+        }
+    }
+}
+
+int om__arena_table_init(om_heap *h)
+{
+    om__alloc *a = &h->alloc;
+    size_t cap = 16;
+    a->atab = om__sys_calloc(h, cap, sizeof *a->atab);
+    if (!a->atab) return OM_ENOMEM;
+    a->atab_mask = cap - 1;
+    a->atab_shift = 64 - 4;
+    return 0;
+}
+
+/* --------------------------------------------------------- usable buckets */
+
+static void bucket_unlink(om__alloc *a, om__arena *ar)
+{
+    unsigned k = ar->nfree;
+    if (ar->prev) ar->prev->next = ar->next;
+    else a->buckets[k] = ar->next;
+    if (ar->next) ar->next->prev = ar->prev;
+    if (!a->buckets[k]) a->bucket_bits &= ~((uint64_t)1 << k);
+    ar->next = ar->prev = NULL;
+}
+
+static void bucket_push(om__alloc *a, om__arena *ar)
+{
+    unsigned k = ar->nfree;
+    ar->prev = NULL;
+    ar->next = a->buckets[k];
+    if (ar->next) ar->next->prev = ar;
+    a->buckets[k] = ar;
+    a->bucket_bits |= (uint64_t)1 << k;
+}
+
+static void cache_unlink(om__alloc *a, om__arena *ar)
+{
+    if (ar->prev) ar->prev->next = ar->next;
+    else a->cache = ar->next;
+    if (ar->next) ar->next->prev = ar->prev;
+    ar->next = ar->prev = NULL;
+    a->ncache--;
+}
+
+static void cache_push(om__alloc *a, om__arena *ar)
+{
+    ar->prev = NULL;
+    ar->next = a->cache;
+    if (ar->next) ar->next->prev = ar;
+    a->cache = ar;
+    a->ncache++;
+}
+
+/* ------------------------------------------------------ map and unmap */
+
+static om__arena *arena_map(om_heap *h)
+{
+    om__alloc *a = &h->alloc;
+    if (atab_reserve(h, a->narenas + 1) < 0) return NULL;
+    om__arena *ar = om__sys_calloc(h, 1, sizeof *ar);
+    if (!ar) return NULL;
+    ar->base = h->cfg.sys.map(h->cfg.sys.ctx, OM_ARENA_SIZE, OM_ARENA_SIZE);
+    if (!ar->base) {
+        om__sys_free(h, ar, sizeof *ar);
+        return NULL;
+    }
+    ar->untouched = ar->nfree = OM_POOLS_PER_ARENA;
+    atab_put(a, (uintptr_t)ar->base, ar);
+    a->narenas++;
+    a->mapped_total++;
+    if (a->narenas > a->narenas_peak) a->narenas_peak = a->narenas;
+    om__poison(ar->base, OM_ARENA_SIZE);
+    om__vg_noaccess(ar->base, OM_ARENA_SIZE);
+    return ar;
+}
+
+static void arena_unmap(om_heap *h, om__arena *ar)
+{
+    om__alloc *a = &h->alloc;
+    atab_del(a, (uintptr_t)ar->base);
+    om__unpoison(ar->base, OM_ARENA_SIZE);
+    om__vg_undefined(ar->base, OM_ARENA_SIZE);
+    h->cfg.sys.unmap(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);
+    om__sys_free(h, ar, sizeof *ar);
+    a->narenas--;
+    a->unmapped_total++;
+}
+
+/* ----------------------------------------------------------------- pools */
+
+/* A free pool (header unset, memory poisoned), or NULL with OM_ENOMEM. */
+om__pool *om__arena_take_pool(om_heap *h)
+{
+    om__alloc *a = &h->alloc;
+    om__arena *ar;
+    if (a->bucket_bits) {
+        ar = a->buckets[__builtin_ctzll(a->bucket_bits)];
+        bucket_unlink(a, ar);
+    } else if (a->cache) {
+        ar = a->cache;
+        cache_unlink(a, ar);
+    } else if (!(ar = arena_map(h))) {
+        return om__err_null(h, OM_ENOMEM, "cannot map a %zu-byte arena", OM_ARENA_SIZE);
+    }
+    om__pool *pool;
+    if (ar->free_pools) {
+        pool = ar->free_pools;
+        om__unpoison(pool, sizeof(om__pool *) * 6);
+        ar->free_pools = pool->next;
+    } else {
+        pool = (om__pool *)(ar->base + (OM_POOLS_PER_ARENA - ar->untouched) * OM_POOL_SIZE);
+        ar->untouched--;
+    }
+    ar->nfree--;
+    if (ar->nfree > 0) bucket_push(a, ar);
+    om__unpoison(pool, OM_POOL_SIZE);
+    om__vg_undefined(pool, OM_POOL_SIZE);
+    pool->arena = ar;
+    return pool;
+}
+
+/* Give an emptied pool back to its arena; a wholly free arena goes to the
+ * cache, and the oldest cached one beyond cache_max back to the OS. */
+void om__arena_give_pool(om_heap *h, om__pool *pool)
+{
+    om__alloc *a = &h->alloc;
+    om__arena *ar = pool->arena;
+    if (ar->nfree > 0) bucket_unlink(a, ar);
+    pool->next = ar->free_pools;
+    ar->free_pools = pool;
+    ar->nfree++;
+    om__poison((char *)pool + sizeof(om__pool *) * 6, OM_POOL_SIZE - sizeof(om__pool *) * 6);
+    om__vg_noaccess((char *)pool + sizeof(om__pool *) * 6,
+                    OM_POOL_SIZE - sizeof(om__pool *) * 6);
+    if (ar->nfree < OM_POOLS_PER_ARENA) {
+        bucket_push(a, ar);
+        return;
+    }
+    cache_push(a, ar);
+    while (a->ncache > a->cache_max) {
+        om__arena *old = a->cache;
+        while (old->next) old = old->next;
+        cache_unlink(a, old);
+        arena_unmap(h, old);
+    }
+}
+
+/* Unmap every arena (heap destroy). */
+void om__arena_release_all(om_heap *h)
+{
+    om__alloc *a = &h->alloc;
+    size_t cap = a->atab_mask + 1;
+    for (size_t i = 0; i < cap; i++) {
+        om__arena *ar = a->atab[i].arena;
+        if (!a->atab[i].base) continue;
+        om__unpoison(ar->base, OM_ARENA_SIZE);
+        om__vg_undefined(ar->base, OM_ARENA_SIZE);
+        h->cfg.sys.unmap(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);
+        om__sys_free(h, ar, sizeof *ar);
+    }
+    om__sys_free(h, a->atab, cap * sizeof *a->atab);
+    a->atab = NULL;
+    a->narenas = 0;
+}
+
+/* Visit every arena (stats, checks, walks). */
+void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg)
+{
+    om__alloc *a = &h->alloc;
+    for (size_t i = 0; i <= a->atab_mask; i++)
+        if (a->atab[i].base) fn(h, a->atab[i].arena, arg);
+}
+
+/* 1 when pool (of arena ar) is a free pool rather than one serving a class. */
+int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool)
+{
+    size_t idx = ((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE;
+    if (idx >= OM_POOLS_PER_ARENA - ar->untouched) return 1;
+    for (const om__pool *p = ar->free_pools; p; p = p->next)
+        if (p == pool) return 1;
+    return 0;
+}

@@ -1,0 +1,150 @@
+/*
+ * check.c - the allocator's invariant checker, called by om_heap_check:
+ * every arena, pool, free list, bitmap and large block is verified against
+ * the Invariants lists of src/internal/alloc.h. O(heap); for tests and
+ * debugging. Design note: docs/alloc.md ("Invariants").
+ */
+#include "internal/heap.h"
+
+typedef struct check_ctx {
+    FILE *out;
+    int bad;
+} check_ctx;
+
+#define FAIL(c, ...)                                                                               \
+    do {                                                                                           \
+        fprintf((c)->out, "objmem: om_heap_check: " __VA_ARGS__);                                  \
+        fputc('\n', (c)->out);                                                                     \
+        (c)->bad++;                                                                                \
+        return;                                                                                    \
+    } while (0)
+
+static int in_block_area(const om__pool *pool, const void *b)
+{
+    size_t off = (size_t)((const char *)b - (const char *)pool);
+    size_t hdr = om__pool_hdr_size(pool->kind);
+    return off >= hdr && (off - hdr) % pool->bsize == 0 && (off - hdr) / pool->bsize < pool->capacity;
+}
+
+static unsigned popcount_bm(const uint64_t *bm)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < OM_BM_WORDS; i++) n += (unsigned)__builtin_popcountll(bm[i]);
+    return n;
+}
+
+/* Free list of pool: in bounds, no cycle; marks free blocks in freebm. */
+static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_ctx *c,
+                            size_t *nfree)
+{
+    size_t n = 0;
+    for (om__block *b = pool->free; b; n++) {
+        if (n > pool->capacity || !in_block_area(pool, b))
+            FAIL(c, "pool %p: free list broken at %p", (void *)pool, (void *)b);
+        unsigned g = om__granule(pool, b);
+        if (om__bm_test(freebm, g)) FAIL(c, "pool %p: free list has a cycle", (void *)pool);
+        om__bm_set(freebm, g);
+        om__unpoison(b, sizeof *b);
+        om__vg_defined(b, sizeof *b);
+        om__block *next = b->next;
+        om__poison(b, sizeof *b);
+        b = next;
+    }
+    *nfree = n;
+    (void)h;
+}
+
+static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
+{
+    if (pool->heap != h || pool->arena != ar) FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
+    if (pool->kind >= OM_NKINDS || pool->cls >= OM_NUM_CLASSES)
+        FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
+    size_t hdr = om__pool_hdr_size(pool->kind);
+    if (pool->bsize != om__class_size(pool->cls) ||
+        pool->capacity != (OM_POOL_SIZE - hdr) / pool->bsize || pool->nalloc > pool->capacity)
+        FAIL(c, "pool %p: size, capacity or count wrong", (void *)pool);
+    uint64_t freebm[OM_BM_WORDS] = {0};
+    size_t nfree = 0;
+    check_free_list(h, pool, freebm, c, &nfree);
+    size_t nbump = (size_t)(pool->limit - pool->bump) / pool->bsize;
+    if (pool->nalloc + nfree + nbump != pool->capacity)
+        FAIL(c, "pool %p: %u used + %zu free + %zu never used != %u", (void *)pool, pool->nalloc,
+             nfree, nbump, pool->capacity);
+    if ((nfree || nbump) && !pool->on_avail)
+        FAIL(c, "pool %p: has free blocks but is not on its list", (void *)pool);
+    if (pool->kind != OM_KIND_RAW) {
+        if (popcount_bm(pool->alloc_bm) != pool->nalloc)
+            FAIL(c, "pool %p: %u objects marked, %u blocks used", (void *)pool,
+                 popcount_bm(pool->alloc_bm), pool->nalloc);
+        size_t shift = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
+        for (unsigned w = 0; w < OM_BM_WORDS; w++)
+            for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
+                char *o = (char *)pool + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4);
+                if (!in_block_area(pool, o - shift) ||
+                    om__bm_test(freebm, om__granule(pool, o - shift)))
+                    FAIL(c, "pool %p: object bit at %p is not a used block", (void *)pool, o);
+            }
+    }
+    if (pool->kind == OM_KIND_GC)
+        for (unsigned w = 0; w < OM_BM_WORDS; w++)
+            if ((pool->young_bm[w] | pool->middle_bm[w]) & ~pool->alloc_bm[w] ||
+                (pool->young_bm[w] & pool->middle_bm[w]))
+                FAIL(c, "pool %p: generation bits outside objects or overlapping", (void *)pool);
+    if (h->hooks & OM_HOOK_DEBUG)
+        for (char *b = (char *)pool + hdr; b < pool->bump; b += pool->bsize) {
+            int is_free = om__bm_test(freebm, om__granule(pool, b));
+            om__unpoison(b, pool->bsize);
+            om__vg_defined(b, pool->bsize);
+            om__dbg_check_block(h, b + OM_DBG_PREFIX, !is_free, c->out);
+            if (is_free) om__poison(b, pool->bsize);
+        }
+}
+
+static void check_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    check_ctx *c = arg;
+    if ((uintptr_t)ar->base & (OM_ARENA_SIZE - 1)) FAIL(c, "arena %p: misaligned", ar->base);
+    if (om__arena_find(&h->alloc, (uintptr_t)ar->base) != ar)
+        FAIL(c, "arena %p: not in the arena table", ar->base);
+    unsigned nlisted = 0;
+    for (om__pool *p = ar->free_pools; p; p = p->next)
+        if (++nlisted > OM_POOLS_PER_ARENA) FAIL(c, "arena %p: free pool list loops", ar->base);
+    if (ar->nfree != nlisted + ar->untouched || ar->nfree > OM_POOLS_PER_ARENA)
+        FAIL(c, "arena %p: nfree %u != %u listed + %u untouched", ar->base, ar->nfree, nlisted,
+             ar->untouched);
+    int found = 0;
+    om__arena *list = ar->nfree == OM_POOLS_PER_ARENA ? h->alloc.cache
+                      : ar->nfree ? h->alloc.buckets[ar->nfree] : NULL;
+    for (om__arena *x = list; x; x = x->next) found |= x == ar;
+    if (ar->nfree && !found) FAIL(c, "arena %p: not on the list of its free count", ar->base);
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool)) check_pool(h, ar, pool, c);
+    }
+}
+
+static void check_lists(om_heap *h, check_ctx *c)
+{
+    for (unsigned k = 0; k < OM_NKINDS; k++)
+        for (unsigned cl = 0; cl < OM_NUM_CLASSES; cl++)
+            for (om__pool *p = h->alloc.avail[k][cl]; p; p = p->next)
+                if (!p->on_avail || p->kind != k || p->cls != cl || (p->next && p->next->prev != p))
+                    FAIL(c, "avail list (%u, %u) broken at pool %p", k, cl, (void *)p);
+    size_t n = 0;
+    for (unsigned k = 0; k < OM_NKINDS; k++)
+        for (om__large *lb = h->alloc.large[k]; lb; lb = lb->next, n++) {
+            if (lb->magic != OM_LARGE_MAGIC || lb->heap != h || lb->kind != k ||
+                om__large_find(h, lb + 1) != lb || (lb->next && lb->next->prev != lb))
+                FAIL(c, "large block %p: header broken", (void *)(lb + 1));
+            if (h->hooks & OM_HOOK_DEBUG) om__dbg_check_block(h, (char *)(lb + 1) + OM_DBG_PREFIX, 1, c->out);
+        }
+    if (n != h->alloc.nlarge) FAIL(c, "%zu large blocks listed, %zu counted", n, h->alloc.nlarge);
+}
+
+int om__alloc_check(om_heap *h, FILE *out)
+{
+    check_ctx c = {out, 0};
+    om__arena_foreach(h, check_arena, &c);
+    check_lists(h, &c);
+    return c.bad ? OM_ESTATE : 0;
+}

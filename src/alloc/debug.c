@@ -1,0 +1,183 @@
+/*
+ * debug.c - debug mode, in the manner of PYTHONMALLOC=debug: every block
+ * gets a 16-byte prefix (requested size, state, guard bytes) and guard
+ * bytes after the payload; fresh payloads are filled with 0xCD, freed ones
+ * with 0xDD. Frees, reallocs and om_heap_check verify them, and misuse
+ * stops the program with a report naming the block.
+ * Design note: docs/alloc.md ("Debug mode").
+ */
+#include <stdlib.h>
+
+#include "internal/heap.h"
+
+static om__dbg *prefix_of(const void *p) { return (om__dbg *)((char *)p - OM_DBG_PREFIX); }
+
+/* The block's end: the pool block's end, or the large block's tail end. */
+static char *block_end(om_heap *h, const void *p, size_t size)
+{
+    if (om__arena_of_ptr(&h->alloc, p)) {
+        om__pool *pool = om__pool_of(p);
+        char *blk = (char *)p - OM_DBG_PREFIX;
+        return blk + pool->bsize;
+    }
+    return (char *)p + size + OM_DBG_TAIL;
+}
+
+void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
+{
+    size_t total = OM_DBG_PREFIX + size + OM_DBG_TAIL;
+    char *blk;
+    if (total < size) return om__err_null(h, OM_ENOMEM, "a block of %zu bytes is too large", size);
+    if (total <= OM_SMALL_MAX) {
+        blk = om__pool_alloc_slow(h, kind, om__size_class(total));
+        if (!blk) return NULL;
+        om__dbg *d = (om__dbg *)blk;
+        if (d->state == OM_DBG_FREED) { /* reused: the dead pattern must be intact */
+            char *end = blk + om__pool_of(blk)->bsize;
+            for (char *q = blk + OM_DBG_PREFIX + 4; q < end; q++)
+                if ((unsigned char)*q != OM_DBG_DEAD)
+                    om__dbg_report(h, "a freed block was written to (use after free)",
+                                   blk + OM_DBG_PREFIX, "allocation");
+        }
+    } else {
+        char *payload = om__large_alloc(h, size, kind, OM_DBG_PREFIX);
+        if (!payload) return NULL;
+        blk = payload - OM_DBG_PREFIX;
+    }
+    om__dbg *d = (om__dbg *)blk;
+    d->size = size;
+    d->state = OM_DBG_LIVE;
+    d->kind = (uint8_t)kind;
+    memset(d->guard, OM_DBG_GUARD, sizeof d->guard);
+    char *payload = blk + OM_DBG_PREFIX;
+    memset(payload, OM_DBG_CLEAN, size);
+    char *end = block_end(h, payload, size);
+    memset(payload + size, OM_DBG_GUARD, (size_t)(end - payload - size));
+    h->alloc.requested += size;
+    return payload;
+}
+
+/* Verify the prefix and the guards of live block p; report and stop on
+ * any damage. api names the call that found it. */
+static void check_live(om_heap *h, const void *p, const char *api)
+{
+    const om__dbg *d = prefix_of(p);
+    if (d->state == OM_DBG_FREED) om__dbg_report(h, "double free (the block is already free)", p, api);
+    for (size_t i = 0; i < sizeof d->guard; i++)
+        if (d->guard[i] != OM_DBG_GUARD || d->state != OM_DBG_LIVE)
+            om__dbg_report(h, "buffer underrun (the guard bytes before the block are damaged)",
+                           p, api);
+    const char *end = block_end(h, p, d->size);
+    for (const char *q = (const char *)p + d->size; q < end; q++)
+        if ((unsigned char)*q != OM_DBG_GUARD)
+            om__dbg_report(h, "buffer overrun (the guard bytes after the block are damaged)", p,
+                           api);
+}
+
+/* 1 when p is a block start of h (debug layout); foreign pointers and
+ * pointers into the middle of a block are not. */
+static int owned(om_heap *h, const void *p)
+{
+    if (om__arena_of_ptr(&h->alloc, p)) return om_owns(h, p);
+    return om__large_find(h, (const char *)p - OM_DBG_PREFIX) != NULL;
+}
+
+void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
+{
+    if (!owned(h, p))
+        om__dbg_report(h, "not a block of this heap (foreign, stack or interior pointer)", p, api);
+    check_live(h, p, api);
+    om__dbg *d = prefix_of(p);
+    if ((kind == OM_KIND_RAW) != (d->kind == OM_KIND_RAW))
+        om__dbg_report(h, kind == OM_KIND_RAW ? "om_free of an object's block (use om_decref)"
+                                              : "an object freed that is a raw block",
+                       p, api);
+    h->alloc.requested -= d->size;
+    if (!om__arena_of_ptr(&h->alloc, p)) {
+        d->state = OM_DBG_FREED;
+        om__large_free(h, om__large_hdr(p, OM_DBG_PREFIX));
+        return;
+    }
+    char *end = block_end(h, p, d->size);
+    memset(p, OM_DBG_DEAD, (size_t)(end - (char *)p));
+    memset(p, 0, 4); /* a freed object's count reads 0: a decref reports */
+    d->state = OM_DBG_FREED;
+    om__pool_free_slow(h, om__pool_of(p), (om__block *)d);
+}
+
+void *om__dbg_realloc(om_heap *h, void *p, size_t size)
+{
+    if (!owned(h, p))
+        om__dbg_report(h, "not a block of this heap (foreign, stack or interior pointer)", p,
+                       "om_realloc");
+    check_live(h, p, "om_realloc");
+    size_t old = prefix_of(p)->size;
+    void *q = om_malloc(h, size);
+    if (!q) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    om_free(h, p);
+    return q;
+}
+
+size_t om__dbg_size(const void *p) { return prefix_of(p)->size; }
+
+int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
+{
+    const om__dbg *d = prefix_of(p);
+    if (live) {
+        check_live(h, p, "om_heap_check");
+        return 0;
+    }
+    if (d->state != OM_DBG_FREED) return 0; /* never used yet */
+    const char *end = (const char *)d + om__pool_of(p)->bsize;
+    for (const char *q = (const char *)p + 4; q < end; q++)
+        if ((unsigned char)*q != OM_DBG_DEAD) {
+            fprintf(out, "objmem: free block %p was written to after free\n", p);
+            om__dbg_report(h, "a freed block was written to (use after free)", p,
+                           "om_heap_check");
+        }
+    return 0;
+}
+
+/* Print up to n bytes at q, in hex. */
+static void dump(FILE *out, const char *label, const unsigned char *q, size_t n)
+{
+    fprintf(out, "    %s at %p:", label, (const void *)q);
+    for (size_t i = 0; i < n; i++) fprintf(out, " %02x", q[i]);
+    fputc('\n', out);
+}
+
+void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *api)
+{
+    FILE *out = h->report;
+    fprintf(out, "objmem: debug: %s\n", problem);
+    fprintf(out, "    detected by %s on the block at %p\n", api, p);
+    int small = om__arena_of_ptr(&h->alloc, p) != NULL;
+    const om__large *lb = small ? NULL : om__large_find(h, (const char *)p - OM_DBG_PREFIX);
+    if (small || lb) {
+        om__pool *pool = om__pool_of(p);
+        const om__dbg *d = prefix_of(p);
+        if (small && (const char *)d >= (const char *)pool + om__pool_hdr_size(pool->kind)) {
+            fprintf(out, "    %s block of %u bytes (size class %u)\n",
+                    pool->kind == OM_KIND_RAW ? "raw" : "object", pool->bsize, pool->cls);
+            if (d->state == OM_DBG_LIVE)
+                fprintf(out, "    %llu bytes requested\n", (unsigned long long)d->size);
+            dump(out, "prefix", (const unsigned char *)d, OM_DBG_PREFIX);
+            size_t room = (size_t)((const char *)pool + OM_POOL_SIZE - (const char *)p);
+            dump(out, "payload", p, room < 48 ? room : 48);
+            if (d->state == OM_DBG_LIVE && d->size <= OM_SMALL_MAX) {
+                size_t tail = (size_t)((const char *)d + pool->bsize - (const char *)p) - d->size;
+                dump(out, "after payload", (const unsigned char *)p + d->size, tail);
+            }
+        } else if (lb) {
+            fprintf(out, "    large block, %zu bytes requested\n", lb->size);
+            dump(out, "prefix", (const unsigned char *)d, OM_DBG_PREFIX);
+            dump(out, "after payload", (const unsigned char *)p + lb->size, OM_DBG_TAIL);
+        }
+        if (h->trace) om__trace_report_block(h, p, out);
+    } else {
+        fprintf(out, "    the pointer is in no arena and no large block of this heap\n");
+    }
+    fflush(out);
+    abort();
+}

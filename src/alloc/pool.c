@@ -1,0 +1,355 @@
+/*
+ * pool.c - blocks from pools: the fast paths of om_malloc and om_free, the
+ * slow paths that carve and retire pools, and the rest of the raw API.
+ *
+ * The fast path pops the head pool's free list of the size class; the
+ * fast free pushes onto the block's pool, found by masking the address
+ * after the arena table confirmed the address is ours. Everything unusual
+ * (a pool to carve or retire, debug mode, tracing, large blocks, foreign
+ * pointers) goes to a slow path. Design note: docs/alloc.md ("Pools").
+ */
+#include "internal/heap.h"
+
+/* ------------------------------------------------- free-list link access */
+
+/* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
+ * word included; these open the link word just for the access. */
+static inline om__block *link_read(om__block *b)
+{
+    om__unpoison(b, sizeof *b);
+    om__vg_defined(b, sizeof *b);
+    return b->next;
+}
+
+static inline void link_write(om__block *b, om__block *next, size_t bsize)
+{
+    om__unpoison(b, sizeof *b);
+    om__vg_undefined(b, sizeof *b);
+    b->next = next;
+    om__poison(b, bsize);
+    om__vg_noaccess(b, bsize);
+}
+
+/* -------------------------------------------------------- avail lists */
+
+static void avail_push(om_heap *h, om__pool *pool)
+{
+    om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
+    pool->prev = NULL;
+    pool->next = *head;
+    if (*head) (*head)->prev = pool;
+    *head = pool;
+    pool->on_avail = 1;
+}
+
+static void avail_unlink(om_heap *h, om__pool *pool)
+{
+    om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
+    if (pool->prev) pool->prev->next = pool->next;
+    else *head = pool->next;
+    if (pool->next) pool->next->prev = pool->prev;
+    pool->next = pool->prev = NULL;
+    pool->on_avail = 0;
+}
+
+/* -------------------------------------------------------- carve a pool */
+
+static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
+{
+    size_t hdr = om__pool_hdr_size(kind);
+    om__arena *ar = pool->arena;
+    memset(pool, 0, hdr);
+    pool->arena = ar;
+    pool->heap = h;
+    pool->kind = (uint8_t)kind;
+    pool->cls = (uint8_t)cls;
+    pool->bsize = (uint32_t)om__class_size(cls);
+    pool->capacity = (uint32_t)((OM_POOL_SIZE - hdr) / pool->bsize);
+    pool->bump = (char *)pool + hdr;
+    pool->limit = pool->bump + (size_t)pool->capacity * pool->bsize;
+    if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, OM_POOL_SIZE - hdr); /* no stale states */
+    om__poison(pool->bump, OM_POOL_SIZE - hdr);
+    om__vg_noaccess(pool->bump, OM_POOL_SIZE - hdr);
+}
+
+/* Turn the never-used blocks into the free list, in address order, so the
+ * fast path serves them (and a walk of a fresh pool stays sequential). */
+static void carve_bump(om__pool *pool)
+{
+    size_t bs = pool->bsize;
+    char *b = pool->bump;
+    om__block *first = (om__block *)b;
+    for (; b + bs < pool->limit; b += bs) link_write((om__block *)b, (om__block *)(b + bs), bs);
+    link_write((om__block *)b, NULL, bs);
+    pool->free = first;
+    pool->bump = pool->limit;
+}
+
+/* The slow path of a small allocation: the head pool is missing or full.
+ * Returns a block of (kind, cls) or NULL with OM_ENOMEM. */
+void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
+{
+    om__pool *pool = h->alloc.avail[kind][cls];
+    while (pool && !pool->free && pool->bump == pool->limit) {
+        avail_unlink(h, pool); /* a full head left there by the fast path */
+        pool = h->alloc.avail[kind][cls];
+    }
+    if (!pool) {
+        pool = om__arena_take_pool(h);
+        if (!pool) return NULL;
+        pool_init(h, pool, kind, cls);
+        avail_push(h, pool);
+    }
+    if (!pool->free) carve_bump(pool);
+    om__block *b = pool->free;
+    pool->free = link_read(b);
+    om__unpoison(b, pool->bsize);
+    pool->nalloc++;
+    h->alloc.used += pool->bsize;
+    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    return b;
+}
+
+/* The slow path of a small free, the whole of it: the pool may have been
+ * full (off its list) or may become empty. An emptied pool stays on its
+ * list when it is the sole pool there and its arena has others in use;
+ * otherwise it goes back to its arena. */
+void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
+{
+    link_write(b, pool->free, pool->bsize);
+    pool->free = b;
+    pool->nalloc--;
+    h->alloc.used -= pool->bsize;
+    if (!pool->on_avail) avail_push(h, pool);
+    if (pool->nalloc > 0) return;
+    om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
+    if (*head == pool && pool->next == NULL && pool->arena->nfree < OM_POOLS_PER_ARENA - 1)
+        return; /* keep the sole pool: no carve-retire loop at the boundary */
+    if (pool->on_gen[0]) om__pool_gen_remove(h, pool, 0);
+    if (pool->on_gen[1]) om__pool_gen_remove(h, pool, 1);
+    avail_unlink(h, pool);
+    om__arena_give_pool(h, pool);
+}
+
+/* ----------------------------------------------- blocks of any kind */
+
+/* A block of size bytes of the given kind, without the hooks. */
+static void *block_alloc_plain(om_heap *h, size_t size, unsigned kind)
+{
+    if (size <= OM_SMALL_MAX) return om__pool_alloc_slow(h, kind, om__size_class(size));
+    return om__large_alloc(h, size, kind, 0);
+}
+
+/* Free payload p of h (small or large) without the hooks. */
+static void block_free_plain(om_heap *h, void *p, int large)
+{
+    if (large) {
+        om__large_free(h, om__large_hdr(p, 0));
+        return;
+    }
+    om__pool_free_slow(h, om__pool_of(p), (om__block *)p);
+}
+
+static void *block_alloc_hooked(om_heap *h, size_t size, unsigned kind)
+{
+    void *p = (h->hooks & OM_HOOK_DEBUG) ? om__dbg_alloc(h, size, kind)
+                                         : block_alloc_plain(h, size, kind);
+    if (p && (h->hooks & OM_HOOK_TRACE)) om__trace_on_alloc(h, p, size);
+    return p;
+}
+
+void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
+{
+    void *p = h->hooks ? block_alloc_hooked(h, size, kind) : block_alloc_plain(h, size, kind);
+    if (p && size <= OM_SMALL_MAX) {
+        om__pool *pool = om__pool_of(p);
+        om__bm_set(pool->alloc_bm, om__granule(pool, p));
+    }
+    return p;
+}
+
+void om__block_free_obj(om_heap *h, void *p, int large)
+{
+    if (!large) {
+        om__pool *pool = om__pool_of(p);
+        unsigned g = om__granule(pool, p);
+        om__bm_clear(pool->alloc_bm, g);
+        if (pool->kind == OM_KIND_GC) {
+            om__bm_clear(pool->young_bm, g);
+            om__bm_clear(pool->middle_bm, g);
+        }
+    }
+    if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+    if (h->hooks & OM_HOOK_DEBUG) om__dbg_free(h, p, OM_KIND_OBJ, "object free");
+    else block_free_plain(h, p, large);
+}
+
+/* ------------------------------------------------------------ raw API */
+
+void *om_malloc(om_heap *h, size_t size)
+{
+    if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
+        om__pool *pool = h->alloc.avail[OM_KIND_RAW][om__size_class(size)];
+        if (om__likely(pool != NULL)) {
+            om__block *b = pool->free;
+            if (om__likely(b != NULL)) {
+                pool->free = link_read(b);
+                om__unpoison(b, pool->bsize);
+                om__vg_alloc(b, size, 0);
+                pool->nalloc++;
+                h->alloc.used += pool->bsize;
+                if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+                return b;
+            }
+        }
+        void *p = om__pool_alloc_slow(h, OM_KIND_RAW, om__size_class(size));
+        if (p) om__vg_alloc(p, size, 0);
+        return p;
+    }
+    if (h->hooks) return block_alloc_hooked(h, size, OM_KIND_RAW);
+    return om__large_alloc(h, size, OM_KIND_RAW, 0);
+}
+
+void *om_calloc(om_heap *h, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return om__err_null(h, OM_EINVAL, "om_calloc: %zu * %zu overflows", n, size);
+    void *p = om_malloc(h, total);
+    if (p) memset(p, 0, total);
+    return p;
+}
+
+/* A free of something that is not a live raw block of h. */
+static om__cold void free_bad(om_heap *h, void *p, const char *why)
+{
+    h->alloc.bad_frees++;
+    if (h->hooks & OM_HOOK_DEBUG) om__dbg_report(h, why, p, "om_free");
+    om__err(h, OM_EFOREIGN, "om_free(%p): %s; the pointer was left alone", p, why);
+    fprintf(h->report, "objmem: om_free(%p): %s; the pointer was left alone\n", p, why);
+}
+
+static om__noinline void free_slow(om_heap *h, void *p)
+{
+    int small = om__arena_of_ptr(&h->alloc, p) != NULL;
+    if (h->hooks & OM_HOOK_DEBUG) {
+        if (!small && !om__large_find(h, (char *)p - OM_DBG_PREFIX))
+            return free_bad(h, p, "not a block of this heap");
+        if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+        om__dbg_free(h, p, OM_KIND_RAW, "om_free");
+        return;
+    }
+    if (small) {
+        om__pool *pool = om__pool_of(p);
+        if (pool->kind != OM_KIND_RAW)
+            return free_bad(h, p, "an object's block: drop objects with om_decref");
+        if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+        om__pool_free_slow(h, pool, (om__block *)p);
+        return;
+    }
+    om__large *lb = om__large_find(h, p);
+    if (!lb) return free_bad(h, p, "not a block of this heap");
+    if (lb->kind != OM_KIND_RAW)
+        return free_bad(h, p, "an object's block: drop objects with om_decref");
+    if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+    om__large_free(h, lb);
+}
+
+void om_free(om_heap *h, void *p)
+{
+    if (p == NULL) return;
+    if (om__likely(!h->hooks && om__arena_of_ptr(&h->alloc, p) != NULL)) {
+        om__pool *pool = om__pool_of(p);
+        if (om__likely(pool->free != NULL && pool->nalloc > 1 && pool->kind == OM_KIND_RAW)) {
+            om__vg_free(p);
+            link_write((om__block *)p, pool->free, pool->bsize);
+            pool->free = (om__block *)p;
+            pool->nalloc--;
+            h->alloc.used -= pool->bsize;
+            return;
+        }
+        if (pool->kind == OM_KIND_RAW) {
+            om__vg_free(p);
+            om__pool_free_slow(h, pool, (om__block *)p);
+            return;
+        }
+    }
+    free_slow(h, p);
+}
+
+size_t om_usable_size(om_heap *h, const void *p)
+{
+    if (p == NULL) return 0;
+    if (h->hooks & OM_HOOK_DEBUG) return om_owns(h, p) ? om__dbg_size(p) : 0;
+    if (om__arena_of_ptr(&h->alloc, p)) return om__pool_of(p)->bsize;
+    om__large *lb = om__large_find(h, p);
+    return lb ? lb->size : 0;
+}
+
+int om_owns(const om_heap *h, const void *p)
+{
+    if (om__arena_of_ptr(&h->alloc, p)) {
+        /* the arena is mapped, so its pool headers may be read */
+        om__pool *pool = om__pool_of(p);
+        om__arena *ar = om__arena_of_ptr(&h->alloc, p);
+        if (om__arena_pool_is_free(ar, pool)) return 0;
+        size_t off = (size_t)((const char *)p - (const char *)pool);
+        size_t hdr = om__pool_hdr_size(pool->kind);
+        if (off < hdr) return 0;
+        if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
+        return (off - hdr) % pool->bsize == 0 && (off - hdr) / pool->bsize < pool->capacity;
+    }
+    size_t prefix = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
+    return om__large_find(h, (const char *)p - prefix) != NULL;
+}
+
+/* Resize within the small classes or across to large blocks: allocate,
+ * copy, free. In place when the class does not change. */
+void *om_realloc(om_heap *h, void *p, size_t size)
+{
+    if (p == NULL) return om_malloc(h, size);
+    if (!om_owns(h, p))
+        return om__err_null(h, OM_EFOREIGN, "om_realloc(%p): not a block of this heap", p);
+    if (h->hooks & OM_HOOK_DEBUG) return om__dbg_realloc(h, p, size);
+    size_t old = om_usable_size(h, p);
+    int small = om__arena_of_ptr(&h->alloc, p) != NULL;
+    if (small && om__pool_of(p)->kind != OM_KIND_RAW)
+        return om__err_null(h, OM_EINVAL, "om_realloc(%p): an object's block", p);
+    if (small && size <= OM_SMALL_MAX && om__size_class(size) == om__pool_of(p)->cls) {
+        if (h->hooks & OM_HOOK_TRACE) {
+            om__trace_on_free(h, p);
+            om__trace_on_alloc(h, p, size);
+        }
+        return p;
+    }
+    if (!small && size > OM_SMALL_MAX) {
+        void *q = om__large_realloc(h, p, size);
+        return q;
+    }
+    void *q = om_malloc(h, size);
+    if (!q) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    om_free(h, p);
+    return q;
+}
+
+int om_block_info_get(om_heap *h, const void *p, om_block_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (!om_owns(h, p)) return om__err(h, OM_EFOREIGN, "%p is not a block of this heap", p);
+    om__arena *ar = om__arena_of_ptr(&h->alloc, p);
+    if (!ar) {
+        info->large = 1;
+        return 0;
+    }
+    om__pool *pool = om__pool_of(p);
+    size_t off = (size_t)((const char *)p - (const char *)pool) - om__pool_hdr_size(pool->kind);
+    if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
+    info->size_class = pool->cls;
+    info->block_size = pool->bsize;
+    info->pool = pool;
+    info->arena = ar->base;
+    info->pool_index = (unsigned)(((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    info->block_index = (unsigned)(off / pool->bsize);
+    return 0;
+}

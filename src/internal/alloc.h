@@ -1,0 +1,261 @@
+/*
+ * alloc.h - the small-object allocator's structures: arenas, pools,
+ * blocks, large blocks and the debug-mode block layout.
+ * Design note: docs/alloc.md. Never installed.
+ */
+#ifndef OM_INTERNAL_ALLOC_H
+#define OM_INTERNAL_ALLOC_H
+
+#include "om.h"
+
+#define OM_ARENA_SHIFT 20
+#define OM_ARENA_SIZE ((size_t)1 << OM_ARENA_SHIFT) /* 1 MiB, aligned to its size  */
+#define OM_POOL_SHIFT 14
+#define OM_POOL_SIZE ((size_t)1 << OM_POOL_SHIFT) /* 16 KiB, aligned to its size */
+#define OM_POOLS_PER_ARENA (OM_ARENA_SIZE / OM_POOL_SIZE) /* 64 */
+#define OM_GRANULE 16                                      /* alignment, class step */
+#define OM_POOL_GRANULES (OM_POOL_SIZE / OM_GRANULE)       /* 1024 */
+#define OM_BM_WORDS (OM_POOL_GRANULES / 64)                /* 16 words per bitmap */
+
+/* Pool kinds. Objects live apart from raw blocks so that every object of
+ * the heap can be enumerated (leak reports, per-type counts); GC objects
+ * live apart from the others so a collection walks only them. */
+enum { OM_KIND_RAW = 0, OM_KIND_OBJ = 1, OM_KIND_GC = 2, OM_NKINDS = 3 };
+
+static inline unsigned om__size_class(size_t size) { return (unsigned)((size - (size != 0)) >> 4); }
+static inline size_t om__class_size(unsigned cls) { return ((size_t)cls + 1) << 4; }
+
+typedef struct om__block {
+    struct om__block *next;
+} om__block;
+
+typedef struct om__arena om__arena;
+
+/* A pool: 16 KiB of blocks of one size class and one kind, its header at
+ * its start. Bitmaps are indexed by granule ((addr - pool) / 16), so a set
+ * bit names an object's address directly.
+ *
+ * Invariants:
+ *  1. nalloc counts blocks handed out; nalloc <= capacity. A pool whose
+ *     nalloc drops to 0 goes back to its arena's free pools (but see 3).
+ *  2. Free blocks are the ones on the free list plus those in [bump, limit)
+ *     (never used yet): nalloc + len(free) + (limit - bump) / bsize ==
+ *     capacity.
+ *  3. on_avail says whether the pool is on the avail list of its (kind,
+ *     class). Every pool with a free block is on it; the head may be full
+ *     (the fast path pops without unlinking; the slow path unlinks it). A
+ *     pool with nalloc 0 is on its list only if it was the sole pool there
+ *     when it emptied (so a loop at the boundary does not retire the pool
+ *     and carve it again).
+ *  4. Object kinds: alloc_bm has a bit for every live object (at the
+ *     object's address, after the debug prefix in debug mode); GC kind:
+ *     young_bm and middle_bm are subsets of alloc_bm of tracked objects,
+ *     disjoint; the pool is on the heap's young (middle) list when it may
+ *     have young (middle) bits.
+ */
+typedef struct om__pool {
+    om__block *free;                /* free list of used-before blocks        */
+    char *bump;                     /* next never-used block                  */
+    char *limit;                    /* end of the last whole block            */
+    uint32_t nalloc;                /* blocks handed out                      */
+    uint32_t bsize;                 /* block size in bytes                    */
+    struct om__pool *next, *prev;   /* avail list of (kind, class), or the
+                                       arena's free pool list (next only)     */
+    om_heap *heap;                  /* owner: om_heap_of() reads this         */
+    om__arena *arena;               /* the arena it was carved from           */
+    uint8_t cls;                    /* size class                             */
+    uint8_t kind;                   /* OM_KIND_*                              */
+    uint8_t on_avail;               /* on the avail list of (kind, class)     */
+    uint8_t on_gen[2];              /* on the heap's young / middle lists     */
+    uint32_t capacity;              /* blocks in the pool                     */
+    struct om__pool *gen_next[2];   /* young / middle list links              */
+    struct om__pool *gen_prev[2];
+    uint64_t alloc_bm[OM_BM_WORDS]; /* OBJ and GC kinds: live objects         */
+    uint64_t young_bm[OM_BM_WORDS]; /* GC kind: generation 0                  */
+    uint64_t middle_bm[OM_BM_WORDS];/* GC kind: generation 1                  */
+} om__pool;
+
+/* Bytes of header before the first block, per kind. */
+#define OM_POOL_HDR_RAW om__round_up(offsetof(om__pool, alloc_bm), OM_GRANULE)
+#define OM_POOL_HDR_OBJ om__round_up(offsetof(om__pool, young_bm), OM_GRANULE)
+#define OM_POOL_HDR_GC om__round_up(sizeof(om__pool), OM_GRANULE)
+
+static inline size_t om__pool_hdr_size(unsigned kind)
+{
+    return kind == OM_KIND_RAW ? OM_POOL_HDR_RAW
+                               : kind == OM_KIND_OBJ ? OM_POOL_HDR_OBJ : OM_POOL_HDR_GC;
+}
+
+static inline om__pool *om__pool_of(const void *p)
+{
+    return (om__pool *)((uintptr_t)p & ~(uintptr_t)(OM_POOL_SIZE - 1));
+}
+static inline unsigned om__granule(const om__pool *pool, const void *p)
+{
+    return (unsigned)(((uintptr_t)p - (uintptr_t)pool) >> 4);
+}
+static inline void om__bm_set(uint64_t *bm, unsigned g) { bm[g >> 6] |= (uint64_t)1 << (g & 63); }
+static inline void om__bm_clear(uint64_t *bm, unsigned g)
+{
+    bm[g >> 6] &= ~((uint64_t)1 << (g & 63));
+}
+static inline int om__bm_test(const uint64_t *bm, unsigned g)
+{
+    return (int)((bm[g >> 6] >> (g & 63)) & 1);
+}
+
+/* An arena: 1 MiB of pools from the OS. Its descriptor lives apart (from
+ * the seam's malloc), so all 64 pools are whole.
+ *
+ * Invariants:
+ *  1. base is aligned to OM_ARENA_SIZE and is in the heap's arena table.
+ *  2. nfree == pools on the free list + untouched pools (never carved).
+ *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
+ *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
+ *     list or has been unmapped.
+ */
+struct om__arena {
+    char *base;                    /* OM_ARENA_SIZE-aligned start            */
+    om__pool *free_pools;          /* pools given back, reusable             */
+    uint32_t untouched;            /* pools never carved (from the top)      */
+    uint32_t nfree;                /* free_pools + untouched                 */
+    struct om__arena *next, *prev; /* bucket list or cache list              */
+};
+
+/* A large block (over OM_SMALL_MAX): this header, then (debug mode) the
+ * debug prefix, then the payload, from the seam's malloc.
+ *
+ * Invariants:
+ *  1. magic == OM_LARGE_MAGIC while live.
+ *  2. The block is on the heap's large list of its kind and its payload in
+ *     the heap's large set.
+ */
+typedef struct om__large {
+    struct om__large *next, *prev; /* heap->large[kind] list                 */
+    size_t size;                   /* payload bytes requested                */
+    om_heap *heap;                 /* owner                                  */
+    uint32_t gen;                  /* GC kind: generation 0, 1 or 2          */
+    uint32_t magic;                /* OM_LARGE_MAGIC                         */
+    uint8_t kind;                  /* OM_KIND_*                              */
+    uint8_t pad[23];               /* to 64 bytes: payloads stay 16-aligned   */
+} om__large;
+#define OM_LARGE_MAGIC 0x6f6d4c47u /* "omLG" */
+_Static_assert(sizeof(om__large) % 16 == 0, "large payloads must stay 16-byte aligned");
+
+/* Debug mode: every block is this prefix, the payload, then guard bytes to
+ * the end of the block (at least OM_DBG_TAIL). A free small block keeps its
+ * free-list link in the size field; state and guard stay. */
+typedef struct om__dbg {
+    uint64_t size;    /* requested bytes (link when free)            */
+    uint8_t state;    /* OM_DBG_LIVE or OM_DBG_FREED                 */
+    uint8_t kind;     /* OM_KIND_* it was allocated as               */
+    uint8_t guard[6]; /* OM_DBG_GUARD                                */
+} om__dbg;
+#define OM_DBG_PREFIX ((size_t)sizeof(om__dbg))
+#define OM_DBG_TAIL 8
+#define OM_DBG_LIVE 0xA1
+#define OM_DBG_FREED 0xF3
+#define OM_DBG_GUARD 0xFD /* guard bytes, as CPython's FORBIDDENBYTE */
+#define OM_DBG_CLEAN 0xCD /* fresh payload, as CPython's CLEANBYTE   */
+#define OM_DBG_DEAD 0xDD  /* freed payload, as CPython's DEADBYTE    */
+
+/* ------------------------------------------------ the allocator's state */
+
+/* One entry of the arena table: an open-addressing set of arena bases. */
+typedef struct om__arena_slot {
+    uintptr_t base;   /* 0: empty */
+    om__arena *arena;
+} om__arena_slot;
+
+typedef struct om__alloc {
+    om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
+    size_t used;                 /* bytes of blocks handed out                 */
+    size_t peak;                 /* highest used                               */
+    size_t requested;            /* bytes requested (maintained in debug mode) */
+    om__arena *buckets[OM_POOLS_PER_ARENA]; /* arenas by free pools (1..63)    */
+    uint64_t bucket_bits;        /* bit k: buckets[k] non-empty                */
+    om__arena *cache;            /* wholly free arenas kept mapped             */
+    size_t ncache, cache_max;
+    size_t narenas, narenas_peak, mapped_total, unmapped_total;
+    om__arena_slot *atab;        /* arena table (seam malloc)                  */
+    size_t atab_mask;            /* capacity - 1 (power of two)                */
+    unsigned atab_shift;         /* 64 - log2(capacity)                        */
+    om__large *large[OM_NKINDS]; /* large blocks per kind                      */
+    void **lset;                 /* large set: payload pointers, open addressing */
+    size_t lset_mask, lset_count, lset_tomb;
+    size_t nlarge, large_bytes;  /* large blocks and their requested bytes     */
+    size_t sys_bytes;            /* bytes held from the seam's malloc          */
+    size_t bad_frees;
+} om__alloc;
+
+/* ----------------------------------------------------- internal interface */
+
+/* Arena table lookup: the arena whose base is the 1 MiB-aligned address. */
+static inline om__arena *om__arena_find(const om__alloc *a, uintptr_t base)
+{
+    size_t i = (size_t)(((uint64_t)(base >> OM_ARENA_SHIFT) * 0x9E3779B97F4A7C15ull) >>
+                        a->atab_shift);
+    for (;;) {
+        const om__arena_slot *s = &a->atab[i];
+        if (s->base == base) return s->arena;
+        if (s->base == 0) return NULL;
+        i = (i + 1) & a->atab_mask;
+    }
+}
+static inline om__arena *om__arena_of_ptr(const om__alloc *a, const void *p)
+{
+    return om__arena_find(a, (uintptr_t)p & ~(uintptr_t)(OM_ARENA_SIZE - 1));
+}
+
+int om__alloc_init(om_heap *h);
+void om__alloc_fini(om_heap *h);
+
+/* Memory for objmem's own bookkeeping, through the seam (counted). */
+void *om__sys_malloc(om_heap *h, size_t size);
+void *om__sys_calloc(om_heap *h, size_t n, size_t size);
+void *om__sys_realloc(om_heap *h, void *p, size_t old_size, size_t size);
+void om__sys_free(om_heap *h, void *p, size_t size);
+
+/* A block of the given kind (objects: OM_KIND_OBJ or OM_KIND_GC). Returns
+ * the payload; for object kinds the alloc bit is set. NULL with OM_ENOMEM. */
+void *om__block_alloc(om_heap *h, size_t size, unsigned kind);
+/* Free a payload from om__block_alloc of an object kind; large says where. */
+void om__block_free_obj(om_heap *h, void *p, int large);
+/* The pool-slow paths (pool.c). */
+void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls);
+void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b);
+/* Large blocks (large.c). */
+void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t extra);
+void om__large_free(om_heap *h, om__large *lb);
+void *om__large_realloc(om_heap *h, void *p, size_t size);
+void om__large_release_all(om_heap *h);
+om__large *om__large_find(const om_heap *h, const void *payload);
+static inline om__large *om__large_hdr(const void *payload, size_t prefix)
+{
+    return (om__large *)((char *)payload - prefix - sizeof(om__large));
+}
+/* Debug mode (debug.c). */
+void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind);
+void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api);
+void *om__dbg_realloc(om_heap *h, void *p, size_t size);
+size_t om__dbg_size(const void *p);
+int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out);
+void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *api)
+    __attribute__((noreturn));
+/* Arenas (arena.c). */
+int om__arena_table_init(om_heap *h);
+om__pool *om__arena_take_pool(om_heap *h);
+void om__arena_give_pool(om_heap *h, om__pool *pool);
+void om__arena_release_all(om_heap *h);
+void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg);
+int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
+/* The generation lists of GC pools. */
+void om__pool_gen_push(om_heap *h, om__pool *pool, int which);
+void om__pool_gen_remove(om_heap *h, om__pool *pool, int which);
+/* Statistics (stats.c). */
+void om__alloc_fill_stats(om_heap *h, om_heap_stats *st);
+void om__alloc_print_stats(om_heap *h, const om_heap_stats *st, FILE *out);
+/* Invariant checks (check.c): 0 or a negative code, a report written. */
+int om__alloc_check(om_heap *h, FILE *out);
+
+#endif

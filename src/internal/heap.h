@@ -1,0 +1,44 @@
+/*
+ * heap.h - struct om_heap: the composition of every layer's state. Each
+ * layer owns its part (declared in its own internal header); this file only
+ * puts them together. Never installed.
+ */
+#ifndef OM_INTERNAL_HEAP_H
+#define OM_INTERNAL_HEAP_H
+
+#include "om.h"
+#include "alloc.h"
+#include "object.h"
+#include "gc.h"
+#include "types.h"
+#include "trace.h"
+
+/* Bits of om_heap.hooks: any set bit sends allocation and free down the
+ * slow path, so the fast paths test one word. */
+enum {
+    OM_HOOK_DEBUG = 1u << 0, /* debug mode: prefix, guards, patterns */
+    OM_HOOK_TRACE = 1u << 1, /* tracing: every block is traced       */
+};
+
+struct om_heap {
+    om__alloc alloc;       /* arenas, pools, large blocks (alloc.h)       */
+    unsigned hooks;        /* OM_HOOK_*                                   */
+    size_t obj_prefix;     /* bytes before an object in its block         */
+    om_config cfg;         /* a copy of the configuration                 */
+    FILE *report;          /* cfg.report_file or stderr                   */
+    int errcode;           /* last failure (OM_E*)                        */
+    char errmsg[160];      /* its message                                 */
+    om__objstate obj;      /* deferred deallocation (object.h)            */
+    om__gcstate gc;        /* the collector (gc.h)                        */
+    om__typestate types;   /* built-in types' singletons and caches       */
+    om__tracestate *trace; /* tracing, when on (trace.h)                  */
+    int destroying;        /* om_heap_destroy is running                  */
+};
+
+/* Record a failure in h and return code (for `return om__err(...)`). */
+int om__err(om_heap *h, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Same, for functions that return a pointer: records and returns NULL. */
+void *om__err_null(om_heap *h, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

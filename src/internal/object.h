@@ -1,0 +1,85 @@
+/*
+ * object.h (internal) - the collector word of the object header, object
+ * blocks, and deferred deallocation. Design note: docs/object.md.
+ */
+#ifndef OM_INTERNAL_OBJECT_H
+#define OM_INTERNAL_OBJECT_H
+
+#include "om.h"
+
+/* The gc word of om_object: flags in the low bits, and during a collection
+ * the scratch count gc_refs in the high bits.
+ *
+ * Invariants:
+ *  1. TRACKED only on objects whose type is OM_TYPE_GC; a tracked object in
+ *     a pool has its young or middle bit set, or neither (old), never both.
+ *  2. COLLECTING, REACHABLE, UNREACHABLE and gc_refs are zero outside a
+ *     collection.
+ *  3. LARGE and DEBUG never change after creation: they say where the
+ *     object's block starts (om__obj_block).
+ *  4. While an object waits on the deferred-deallocation list its refcnt
+ *     and gc_refs bits hold the list link (om__pending_*), it is untracked
+ *     and nothing else may see it.
+ */
+enum {
+    OM_GCW_TRACKED = 1u << 0,     /* the collector tracks it                 */
+    OM_GCW_FINALIZED = 1u << 1,   /* finalize has run (PEP 442)              */
+    OM_GCW_WEAKREFS = 1u << 2,    /* weak references to it exist (side table) */
+    OM_GCW_COLLECTING = 1u << 3,  /* a candidate of the running collection   */
+    OM_GCW_REACHABLE = 1u << 4,   /* found reachable in this collection      */
+    OM_GCW_UNREACHABLE = 1u << 5, /* found unreachable in this collection    */
+    OM_GCW_LARGE = 1u << 6,       /* lives in a large block                  */
+    OM_GCW_DEBUG = 1u << 7,       /* has a debug prefix before it            */
+    OM_GCW_FROZEN = 1u << 8,      /* in the permanent generation (freeze)    */
+    OM_GCW_PENDING = 1u << 9,     /* waiting on the deferred-dealloc list    */
+    OM_GCW_SPARE1 = 1u << 10,     /* free for the collector's use            */
+    OM_GCW_SPARE2 = 1u << 11,     /* free for the collector's use            */
+};
+#define OM_GCW_FLAG_BITS 12
+#define OM_GCW_FLAGS_MASK ((1u << OM_GCW_FLAG_BITS) - 1)
+#define OM_GCW_REFS_MAX ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated */
+
+static inline uint32_t om__gc_refs(const om_object *o) { return o->gc >> OM_GCW_FLAG_BITS; }
+static inline void om__gc_set_refs(om_object *o, uint32_t r)
+{
+    o->gc = (o->gc & OM_GCW_FLAGS_MASK) | (r << OM_GCW_FLAG_BITS);
+}
+
+/* The deferred-deallocation state: objects whose count reached zero while
+ * another deallocation was running, linked through their own headers. */
+typedef struct om__objstate {
+    om_object *pending;  /* head of the list                              */
+    int deallocating;    /* a deallocation loop is running                */
+    size_t live;         /* live objects (maintained always)              */
+} om__objstate;
+
+/* Start of o's block (where the debug prefix or nothing precedes it). */
+static inline size_t om__obj_prefix(const om_object *o)
+{
+    return (o->gc & OM_GCW_DEBUG) ? sizeof(uint64_t) * 2 : 0;
+}
+
+/* Internal type flag: the type's dealloc releases the object's memory
+ * itself (om__object_free_memory, or keeps it on a free list). */
+#define OM_TYPE__OWNS_MEMORY (1u << 14)
+
+/* Tracking (src/gc/track.c): a new GC object enters generation 0. */
+void om__gc_track_new(om_heap *h, om_object *o);
+/* Forget a dying object's generation (its count is zero). */
+void om__gc_untrack_dying(om_heap *h, om_object *o);
+
+/* Free o's memory (after dealloc). */
+void om__object_free_memory(om_object *o);
+/* Run the deallocation of o (count at zero) and of everything it frees. */
+void om__object_dealloc(om_object *o);
+/* Walk every live object of h; fn returns non-zero to stop. */
+int om__object_walk(om_heap *h, int (*fn)(om_object *o, void *arg), void *arg);
+/* 1 when p (any pointer) is a live object of h (debug checks, get_referrers). */
+int om__object_is_live(om_heap *h, const void *p);
+void om__object_fill_stats(om_heap *h, om_heap_stats *st);
+void om__object_print_stats(om_heap *h, const om_heap_stats *st, FILE *out);
+int om__object_check(om_heap *h, FILE *out);
+/* Leak report (heap destroy). */
+void om__object_report_leaks(om_heap *h, FILE *out);
+
+#endif

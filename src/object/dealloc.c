@@ -1,0 +1,80 @@
+/*
+ * dealloc.c - immediate deallocation when a count reaches zero, in bounded
+ * C stack. The first object to die runs a loop; any object whose count
+ * reaches zero while that loop runs (a child dropped by its parent's
+ * dealloc) waits on a list threaded through its own header, so dropping the
+ * head of a 10-million-long chain recurses not at all (CPython's trashcan
+ * problem, solved without a depth limit).
+ * Design note: docs/object.md ("Deallocation").
+ */
+#include "internal/heap.h"
+
+/* The link lives in the dead object's refcnt (low 32 bits of ptr >> 4) and
+ * its gc_refs bits (the rest): 32 + 20 bits cover 56-bit addresses. */
+static void pending_push(om_heap *h, om_object *o)
+{
+    uint64_t v = (uint64_t)(uintptr_t)h->obj.pending >> 4;
+    OM_ASSERT((v >> 32) <= OM_GCW_REFS_MAX);
+    o->refcnt = (uint32_t)v;
+    om__gc_set_refs(o, (uint32_t)(v >> 32));
+    o->gc |= OM_GCW_PENDING;
+    h->obj.pending = o;
+}
+
+static om_object *pending_pop(om_heap *h)
+{
+    om_object *o = h->obj.pending;
+    if (!o) return NULL;
+    uint64_t v = (uint64_t)o->refcnt | ((uint64_t)om__gc_refs(o) << 32);
+    h->obj.pending = (om_object *)(uintptr_t)(v << 4);
+    o->refcnt = 0;
+    om__gc_set_refs(o, 0);
+    o->gc &= ~(uint32_t)OM_GCW_PENDING;
+    return o;
+}
+
+void om__object_free_memory(om_object *o)
+{
+    om_heap *h = om_heap_of(o);
+    h->obj.live--;
+    om__block_free_obj(h, o, (o->gc & OM_GCW_LARGE) != 0);
+}
+
+/* The type drops what o owns (its children may join the pending list),
+ * then o's block goes back. */
+static void dealloc_one(om_object *o)
+{
+    const om_type *t = o->type;
+    if (t->dealloc) t->dealloc(o);
+    if (!(t->flags & OM_TYPE__OWNS_MEMORY)) om__object_free_memory(o);
+}
+
+/* o's count just reached zero. PEP 442: the finalizer runs first, once,
+ * with o alive (count 1), and may resurrect it. Then weak references are
+ * cleared and their callbacks run, o leaves the collector, and it is
+ * deallocated now or, inside another deallocation, queued. */
+void om__object_dealloc(om_object *o)
+{
+    om_heap *h = om_heap_of(o);
+    const om_type *t = o->type;
+    if (t->finalize && !(o->gc & OM_GCW_FINALIZED)) {
+        o->gc |= OM_GCW_FINALIZED;
+        o->refcnt = 1;
+        t->finalize(o);
+        if (--o->refcnt != 0) return; /* resurrected */
+    }
+    if (o->gc & OM_GCW_WEAKREFS) {
+        o->refcnt = 1; /* callbacks may look around; o must not die twice */
+        om__gc_on_free(h, o);
+        if (--o->refcnt != 0) return;
+    }
+    if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying(h, o);
+    if (h->obj.deallocating) {
+        pending_push(h, o);
+        return;
+    }
+    h->obj.deallocating = 1;
+    do dealloc_one(o);
+    while ((o = pending_pop(h)) != NULL);
+    h->obj.deallocating = 0;
+}

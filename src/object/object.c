@@ -1,0 +1,118 @@
+/*
+ * object.c - objects: creation, the heap of an object, sizes, immortality,
+ * and the out-of-line parts of reference counting (the count reaching
+ * zero, underflow, and the checked variants of -DOM_DEBUG_REFS).
+ * Design note: docs/object.md.
+ */
+#include <stdlib.h>
+
+#include "internal/heap.h"
+
+static om_object *new_object(om_heap *h, const om_type *t, size_t size)
+{
+    int gc = (t->flags & OM_TYPE_GC) != 0;
+    if (gc && !t->traverse)
+        return om__err_null(h, OM_EINVAL, "type %s is OM_TYPE_GC but has no traverse", t->name);
+    om_object *o = om__block_alloc(h, size, gc ? OM_KIND_GC : OM_KIND_OBJ);
+    if (!o) return NULL;
+    memset(o, 0, size);
+    o->refcnt = 1;
+    o->type = t;
+    o->gc = (size > OM_SMALL_MAX ? OM_GCW_LARGE : 0) | ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
+    h->obj.live++;
+    if (gc) om__gc_track_new(h, o);
+    return o;
+}
+
+static int bad_type(om_heap *h, const om_type *t)
+{
+    if (!t) return om__err(h, OM_EINVAL, "om_new: the type is NULL");
+    if (t->basic_size < sizeof(om_object))
+        return om__err(h, OM_EINVAL, "type %s: basic_size %zu is smaller than the header",
+                       t->name ? t->name : "?", t->basic_size);
+    return 0;
+}
+
+om_object *om_new(om_heap *h, const om_type *t)
+{
+    if (bad_type(h, t)) return NULL;
+    if (t->item_size)
+        return om__err_null(h, OM_EINVAL, "type %s has items: use om_new_var", t->name);
+    return new_object(h, t, t->basic_size);
+}
+
+om_object *om_new_var(om_heap *h, const om_type *t, size_t n)
+{
+    size_t size;
+    if (bad_type(h, t)) return NULL;
+    if (t->basic_size < sizeof(om_var_object))
+        return om__err_null(h, OM_EINVAL, "type %s: a var type must start with OM_VAR_OBJECT_HEAD",
+                            t->name);
+    if (__builtin_mul_overflow(n, t->item_size, &size) ||
+        __builtin_add_overflow(size, t->basic_size, &size))
+        return om__err_null(h, OM_ENOMEM, "type %s: %zu items overflow", t->name, n);
+    om_object *o = new_object(h, t, size);
+    if (o) ((om_var_object *)o)->size = n;
+    return o;
+}
+
+om_heap *om_heap_of(const om_object *o)
+{
+    if (o->gc & OM_GCW_LARGE) return om__large_hdr(o, om__obj_prefix(o))->heap;
+    return om__pool_of(o)->heap;
+}
+
+size_t om_sizeof(const om_object *o)
+{
+    const om_type *t = o->type;
+    size_t n = t->basic_size;
+    if (t->item_size) n += ((const om_var_object *)o)->size * t->item_size;
+    if (t->sizeof_extra) n += t->sizeof_extra(o);
+    return n;
+}
+
+void om_make_immortal(om_object *o) { o->refcnt = OM_IMMORTAL; }
+
+/* ------------------------------------------------------ count misuse */
+
+/* A count operation on something that is not a live object: in debug mode
+ * a report and abort; otherwise a message, and the object is left alone. */
+static om__cold void misuse(om_object *o, const char *op)
+{
+    om_heap *h = om_heap_of(o);
+    int live = om__object_is_live(h, o);
+    const char *problem = live ? "reference count below zero" : "reference operation on a freed object";
+    if (h->hooks & OM_HOOK_DEBUG) {
+        fprintf(h->report, "objmem: debug: %s: %s on object %p of type %s\n", problem, op,
+                (void *)o, live && o->type && o->type->name ? o->type->name : "(unknown: freed)");
+        om__dbg_report(h, problem, o, op);
+    }
+    fprintf(h->report, "objmem: %s: %s on object %p; left alone\n", problem, op, (void *)o);
+    om__err(h, OM_ESTATE, "%s: %s on object %p", problem, op, (void *)o);
+}
+
+void om__decref_slow(om_object *o)
+{
+    uint32_t rc = o->refcnt;
+    if (rc >= OM_IMMORTAL) return;
+    if (rc == 0) return misuse(o, "om_decref");
+    if (--rc) {
+        o->refcnt = rc;
+        return;
+    }
+    o->refcnt = 0;
+    om__object_dealloc(o);
+}
+
+void om__incref_checked(om_object *o)
+{
+    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return misuse(o, "om_incref");
+    if (o->refcnt < OM_IMMORTAL) o->refcnt++;
+}
+
+void om__decref_checked(om_object *o)
+{
+    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return misuse(o, "om_decref");
+    om__decref_slow(o);
+}
+_Static_assert(sizeof(om_object) == 16 || sizeof(void *) != 8, "the object header is 16 bytes");

@@ -1,0 +1,146 @@
+/*
+ * walk.c - every live object of a heap: objects live in their own pools
+ * (kinds OBJ and GC) with a bit per object, and large objects on their own
+ * lists, so a walk is a scan of bitmaps. Per-type statistics, the leak
+ * report, the object checker and the liveness test are built on it.
+ * Design note: docs/object.md ("Walking the heap").
+ */
+#include "internal/heap.h"
+
+typedef struct walk_ctx {
+    int (*fn)(om_object *o, void *arg);
+    void *arg;
+    int stop;
+} walk_ctx;
+
+static void walk_pool(om__pool *pool, walk_ctx *w)
+{
+    for (unsigned i = 0; i < OM_BM_WORDS && !w->stop; i++)
+        for (uint64_t m = pool->alloc_bm[i]; m && !w->stop; m &= m - 1) {
+            om_object *o = (om_object *)((char *)pool + ((i * 64 + (unsigned)__builtin_ctzll(m)) << 4));
+            if (o->gc & OM_GCW_PENDING) continue;
+            w->stop = w->fn(o, w->arg);
+        }
+}
+
+static void walk_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    walk_ctx *w = arg;
+    (void)h;
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && !w->stop; i++) {
+        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool) && pool->kind != OM_KIND_RAW) walk_pool(pool, w);
+    }
+}
+
+int om__object_walk(om_heap *h, int (*fn)(om_object *o, void *arg), void *arg)
+{
+    walk_ctx w = {fn, arg, 0};
+    om__arena_foreach(h, walk_arena, &w);
+    size_t prefix = h->obj_prefix;
+    for (unsigned k = OM_KIND_OBJ; k <= OM_KIND_GC && !w.stop; k++)
+        for (om__large *lb = h->alloc.large[k]; lb && !w.stop;) {
+            om__large *next = lb->next; /* fn may free the object */
+            om_object *o = (om_object *)((char *)(lb + 1) + prefix);
+            if (!(o->gc & OM_GCW_PENDING)) w.stop = fn(o, arg);
+            lb = next;
+        }
+    return w.stop;
+}
+
+int om__object_is_live(om_heap *h, const void *p)
+{
+    om__arena *ar = om__arena_of_ptr(&h->alloc, p);
+    if (!ar) {
+        om__large *lb = om__large_find(h, (const char *)p - h->obj_prefix);
+        return lb && lb->kind != OM_KIND_RAW;
+    }
+    om__pool *pool = om__pool_of(p);
+    if (om__arena_pool_is_free(ar, pool) || pool->kind == OM_KIND_RAW) return 0;
+    if ((uintptr_t)p & (OM_GRANULE - 1)) return 0;
+    size_t off = (size_t)((const char *)p - (const char *)pool);
+    if (off < om__pool_hdr_size(pool->kind)) return 0;
+    return om__bm_test(pool->alloc_bm, om__granule(pool, p));
+}
+
+/* ------------------------------------------------- per-type statistics */
+
+static int count_object(om_object *o, void *arg)
+{
+    om_heap_stats *st = arg;
+    size_t i;
+    st->objects++;
+    if (o->refcnt < OM_IMMORTAL) st->total_refs += o->refcnt;
+    for (i = 0; i < st->ntypes; i++)
+        if (st->types[i].name == o->type->name) break;
+    if (i == st->ntypes) {
+        if (st->ntypes == OM_STATS_MAX_TYPES) return 0;
+        st->types[st->ntypes++].name = o->type->name;
+    }
+    st->types[i].count++;
+    st->types[i].bytes += om_sizeof(o);
+    return 0;
+}
+
+void om__object_fill_stats(om_heap *h, om_heap_stats *st) { om__object_walk(h, count_object, st); }
+
+void om__object_print_stats(om_heap *h, const om_heap_stats *st, FILE *out)
+{
+    (void)h;
+    fprintf(out, "\n# live objects                     = %14zu\n", st->objects);
+    fprintf(out, "# total references (mortal)        = %14zu\n", st->total_refs);
+    if (st->ntypes) fprintf(out, "%-24s %12s %14s\n", "type", "objects", "bytes");
+    for (size_t i = 0; i < st->ntypes; i++)
+        fprintf(out, "%-24s %12zu %14zu\n", st->types[i].name ? st->types[i].name : "?",
+                st->types[i].count, st->types[i].bytes);
+}
+
+/* ------------------------------------------------------------- checks */
+
+typedef struct check_ctx {
+    FILE *out;
+    size_t n;
+    int bad;
+} check_ctx;
+
+static int check_object(om_object *o, void *arg)
+{
+    check_ctx *c = arg;
+    c->n++;
+    const char *why = NULL;
+    if (!o->type) why = "no type";
+    else if (o->refcnt == 0) why = "count 0 on a live object";
+    else if ((o->gc & OM_GCW_TRACKED) && !(o->type->flags & OM_TYPE_GC)) why = "tracked, not a GC type";
+    else if (o->gc & (OM_GCW_COLLECTING | OM_GCW_REACHABLE | OM_GCW_UNREACHABLE))
+        why = "collection flags outside a collection";
+    if (!why) return 0;
+    fprintf(c->out, "objmem: om_heap_check: object %p: %s\n", (void *)o, why);
+    c->bad++;
+    return 1;
+}
+
+int om__object_check(om_heap *h, FILE *out)
+{
+    check_ctx c = {out, 0, 0};
+    om__object_walk(h, check_object, &c);
+    if (!c.bad && !h->obj.deallocating && c.n != h->obj.live) {
+        fprintf(out, "objmem: om_heap_check: %zu objects found, %zu counted live\n", c.n,
+                h->obj.live);
+        c.bad++;
+    }
+    return c.bad ? OM_ESTATE : 0;
+}
+
+/* --------------------------------------------------------- leak report */
+
+void om__object_report_leaks(om_heap *h, FILE *out)
+{
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    if (!st.objects && !st.bytes_in_use) return;
+    fprintf(out, "objmem: leak report: %zu objects and %zu bytes in blocks still alive at heap "
+                 "destroy\n", st.objects, st.bytes_in_use);
+    for (size_t i = 0; i < st.ntypes; i++)
+        fprintf(out, "    %-24s %10zu objects %12zu bytes\n", st.types[i].name, st.types[i].count,
+                st.types[i].bytes);
+}

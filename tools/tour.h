@@ -1,0 +1,32 @@
+/*
+ * tour.h - the sections of `objmem tour`. A section is a function that
+ * prints its part of the story with numbers measured live on a fresh heap,
+ * and returns 0. Add one by writing tools/tour_<name>.c and a line in the
+ * table of tools/tour.c.
+ */
+#ifndef OM_TOUR_H
+#define OM_TOUR_H
+
+#include <stdio.h>
+
+#include "objmem.h"
+
+typedef struct om_tour_section {
+    const char *name;  /* for --section                  */
+    const char *title; /* the heading                    */
+    int (*run)(void);  /* prints the section; 0 on success */
+} om_tour_section;
+
+int om_tour_run(const char *only);
+int om_tour_list(FILE *out);
+
+/* Sections (tools/tour_*.c). */
+int om_tour_heap(void);
+int om_tour_pools(void);
+int om_tour_classes(void);
+int om_tour_arenas(void);
+
+/* Helpers for sections. */
+void om_tour_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
