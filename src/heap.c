@@ -79,6 +79,8 @@ void om_config_init(om_config *cfg)
     cfg->arena_cache = 2;
     const char *dbg = getenv("OBJMEM_DEBUG");
     if (dbg && *dbg && strcmp(dbg, "0") != 0) cfg->debug = 1;
+    const char *stress = getenv("OBJMEM_GC_STRESS");
+    if (stress && *stress && strcmp(stress, "0") != 0) cfg->gc_stress = 1;
 }
 
 om_heap *om_heap_new(const om_config *cfg)

@@ -85,12 +85,14 @@ typedef struct om_config {
                          /*    (also set by the environment OBJMEM_DEBUG=1)   */
     int report_leaks;    /* 1: om_heap_destroy reports live objects and blocks */
     int gc_stress;       /* 1: a full collection at every tracked allocation  */
+                         /*    (also set by the environment OBJMEM_GC_STRESS=1) */
     size_t arena_cache;  /* empty arenas kept mapped before unmapping (2)     */
     uint64_t hash_seed;  /* string hash key; 0 = random per heap              */
     FILE *report_file;   /* where reports go; NULL = stderr                   */
 } om_config;
 
-/* Fill *cfg with the defaults, then apply the environment (OBJMEM_DEBUG). */
+/* Fill *cfg with the defaults, then apply the environment (OBJMEM_DEBUG,
+ * OBJMEM_GC_STRESS). */
 void om_config_init(om_config *cfg);
 
 /* A new heap configured by cfg (NULL: om_config_init's defaults), or NULL
