@@ -12,6 +12,10 @@
 
 static om__dbg *prefix_of(const void *p) { return (om__dbg *)((char *)p - OM_DBG_PREFIX); }
 
+/* Bytes at the start of a freed payload that are zeroed rather than dead:
+ * an object's refcnt and gc word. */
+#define OM_DBG_KEPT 8
+
 /* The block's end: the pool block's end, or the large block's tail end. */
 static char *block_end(om_heap *h, const void *p, size_t size)
 {
@@ -34,7 +38,7 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
         om__dbg *d = (om__dbg *)blk;
         if (d->state == OM_DBG_FREED) { /* reused: the dead pattern must be intact */
             char *end = blk + om__pool_of(blk)->bsize;
-            for (char *q = blk + OM_DBG_PREFIX + 4; q < end; q++)
+            for (char *q = blk + OM_DBG_PREFIX + OM_DBG_KEPT; q < end; q++)
                 if ((unsigned char)*q != OM_DBG_DEAD)
                     om__dbg_report(h, "a freed block was written to (use after free)",
                                    blk + OM_DBG_PREFIX, "allocation");
@@ -86,6 +90,9 @@ void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
 {
     if (!owned(h, p))
         om__dbg_report(h, "not a block of this heap (foreign, stack or interior pointer)", p, api);
+    /* a free block is poisoned whole; its prefix says whether it is free */
+    om__unpoison(prefix_of(p), OM_DBG_PREFIX);
+    om__vg_defined(prefix_of(p), OM_DBG_PREFIX);
     check_live(h, p, api);
     om__dbg *d = prefix_of(p);
     if ((kind == OM_KIND_RAW) != (d->kind == OM_KIND_RAW))
@@ -100,7 +107,9 @@ void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
     }
     char *end = block_end(h, p, d->size);
     memset(p, OM_DBG_DEAD, (size_t)(end - (char *)p));
-    memset(p, 0, 4); /* a freed object's count reads 0: a decref reports */
+    /* a freed object's count reads 0 (a decref reports) and its gc word 0
+     * (om_heap_of finds the pool, not a large header) */
+    memset(p, 0, OM_DBG_KEPT);
     d->state = OM_DBG_FREED;
     om__pool_free_slow(h, om__pool_of(p), (om__block *)d);
 }
@@ -110,7 +119,11 @@ void *om__dbg_realloc(om_heap *h, void *p, size_t size)
     if (!owned(h, p))
         om__dbg_report(h, "not a block of this heap (foreign, stack or interior pointer)", p,
                        "om_realloc");
+    om__unpoison(prefix_of(p), OM_DBG_PREFIX);
+    om__vg_defined(prefix_of(p), OM_DBG_PREFIX);
     check_live(h, p, "om_realloc");
+    if (prefix_of(p)->kind != OM_KIND_RAW)
+        om__dbg_report(h, "om_realloc of an object's block", p, "om_realloc");
     size_t old = prefix_of(p)->size;
     void *q = om_malloc(h, size);
     if (!q) return NULL;
@@ -130,7 +143,7 @@ int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
     }
     if (d->state != OM_DBG_FREED) return 0; /* never used yet */
     const char *end = (const char *)d + om__pool_of(p)->bsize;
-    for (const char *q = (const char *)p + 4; q < end; q++)
+    for (const char *q = (const char *)p + OM_DBG_KEPT; q < end; q++)
         if ((unsigned char)*q != OM_DBG_DEAD) {
             fprintf(out, "objmem: free block %p was written to after free\n", p);
             om__dbg_report(h, "a freed block was written to (use after free)", p,
@@ -157,6 +170,10 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
     if (small || lb) {
         om__pool *pool = om__pool_of(p);
         const om__dbg *d = prefix_of(p);
+        if (small) { /* we stop anyway: let the dump read free blocks too */
+            om__unpoison(pool, OM_POOL_SIZE);
+            om__vg_defined(pool, OM_POOL_SIZE);
+        }
         if (small && (const char *)d >= (const char *)pool + om__pool_hdr_size(pool->kind)) {
             fprintf(out, "    %s block of %u bytes (size class %u)\n",
                     pool->kind == OM_KIND_RAW ? "raw" : "object", pool->bsize, pool->cls);

@@ -161,7 +161,7 @@ static void *block_alloc_hooked(om_heap *h, size_t size, unsigned kind)
 void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
 {
     void *p = h->hooks ? block_alloc_hooked(h, size, kind) : block_alloc_plain(h, size, kind);
-    if (p && size <= OM_SMALL_MAX) {
+    if (p && !om__block_is_large(h, size)) {
         om__pool *pool = om__pool_of(p);
         om__bm_set(pool->alloc_bm, om__granule(pool, p));
     }

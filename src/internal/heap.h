@@ -35,6 +35,14 @@ struct om_heap {
     int destroying;        /* om_heap_destroy is running                  */
 };
 
+/* 1 when a block of size bytes is a large block in h: in debug mode the
+ * prefix and the tail guard count (a 500-byte object is large there). */
+static inline int om__block_is_large(const om_heap *h, size_t size)
+{
+    if (h->hooks & OM_HOOK_DEBUG) return size > OM_SMALL_MAX - OM_DBG_PREFIX - OM_DBG_TAIL;
+    return size > OM_SMALL_MAX;
+}
+
 /* Record a failure in h and return code (for `return om__err(...)`). */
 int om__err(om_heap *h, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, for functions that return a pointer: records and returns NULL. */

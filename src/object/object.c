@@ -18,7 +18,8 @@ static om_object *new_object(om_heap *h, const om_type *t, size_t size)
     memset(o, 0, size);
     o->refcnt = 1;
     o->type = t;
-    o->gc = (size > OM_SMALL_MAX ? OM_GCW_LARGE : 0) | ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
+    o->gc = (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
+            ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
     h->obj.live++;
     if (gc) om__gc_track_new(h, o);
     return o;

@@ -133,14 +133,90 @@ int om__object_check(om_heap *h, FILE *out)
 
 /* --------------------------------------------------------- leak report */
 
+/* What is still alive at heap destroy: mortal objects by type, immortal
+ * objects by type (not leaks: never freed by design, released anyway), and
+ * raw blocks. */
+typedef struct leak_row {
+    const om_type *type;
+    size_t count, bytes;
+} leak_row;
+
+typedef struct leak_ctx {
+    leak_row mortal[OM_STATS_MAX_TYPES], immortal[OM_STATS_MAX_TYPES];
+    size_t nmortal, nimmortal;     /* rows used                           */
+    size_t objects, object_bytes;  /* mortal totals                       */
+    size_t immortals;              /* immortal total                      */
+    size_t raw, raw_bytes;         /* raw blocks and their block bytes    */
+} leak_ctx;
+
+static void leak_add(leak_row *rows, size_t *n, const om_object *o)
+{
+    size_t i;
+    for (i = 0; i < *n; i++)
+        if (rows[i].type == o->type) break;
+    if (i == *n) {
+        if (*n == OM_STATS_MAX_TYPES) return; /* counted in the totals only */
+        rows[(*n)++].type = o->type;
+    }
+    rows[i].count++;
+    rows[i].bytes += om_sizeof(o);
+}
+
+static int leak_object(om_object *o, void *arg)
+{
+    leak_ctx *c = arg;
+    if (o->refcnt >= OM_IMMORTAL) {
+        c->immortals++;
+        leak_add(c->immortal, &c->nimmortal, o);
+        return 0;
+    }
+    c->objects++;
+    c->object_bytes += om_sizeof(o);
+    leak_add(c->mortal, &c->nmortal, o);
+    return 0;
+}
+
+static void leak_raw_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    leak_ctx *c = arg;
+    (void)h;
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        if (om__arena_pool_is_free(ar, pool) || pool->kind != OM_KIND_RAW) continue;
+        c->raw += pool->nalloc;
+        c->raw_bytes += (size_t)pool->nalloc * pool->bsize;
+    }
+}
+
+static void leak_print_rows(FILE *out, const leak_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "    %-24s %10zu objects %12zu bytes\n",
+                rows[i].type->name ? rows[i].type->name : "?", rows[i].count, rows[i].bytes);
+}
+
+/* Prints nothing when no mortal object and no raw block is alive. */
 void om__object_report_leaks(om_heap *h, FILE *out)
 {
-    om_heap_stats st;
-    om_heap_get_stats(h, &st);
-    if (!st.objects && !st.bytes_in_use) return;
-    fprintf(out, "objmem: leak report: %zu objects and %zu bytes in blocks still alive at heap "
-                 "destroy\n", st.objects, st.bytes_in_use);
-    for (size_t i = 0; i < st.ntypes; i++)
-        fprintf(out, "    %-24s %10zu objects %12zu bytes\n", st.types[i].name, st.types[i].count,
-                st.types[i].bytes);
+    leak_ctx c;
+    memset(&c, 0, sizeof c);
+    om__object_walk(h, leak_object, &c);
+    om__arena_foreach(h, leak_raw_arena, &c);
+    for (om__large *lb = h->alloc.large[OM_KIND_RAW]; lb; lb = lb->next) {
+        c.raw++;
+        c.raw_bytes += lb->size;
+    }
+    if (!c.objects && !c.raw) return;
+    fprintf(out, "objmem: leak report: %zu objects (%zu bytes) and %zu raw blocks (%zu bytes) "
+                 "still alive at heap destroy; releasing them\n",
+            c.objects, c.object_bytes, c.raw, c.raw_bytes);
+    leak_print_rows(out, c.mortal, c.nmortal);
+    if (c.raw)
+        fprintf(out, "    %-24s %10zu blocks  %12zu bytes\n", "(raw blocks)", c.raw, c.raw_bytes);
+    if (c.immortals) {
+        fprintf(out, "objmem: also %zu immortal object%s (never freed by design, not leaks):\n",
+                c.immortals, c.immortals == 1 ? "" : "s");
+        leak_print_rows(out, c.immortal, c.nimmortal);
+    }
+    fflush(out);
 }
