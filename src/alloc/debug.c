@@ -12,9 +12,11 @@
 
 static om__dbg *prefix_of(const void *p) { return (om__dbg *)((char *)p - OM_DBG_PREFIX); }
 
-/* Bytes at the start of a freed payload that are zeroed rather than dead:
- * an object's refcnt and gc word. */
-#define OM_DBG_KEPT 8
+/* Bytes at the start of a freed small payload that are not dead: an
+ * object's refcnt and gc word read 0 (a count operation reports, and
+ * om_heap_of finds the pool), and its type pointer stays, so the report
+ * can name the type of a freed object. Raw blocks: 8 zero bytes. */
+static size_t kept_bytes(const om__pool *pool) { return pool->kind == OM_KIND_RAW ? 8 : 16; }
 
 /* The block's end: the pool block's end, or the large block's tail end. */
 static char *block_end(om_heap *h, const void *p, size_t size)
@@ -38,7 +40,7 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
         om__dbg *d = (om__dbg *)blk;
         if (d->state == OM_DBG_FREED) { /* reused: the dead pattern must be intact */
             char *end = blk + om__pool_of(blk)->bsize;
-            for (char *q = blk + OM_DBG_PREFIX + OM_DBG_KEPT; q < end; q++)
+            for (char *q = blk + OM_DBG_PREFIX + kept_bytes(om__pool_of(blk)); q < end; q++)
                 if ((unsigned char)*q != OM_DBG_DEAD)
                     om__dbg_report(h, "a freed block was written to (use after free)",
                                    blk + OM_DBG_PREFIX, "allocation");
@@ -106,10 +108,11 @@ void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
         return;
     }
     char *end = block_end(h, p, d->size);
+    const om_type *type = kind != OM_KIND_RAW ? ((om_object *)p)->type : NULL;
     memset(p, OM_DBG_DEAD, (size_t)(end - (char *)p));
-    /* a freed object's count reads 0 (a decref reports) and its gc word 0
-     * (om_heap_of finds the pool, not a large header) */
-    memset(p, 0, OM_DBG_KEPT);
+    /* kept_bytes: count and gc word 0, an object's type pointer kept */
+    memset(p, 0, 8);
+    if (kind != OM_KIND_RAW) ((om_object *)p)->type = type;
     d->state = OM_DBG_FREED;
     om__pool_free_slow(h, om__pool_of(p), (om__block *)d);
 }
@@ -143,7 +146,7 @@ int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
     }
     if (d->state != OM_DBG_FREED) return 0; /* never used yet */
     const char *end = (const char *)d + om__pool_of(p)->bsize;
-    for (const char *q = (const char *)p + OM_DBG_KEPT; q < end; q++)
+    for (const char *q = (const char *)p + kept_bytes(om__pool_of(p)); q < end; q++)
         if ((unsigned char)*q != OM_DBG_DEAD) {
             fprintf(out, "objmem: free block %p was written to after free\n", p);
             om__dbg_report(h, "a freed block was written to (use after free)", p,

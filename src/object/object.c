@@ -84,8 +84,10 @@ static om__cold void misuse(om_object *o, const char *op)
     int live = om__object_is_live(h, o);
     const char *problem = live ? "reference count below zero" : "reference operation on a freed object";
     if (h->hooks & OM_HOOK_DEBUG) {
-        fprintf(h->report, "objmem: debug: %s: %s on object %p of type %s\n", problem, op,
-                (void *)o, live && o->type && o->type->name ? o->type->name : "(unknown: freed)");
+        /* a freed small object block keeps its type pointer (debug.c) */
+        const om_type *t = live || om__arena_of_ptr(&h->alloc, o) ? o->type : NULL;
+        fprintf(h->report, "objmem: debug: %s: %s on object %p of type %s%s\n", problem, op,
+                (void *)o, t && t->name ? t->name : "(unknown)", live ? "" : " (freed)");
         om__dbg_report(h, problem, o, op);
     }
     fprintf(h->report, "objmem: %s: %s on object %p; left alone\n", problem, op, (void *)o);
