@@ -87,6 +87,7 @@ static void expect_abort_or_asan(void (*fn)(void *), const char *const *want)
         return;
     }
     int status = om_test_run_child(fn, NULL, g_out, sizeof g_out);
+    if (getenv("OM_TEST_SHOW")) fprintf(stderr, "---- child report:\n%s", g_out);
     assert_true(status != 0);
     assert_true(strstr(g_out, "AddressSanitizer") != NULL || strstr(g_out, want[0]) != NULL);
 }
