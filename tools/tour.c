@@ -11,6 +11,7 @@ static const om_tour_section sections[] = {
     {"pools", "Arenas, pools and blocks", om_tour_pools},
     {"classes", "Size classes and the large-object path", om_tour_classes},
     {"arenas", "Freeing: pools drain, arenas go back to the OS", om_tour_arenas},
+    {"refcount", "Reference counting: a = point(); b = a; del a", om_tour_refcount},
 };
 
 void om_tour_say(const char *fmt, ...)

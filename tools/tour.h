@@ -25,6 +25,7 @@ int om_tour_heap(void);
 int om_tour_pools(void);
 int om_tour_classes(void);
 int om_tour_arenas(void);
+int om_tour_refcount(void);
 
 /* Helpers for sections. */
 void om_tour_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
