@@ -218,6 +218,12 @@ void om__arena_release_all(om_heap *h)
     for (size_t i = 0; i < cap; i++) {
         om__arena *ar = a->atab[i].arena;
         if (!a->atab[i].base) continue;
+#ifdef OM_VALGRIND
+        for (unsigned k = 0; k < OM_POOLS_PER_ARENA - ar->untouched; k++) {
+            om__pool *pool = (om__pool *)(ar->base + k * OM_POOL_SIZE);
+            if (!om__arena_pool_is_free(ar, pool)) om__pool_vg_forget(h, pool);
+        }
+#endif
         om__unpoison(ar->base, OM_ARENA_SIZE);
         om__vg_undefined(ar->base, OM_ARENA_SIZE);
         h->cfg.sys.unmap(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);

@@ -48,6 +48,7 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
         om__vg_defined(b, sizeof *b);
         om__block *next = b->next;
         om__poison(b, sizeof *b);
+        om__vg_noaccess(b, sizeof *b);
         b = next;
     }
     *nfree = n;
@@ -96,7 +97,10 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
             om__unpoison(b, pool->bsize);
             om__vg_defined(b, pool->bsize);
             om__dbg_check_block(h, b + OM_DBG_PREFIX, !is_free, c->out);
-            if (is_free) om__poison(b, pool->bsize);
+            if (is_free) {
+                om__poison(b, pool->bsize);
+                om__vg_noaccess(b, pool->bsize);
+            }
         }
 }
 

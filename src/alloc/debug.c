@@ -37,6 +37,7 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
     if (total <= OM_SMALL_MAX) {
         blk = om__pool_alloc_slow(h, kind, om__size_class(total));
         if (!blk) return NULL;
+        om__vg_defined(blk, om__pool_of(blk)->bsize); /* prefix and patterns are ours */
         om__dbg *d = (om__dbg *)blk;
         if (d->state == OM_DBG_FREED) { /* reused: the dead pattern must be intact */
             char *end = blk + om__pool_of(blk)->bsize;

@@ -131,6 +131,20 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     om__arena_give_pool(h, pool);
 }
 
+#ifdef OM_VALGRIND
+/* Heap destroy: tell memcheck that the raw blocks still live in pool are
+ * gone with their arena (they were described as malloc-like), so they are
+ * not reported as lost: the leak report is objmem's job. */
+void om__pool_vg_forget(om_heap *h, om__pool *pool)
+{
+    if (pool->kind != OM_KIND_RAW || (h->hooks & OM_HOOK_DEBUG)) return;
+    uint64_t freebm[OM_BM_WORDS] = {0};
+    for (om__block *b = pool->free; b; b = link_read(b)) om__bm_set(freebm, om__granule(pool, b));
+    for (char *b = (char *)pool + om__pool_hdr_size(pool->kind); b < pool->bump; b += pool->bsize)
+        if (!om__bm_test(freebm, om__granule(pool, b))) om__vg_free(b);
+}
+#endif
+
 /* ----------------------------------------------- blocks of any kind */
 
 /* A block of size bytes of the given kind, without the hooks. */
@@ -154,6 +168,8 @@ static void *block_alloc_hooked(om_heap *h, size_t size, unsigned kind)
 {
     void *p = (h->hooks & OM_HOOK_DEBUG) ? om__dbg_alloc(h, size, kind)
                                          : block_alloc_plain(h, size, kind);
+    if (p && !(h->hooks & OM_HOOK_DEBUG) && kind == OM_KIND_RAW && size <= OM_SMALL_MAX)
+        om__vg_alloc(p, om__pool_of(p)->bsize, 0);
     if (p && (h->hooks & OM_HOOK_TRACE)) om__trace_on_alloc(h, p, size);
     return p;
 }
@@ -163,6 +179,7 @@ void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
     void *p = h->hooks ? block_alloc_hooked(h, size, kind) : block_alloc_plain(h, size, kind);
     if (p && !om__block_is_large(h, size)) {
         om__pool *pool = om__pool_of(p);
+        if (!(h->hooks & OM_HOOK_DEBUG)) om__vg_undefined(p, size); /* debug.c opens its own */
         om__bm_set(pool->alloc_bm, om__granule(pool, p));
     }
     return p;
@@ -195,7 +212,7 @@ void *om_malloc(om_heap *h, size_t size)
             if (om__likely(b != NULL)) {
                 pool->free = link_read(b);
                 om__unpoison(b, pool->bsize);
-                om__vg_alloc(b, size, 0);
+                om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
                 pool->nalloc++;
                 h->alloc.used += pool->bsize;
                 if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
@@ -203,7 +220,7 @@ void *om_malloc(om_heap *h, size_t size)
             }
         }
         void *p = om__pool_alloc_slow(h, OM_KIND_RAW, om__size_class(size));
-        if (p) om__vg_alloc(p, size, 0);
+        if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
         return p;
     }
     if (h->hooks) return block_alloc_hooked(h, size, OM_KIND_RAW);
@@ -244,6 +261,7 @@ static om__noinline void free_slow(om_heap *h, void *p)
         if (pool->kind != OM_KIND_RAW)
             return free_bad(h, p, "an object's block: drop objects with om_decref");
         if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+        om__vg_free(p);
         om__pool_free_slow(h, pool, (om__block *)p);
         return;
     }

@@ -216,6 +216,10 @@ void *om__sys_calloc(om_heap *h, size_t n, size_t size);
 void *om__sys_realloc(om_heap *h, void *p, size_t old_size, size_t size);
 void om__sys_free(om_heap *h, void *p, size_t size);
 
+#ifdef OM_VALGRIND
+/* Heap destroy under Valgrind: forget the live raw blocks of pool. */
+void om__pool_vg_forget(om_heap *h, om__pool *pool);
+#endif
 /* A block of the given kind (objects: OM_KIND_OBJ or OM_KIND_GC). Returns
  * the payload; for object kinds the alloc bit is set. NULL with OM_ENOMEM. */
 void *om__block_alloc(om_heap *h, size_t size, unsigned kind);
