@@ -1,0 +1,10 @@
+# `make valgrind`: ctest -T memcheck needs CTest's DartConfiguration.tcl and
+# the memory checker, which only include(CTest) writes. Only in the
+# Valgrind build (-DOM_VALGRIND=ON), so other builds get no CTest targets.
+if(OM_VALGRIND AND OM_BUILD_TESTS)
+  find_program(MEMORYCHECK_COMMAND valgrind REQUIRED)
+  set(MEMORYCHECK_COMMAND_OPTIONS
+      "--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+      CACHE STRING "Valgrind options for ctest -T memcheck")
+  include(CTest)
+endif()
