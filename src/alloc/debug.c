@@ -74,6 +74,11 @@ static void check_live(om_heap *h, const void *p, const char *api)
         if (d->guard[i] != OM_DBG_GUARD || d->state != OM_DBG_LIVE)
             om__dbg_report(h, "buffer underrun (the guard bytes before the block are damaged)",
                            p, api);
+    /* the size field must fit the block, or the tail scan would leave it */
+    const om__large *lb = om__arena_of_ptr(&h->alloc, p) ? NULL : om__large_find(h, prefix_of(p));
+    if (lb ? d->size != lb->size
+           : d->size + OM_DBG_PREFIX + OM_DBG_TAIL > om__pool_of(p)->bsize)
+        om__dbg_report(h, "buffer underrun (the size before the block is damaged)", p, api);
     const char *end = block_end(h, p, d->size);
     for (const char *q = (const char *)p + d->size; q < end; q++)
         if ((unsigned char)*q != OM_DBG_GUARD)

@@ -152,11 +152,23 @@ static void underrun(void *arg)
     om_free(h, p);
 }
 
+static void underrun_into_size(void *arg)
+{
+    (void)arg;
+    om_heap *h = debug_heap();
+    unsigned char *p = om_malloc(h, 1000);
+    say_at(p);
+    p[-11] = 0x7f; /* a high byte of the recorded size */
+    om_free(h, p);
+}
+
 static void test_debug_underrun(void **state)
 {
     (void)state;
     static const char *const want[] = {"buffer underrun", "detected by om_free", "prefix at", NULL};
+    static const char *const size[] = {"the size before the block is damaged", "large block", NULL};
     expect_abort(underrun, want);
+    expect_abort(underrun_into_size, size);
 }
 
 static void double_free(void *arg)
