@@ -121,7 +121,7 @@ typedef struct om_class_stats {
 typedef struct om_type_stats {
     const char *name; /* the type's name (owned by the type)   */
     size_t count;     /* live objects                          */
-    size_t bytes;     /* bytes of their blocks                 */
+    size_t bytes;     /* their om_sizeof() bytes, summed       */
 } om_type_stats;
 
 enum { OM_STATS_MAX_TYPES = 64 };
