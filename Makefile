@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := tools/ensure-deps.sh
 CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
-.PHONY: all build demo test test-release test-asan valgrind bench clean
+.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test
 
 all: build
 
@@ -45,6 +45,20 @@ bench:
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DOM_BUILD_BENCH=ON -DOM_BUILD_TESTS=OFF >/dev/null
 	cmake --build build/bench -j $(JOBS)
 	cd build/bench && for b in bench/bench_*; do [ -x "$$b" ] && ./$$b || true; done
+
+# CPython's own tests, plainly and on objmem (docs/cpython.md).
+CPYTHON_TESTS ?= test_gc test_weakref test_dict test_list test_tuple test_set test_unicode \
+	test_bytes test_json test_re test_itertools test_collections test_functools test_sys \
+	test_descr test_class test_generators test_pickle test_array test_deque test_heapq \
+	test_bisect test_string test_format test_struct test_operator test_copy test_enum \
+	test_dataclasses test_tracemalloc
+
+cpython-test:
+	@$(DEPS) cmake gcc make libcmocka-dev python3.11-dev libpython3.11-testsuite
+	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
+	@cmake --build build/release -j $(JOBS) --target objmem_cpython
+	/usr/bin/python3.11 tools/cpython/cpython_test.py --site build/release/cpython-site \
+		--jobs $(JOBS) $(CPYTHON_TESTS)
 
 clean:
 	rm -rf build
