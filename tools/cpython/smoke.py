@@ -55,6 +55,17 @@ assert lst == [0]
 z = bytes(3000)
 assert z.count(0) == 3000
 
+# CPython's own allocator-API checks (malloc(0), calloc(0, 0), realloc(NULL,
+# 0) in both domains; hooks wrapping the installed allocator and removed)
+try:
+    import _testcapi
+except ImportError:
+    _testcapi = None
+if _testcapi is not None:
+    _testcapi.test_pymem_alloc0()
+    _testcapi.test_pymem_setallocators()
+    _testcapi.test_pyobject_setallocators()
+
 # fork: the child works on its copy of the heap
 pid = os.fork()
 if pid == 0:
