@@ -172,6 +172,7 @@ om__pool *om__arena_take_pool(om_heap *h)
         pool = ar->free_pools;
         om__unpoison(pool, sizeof(om__pool *) * 6);
         ar->free_pools = pool->next;
+        ar->free_bm &= ~(1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE));
     } else {
         pool = (om__pool *)(ar->base + (OM_POOLS_PER_ARENA - ar->untouched) * OM_POOL_SIZE);
         ar->untouched--;
@@ -193,6 +194,7 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     if (ar->nfree > 0) bucket_unlink(a, ar);
     pool->next = ar->free_pools;
     ar->free_pools = pool;
+    ar->free_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
     ar->nfree++;
     om__poison((char *)pool + sizeof(om__pool *) * 6, OM_POOL_SIZE - sizeof(om__pool *) * 6);
     om__vg_noaccess((char *)pool + sizeof(om__pool *) * 6,
@@ -247,7 +249,5 @@ int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool)
 {
     size_t idx = ((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE;
     if (idx >= OM_POOLS_PER_ARENA - ar->untouched) return 1;
-    for (const om__pool *p = ar->free_pools; p; p = p->next)
-        if (p == pool) return 1;
-    return 0;
+    return (int)((ar->free_bm >> idx) & 1);
 }

@@ -111,8 +111,12 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     if (om__arena_find(&h->alloc, (uintptr_t)ar->base) != ar)
         FAIL(c, "arena %p: not in the arena table", ar->base);
     unsigned nlisted = 0;
-    for (om__pool *p = ar->free_pools; p; p = p->next)
+    uint64_t listed_bm = 0;
+    for (om__pool *p = ar->free_pools; p; p = p->next) {
         if (++nlisted > OM_POOLS_PER_ARENA) FAIL(c, "arena %p: free pool list loops", ar->base);
+        listed_bm |= 1ull << (((uintptr_t)p - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    }
+    if (listed_bm != ar->free_bm) FAIL(c, "arena %p: free_bm does not match the free list", ar->base);
     if (ar->nfree != nlisted + ar->untouched || ar->nfree > OM_POOLS_PER_ARENA)
         FAIL(c, "arena %p: nfree %u != %u listed + %u untouched", ar->base, ar->nfree, nlisted,
              ar->untouched);

@@ -113,6 +113,8 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
  *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
  *     list or has been unmapped.
+ *  4. Bit i of free_bm is set iff pool i is on the free list (O(1) test
+ *     for om_owns without walking the list).
  */
 struct om__arena {
     char *base;                    /* OM_ARENA_SIZE-aligned start            */
@@ -120,6 +122,7 @@ struct om__arena {
     uint32_t untouched;            /* pools never carved (from the top)      */
     uint32_t nfree;                /* free_pools + untouched                 */
     struct om__arena *next, *prev; /* bucket list or cache list              */
+    uint64_t free_bm;              /* pools on free_pools, by index          */
 };
 
 /* A large block (over OM_SMALL_MAX): this header, then (debug mode) the
