@@ -30,5 +30,6 @@
 #include "objmem/alloc.h"
 #include "objmem/object.h"
 #include "objmem/gc.h"
+#include "objmem/trace.h"
 
 #endif

@@ -1,0 +1,193 @@
+/*
+ * objmem/trace.h - allocation tracing in the manner of Python's tracemalloc:
+ * traces of live blocks with the traceback where each was allocated,
+ * snapshots, statistics grouped by file, line or traceback, comparison of
+ * snapshots, filters, and a versioned dump format.
+ * Design note and file format: docs/trace.md.
+ *
+ * Frames are the native call stack by default (raw return addresses,
+ * captured cheaply; turned into file, line and function only when a
+ * snapshot is taken), or whatever an embedder's frame provider supplies
+ * (an interpreter's script frames).
+ *
+ * Tracebacks are stored most recent frame first (frames[0] is where the
+ * block was allocated); Python shows them oldest first, and its ordering of
+ * tracebacks (used to sort statistics) compares them oldest first, as here.
+ *
+ * Include <objmem.h>, not this file.
+ */
+#ifndef OBJMEM_TRACE_H
+#define OBJMEM_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "heap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct om_object;
+
+enum { OM_TRACE_MAX_FRAMES = 128 }; /* the largest nframe om_trace_start accepts */
+
+/* One frame: a file and a line (tracemalloc.Frame). name is the function
+ * when known (native frames with symbols), else NULL; it takes no part in
+ * grouping or comparison. */
+typedef struct om_frame {
+    const char *filename; /* never NULL ("<unknown>" when nothing is known) */
+    uint32_t lineno;      /* 0 when unknown                                */
+    const char *name;     /* function, or NULL                             */
+} om_frame;
+
+/* A traceback: nframe frames, most recent first. total_nframe is the depth
+ * of the stack when it was captured (>= nframe when truncated). */
+typedef struct om_traceback {
+    const om_frame *frames;
+    uint32_t nframe;
+    uint32_t total_nframe;
+} om_traceback;
+
+/* An embedder's frames: write at most max frames (most recent first) to
+ * frames and return the depth of the stack (which may exceed max). The
+ * strings are copied by the tracer; they need only live during the call.
+ * Called on every allocation while tracing: keep it cheap, and never
+ * allocate from the traced heap in it. */
+typedef int (*om_frame_provider)(void *ctx, om_frame *frames, int max);
+
+/* ------------------------------------------------------------ tracing */
+
+/* Start tracing every block of h, keeping nframe frames per traceback
+ * (1 <= nframe <= OM_TRACE_MAX_FRAMES). Blocks allocated before are not
+ * traced. Already tracing: only the frame limit changes (like Python).
+ * Returns 0, OM_EINVAL or OM_ENOMEM. */
+int om_trace_start(om_heap *h, int nframe);
+/* Stop tracing and forget every trace. No-op when not tracing. */
+void om_trace_stop(om_heap *h);
+/* 1 when h is tracing. */
+int om_trace_is_tracing(const om_heap *h);
+/* The frame limit given to om_trace_start, or 0 when not tracing. */
+int om_trace_get_traceback_limit(const om_heap *h);
+/* Bytes of traced blocks now and at the peak since start or the last
+ * om_trace_reset_peak (requested sizes, as tracemalloc counts). Both 0 when
+ * not tracing. */
+void om_trace_get_traced_memory(const om_heap *h, size_t *current, size_t *peak);
+/* Set the peak to the current traced memory. */
+void om_trace_reset_peak(om_heap *h);
+/* Bytes the tracer itself uses (its tables, tracebacks, frames). */
+size_t om_trace_get_memory(const om_heap *h);
+/* Supply frames from fn(ctx) instead of the native stack; fn NULL goes
+ * back to native frames. Allowed at any time. */
+void om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx);
+
+/* Trace size bytes at ptr under domain (domain 0 is the heap's own blocks;
+ * use another number for memory allocated elsewhere). Tracing the same
+ * (domain, ptr) again replaces its trace. Returns 0, OM_ESTATE when not
+ * tracing, OM_ENOMEM. */
+int om_trace_track(om_heap *h, unsigned domain, uintptr_t ptr, size_t size);
+/* Forget the trace of (domain, ptr). Returns 0, OM_ESTATE when not
+ * tracing, OM_EKEY when it was not traced. */
+int om_trace_untrack(om_heap *h, unsigned domain, uintptr_t ptr);
+
+/* The traceback where block p of h (domain 0) / object o was allocated,
+ * symbolized; NULL when tracing is off or the block is not traced. Free it
+ * with om_traceback_free (the heap must still exist). */
+om_traceback *om_trace_block_traceback(om_heap *h, const void *p);
+om_traceback *om_trace_object_traceback(const struct om_object *o);
+void om_traceback_free(om_heap *h, om_traceback *tb);
+
+/* Write tb like tracemalloc.Traceback.format: lines '  File "F", line N'
+ * ending in '\n', oldest frame first unless most_recent_first. limit 0:
+ * all frames; limit > 0: the limit most recent frames; limit < 0: all but
+ * the -limit most recent (Python's slices). Writes at most size bytes
+ * (NUL-terminated when size > 0) and returns the length of the whole text,
+ * like snprintf. */
+size_t om_traceback_format(const om_traceback *tb, int limit, int most_recent_first, char *buf,
+                           size_t size);
+
+/* ------------------------------------------------------------ snapshots */
+
+typedef struct om_snapshot om_snapshot;
+
+/* One trace of a snapshot. */
+typedef struct om_trace_entry {
+    unsigned domain;
+    size_t size;
+    const om_traceback *traceback; /* owned by the snapshot */
+} om_trace_entry;
+
+/* A copy of every trace of h, its tracebacks symbolized. Memory comes from
+ * h's seam: free it with om_snapshot_free before h is destroyed. NULL with
+ * OM_ESTATE when not tracing, or OM_ENOMEM. */
+om_snapshot *om_trace_take_snapshot(om_heap *h);
+void om_snapshot_free(om_snapshot *s);
+/* The traces of s (*out borrowed from s) and their number. */
+size_t om_snapshot_traces(const om_snapshot *s, const om_trace_entry **out);
+/* The frame limit of the tracer when s was taken. */
+int om_snapshot_traceback_limit(const om_snapshot *s);
+
+typedef enum om_stat_key {
+    OM_STAT_FILENAME = 0, /* group by the most recent frame's file          */
+    OM_STAT_LINENO = 1,   /* ... by its file and line                        */
+    OM_STAT_TRACEBACK = 2 /* ... by the whole traceback                      */
+} om_stat_key;
+
+/* One group: the key as a traceback (one frame, line 0 for filename
+ * grouping), total size and number of blocks, and for comparisons the
+ * differences to the old snapshot. */
+typedef struct om_stat {
+    om_traceback traceback;
+    size_t size;
+    size_t count;
+    ptrdiff_t size_diff;  /* om_snapshot_compare only */
+    ptrdiff_t count_diff; /* om_snapshot_compare only */
+} om_stat;
+
+typedef struct om_stats {
+    om_stat *items; /* sorted as Python sorts them */
+    size_t n;
+} om_stats;
+
+/* Statistics of s grouped by key, sorted biggest first by (size, count,
+ * traceback) as Snapshot.statistics does. cumulative: every frame of a
+ * traceback counts, not only the most recent (not with OM_STAT_TRACEBACK:
+ * OM_EINVAL). The result borrows strings from s: free it first, with
+ * om_stats_free. NULL on error (recorded in s's heap). */
+om_stats *om_snapshot_statistics(const om_snapshot *s, om_stat_key key, int cumulative);
+/* Snapshot.compare_to: groups of new_s with their differences to old_s
+ * (groups only in old_s have size 0), sorted by (|size_diff|, size,
+ * |count_diff|, count, traceback), biggest first. */
+om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s, om_stat_key key,
+                              int cumulative);
+void om_stats_free(om_stats *st);
+
+/* A filter (tracemalloc.Filter, or DomainFilter when filename_pattern is
+ * NULL). */
+typedef struct om_filter {
+    int inclusive;                /* 1: keep matches; 0: drop matches          */
+    const char *filename_pattern; /* fnmatch(3) pattern; NULL: domain only      */
+    long lineno;                  /* the line to match; -1: any line           */
+    int all_frames;               /* 1: any frame may match; 0: the most recent */
+    long domain;                  /* the domain to match; -1: any domain       */
+} om_filter;
+
+/* Snapshot.filter_traces: a new snapshot with the traces of s that pass
+ * every exclusive filter and, if there are inclusive ones, at least one
+ * of them. n 0 copies s. Pattern syntax errors make no match. */
+om_snapshot *om_snapshot_filter(const om_snapshot *s, const om_filter *filters, size_t n);
+
+/* Write s to path in the format of docs/trace.md (version 1). Returns 0,
+ * OM_EIO. */
+int om_snapshot_dump(const om_snapshot *s, const char *path);
+/* Read a dump. A truncated, corrupt or hostile file gives NULL with
+ * OM_EFORMAT (OM_EIO when it cannot be read) recorded in h; never a crash. */
+om_snapshot *om_snapshot_load(om_heap *h, const char *path);
+/* The same from len bytes at data. */
+om_snapshot *om_snapshot_load_buffer(om_heap *h, const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

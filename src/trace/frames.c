@@ -1,0 +1,284 @@
+/*
+ * frames.c - capturing tracebacks at allocation: the native stack by a
+ * walk of the frame-pointer chain (raw return addresses, nothing resolved),
+ * or an embedder's frame provider; then interning, so that identical stacks
+ * are stored once. Also the bump arena and the pointer sets the tracer and
+ * snapshots are built from. Design note: docs/trace.md ("Frames").
+ *
+ * Why frame pointers: the walk is a few dependent loads per frame (about
+ * 1 ns each); backtrace(3) unwinds through .eh_frame tables and costs
+ * several hundred ns for the same depth (measured in docs/trace.md). The
+ * library is built with -fno-omit-frame-pointer; a caller built without
+ * frame pointers can only make the walk stop early or skip a frame, never
+ * read outside the thread's stack (every frame address is checked against
+ * the stack bounds).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+
+#include "trace_int.h"
+
+/* ------------------------------------------------------------ bump arena */
+
+void *om__bump_alloc(om_heap *h, om__bump *b, size_t n)
+{
+    n = om__round_up(n ? n : 1, 16);
+    if ((size_t)(b->end - b->cur) < n) {
+        size_t size = n + sizeof(om__bump_chunk) + 16 > 65536 ? n + sizeof(om__bump_chunk) + 16
+                                                               : 65536;
+        om__bump_chunk *c = om__sys_malloc(h, size);
+        if (!c) return NULL;
+        c->next = b->chunks;
+        c->size = size;
+        b->chunks = c;
+        b->bytes += size;
+        b->cur = (char *)om__round_up((uintptr_t)(c + 1), 16);
+        b->end = (char *)c + size;
+    }
+    void *p = b->cur;
+    b->cur += n;
+    return p;
+}
+
+char *om__bump_strdup(om_heap *h, om__bump *b, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = om__bump_alloc(h, b, n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void om__bump_release(om_heap *h, om__bump *b)
+{
+    om__bump_chunk *c = b->chunks;
+    while (c) {
+        om__bump_chunk *next = c->next;
+        om__sys_free(h, c, c->size);
+        c = next;
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* ---------------------------------------------------------- pointer sets */
+
+void om__pset_free(om_heap *h, om__pset *s)
+{
+    if (s->slots) om__sys_free(h, s->slots, (s->mask + 1) * sizeof(void *));
+    memset(s, 0, sizeof *s);
+}
+
+size_t om__pset_bytes(const om__pset *s) { return s->slots ? (s->mask + 1) * sizeof(void *) : 0; }
+
+uint32_t om__hash_str(const char *s)
+{
+    uint32_t x = 2166136261u;
+    for (; *s; s++) x = (x ^ (unsigned char)*s) * 16777619u;
+    return x ? x : 1;
+}
+
+static inline uint32_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
+
+/* ---------------------------------------------------------- native walk */
+
+/* The bounds of the calling thread's stack, found once per thread (a
+ * per-thread cache of a fixed fact, not shared state). */
+static _Thread_local uintptr_t stack_lo, stack_hi;
+
+static om__noinline void find_stack_bounds(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            stack_lo = (uintptr_t)addr;
+            stack_hi = (uintptr_t)addr + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    if (!stack_hi) { /* unknown: allow only the current frame's page */
+        stack_lo = (uintptr_t)__builtin_frame_address(0);
+        stack_hi = stack_lo + 4096;
+    }
+}
+
+/* Return addresses of the stack above this function, up to max. */
+static om__noinline int walk_native(uintptr_t *out, int max)
+{
+    uintptr_t *fp = __builtin_frame_address(0);
+    if (om__unlikely(!stack_hi)) find_stack_bounds();
+    uintptr_t lo = stack_lo, hi = stack_hi;
+    int n = 0;
+    while (n < max) {
+        uintptr_t a = (uintptr_t)fp;
+        if (a < lo || a + 2 * sizeof(uintptr_t) > hi || (a & (sizeof(uintptr_t) - 1))) break;
+        uintptr_t ret = fp[1];
+        if (!ret) break;
+        out[n++] = ret;
+        uintptr_t *next = (uintptr_t *)fp[0];
+        if (next <= fp) break;
+        fp = next;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------- interning */
+
+static int grow(om_heap *h, om__pset *s, uint32_t (*hash_of)(const void *))
+{
+    size_t cap = s->slots ? (s->mask + 1) * 2 : 256;
+    void **slots = om__sys_calloc(h, cap, sizeof(void *));
+    if (!slots) return -1;
+    for (size_t i = 0; s->slots && i <= s->mask; i++) {
+        void *r = s->slots[i];
+        if (!r) continue;
+        size_t j = hash_of(r) & (cap - 1);
+        while (slots[j]) j = (j + 1) & (cap - 1);
+        slots[j] = r;
+    }
+    om__pset_free(h, s);
+    s->slots = slots;
+    s->mask = cap - 1;
+    return 0;
+}
+
+static uint32_t rec_hash(const void *r) { return *(const uint32_t *)r; }
+
+/* The slot of the record equal to key, or the empty slot where it goes
+ * (after growing the set when needed). NULL on failure. */
+void **om__pset_slot(om_heap *h, om__pset *s, uint32_t hash,
+                        int (*eq)(const void *rec, const void *key), const void *key)
+{
+    if ((s->n + 1) * 4 > (s->mask + 1) * 3 || !s->slots)
+        if (grow(h, s, rec_hash) < 0) return NULL;
+    size_t i = hash & s->mask;
+    for (;;) {
+        void *r = s->slots[i];
+        if (!r || (*(const uint32_t *)r == hash && eq(r, key))) return &s->slots[i];
+        i = (i + 1) & s->mask;
+    }
+}
+
+typedef struct tbkey {
+    const uintptr_t *frames;
+    uint16_t nframe, kind;
+    uint32_t total;
+} tbkey;
+
+static int tb_eq(const void *rec, const void *key)
+{
+    const om__tb *tb = rec;
+    const tbkey *k = key;
+    return tb->nframe == k->nframe && tb->kind == k->kind && tb->total_nframe == k->total &&
+           memcmp(tb->frames, k->frames, k->nframe * sizeof(uintptr_t)) == 0;
+}
+
+static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
+{
+    uint64_t x = ((uint64_t)k->kind << 32) ^ k->nframe ^ ((uint64_t)k->total << 16);
+    for (unsigned i = 0; i < k->nframe; i++) x = (x ^ k->frames[i]) * 0x9E3779B97F4A7C15ULL;
+    uint32_t hash = mix64(x) | 1;
+    void **slot = om__pset_slot(h, &t->tbset, hash, tb_eq, k);
+    if (!slot) return NULL;
+    if (*slot) return *slot;
+    if (t->ntbs == t->tbs_cap) {
+        size_t cap = t->tbs_cap ? t->tbs_cap * 2 : 256;
+        om__tb **v = om__sys_realloc(h, t->tbs, t->tbs_cap * sizeof *v, cap * sizeof *v);
+        if (!v) return NULL;
+        t->tbs = v;
+        t->tbs_cap = cap;
+    }
+    om__tb *tb = om__bump_alloc(h, &t->bump, sizeof *tb + k->nframe * sizeof(uintptr_t));
+    if (!tb) return NULL;
+    tb->hash = hash;
+    tb->nframe = k->nframe;
+    tb->kind = k->kind;
+    tb->total_nframe = k->total;
+    tb->id = (uint32_t)t->ntbs;
+    memcpy(tb->frames, k->frames, k->nframe * sizeof(uintptr_t));
+    t->tbs[t->ntbs++] = tb;
+    *slot = tb;
+    t->tbset.n++;
+    return tb;
+}
+
+static int str_eq(const void *rec, const void *key)
+{
+    return strcmp(((const om__istr *)rec)->s, key) == 0;
+}
+
+/* The tracer's copy of s (interned). */
+static const char *intern_str(om_heap *h, om__tracestate *t, const char *s)
+{
+    uint32_t hash = om__hash_str(s);
+    void **slot = om__pset_slot(h, &t->strset, hash, str_eq, s);
+    if (!slot) return NULL;
+    if (!*slot) {
+        size_t n = strlen(s) + 1;
+        om__istr *r = om__bump_alloc(h, &t->bump, sizeof *r + n);
+        if (!r) return NULL;
+        r->hash = hash;
+        memcpy(r->s, s, n);
+        *slot = r;
+        t->strset.n++;
+    }
+    return ((om__istr *)*slot)->s;
+}
+
+static int frame_eq(const void *rec, const void *key)
+{
+    const om_frame *a = &((const om__pframe *)rec)->f, *b = key;
+    return a->filename == b->filename && a->lineno == b->lineno && a->name == b->name;
+}
+
+static om__pframe *intern_frame(om_heap *h, om__tracestate *t, const om_frame *f)
+{
+    om_frame k;
+    k.filename = intern_str(h, t, f->filename ? f->filename : "<unknown>");
+    k.name = f->name ? intern_str(h, t, f->name) : NULL;
+    k.lineno = f->lineno;
+    if (!k.filename || (f->name && !k.name)) return NULL;
+    uint32_t hash = mix64((uintptr_t)k.filename ^ ((uint64_t)k.lineno << 40) ^
+                          ((uintptr_t)k.name * 31)) | 1;
+    void **slot = om__pset_slot(h, &t->frameset, hash, frame_eq, &k);
+    if (!slot) return NULL;
+    if (!*slot) {
+        om__pframe *r = om__bump_alloc(h, &t->bump, sizeof *r);
+        if (!r) return NULL;
+        r->hash = hash;
+        r->f = k;
+        *slot = r;
+        t->frameset.n++;
+    }
+    return *slot;
+}
+
+static om__tb *capture_provided(om_heap *h, om__tracestate *t)
+{
+    uintptr_t buf[OM_TRACE_MAX_FRAMES];
+    int depth = t->provider(t->provider_ctx, t->scratch, t->nframe);
+    int n = depth < 0 ? 0 : depth > t->nframe ? t->nframe : depth;
+    for (int i = 0; i < n; i++) {
+        om__pframe *f = intern_frame(h, t, &t->scratch[i]);
+        if (!f) return NULL;
+        buf[i] = (uintptr_t)f;
+    }
+    tbkey k = {buf, (uint16_t)n, OM_TB_PROVIDED, (uint32_t)(depth < 0 ? 0 : depth)};
+    return intern_tb(h, t, &k);
+}
+
+/* The interned traceback of the current allocation; NULL on failure. */
+om__tb *om__trace_capture(om_heap *h, om__tracestate *t)
+{
+    if (t->provider) return capture_provided(h, t);
+    uintptr_t buf[OM_TRACE_MAX_FRAMES + OM_TRACE_SKIP];
+    int n = walk_native(buf, t->nframe + OM_TRACE_SKIP);
+    tbkey k = {buf, (uint16_t)n, OM_TB_NATIVE, (uint32_t)n};
+    return intern_tb(h, t, &k);
+}

@@ -1,0 +1,213 @@
+/*
+ * symbolize.c - turning native return addresses into frames, lazily (only
+ * when a snapshot is taken or a traceback is asked for): file and line
+ * from DWARF with libdw (elfutils) when the build found it, else the
+ * symbol and offset from dladdr(3). Also decides which frames are objmem's
+ * own, so a snapshot shows the caller's frames.
+ * Design note: docs/trace.md ("Symbolization").
+ *
+ * Memory: results are cached per symtab (one per snapshot) and their
+ * strings copied to its bump arena. libdw allocates with the C library's
+ * malloc for its own tables; that memory is not counted by the heap.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "trace_int.h"
+
+#ifdef OM_HAVE_LIBDW
+#include <elfutils/libdwfl.h>
+#endif
+
+typedef struct symrec {
+    uint32_t hash;
+    int internal;
+    uintptr_t pc;
+    om_frame f;
+} symrec;
+
+struct om__symtab {
+    om_heap *h;
+    om__pset recs;
+    om__bump bump;
+    char srcdir[512]; /* objmem's src/ directory, from this file's path */
+    size_t srclen;
+    const char *selfso; /* objmem's shared object, or NULL when linked in */
+#ifdef OM_HAVE_LIBDW
+    Dwfl *dwfl;
+    int dwfl_failed;
+#endif
+};
+
+om__symtab *om__symtab_new(om_heap *h)
+{
+    om__symtab *st = om__sys_calloc(h, 1, sizeof *st);
+    if (!st) return NULL;
+    st->h = h;
+    const char *me = __FILE__; /* .../src/trace/symbolize.c */
+    const char *cut = strstr(me, "trace/symbolize.c");
+    st->srclen = cut ? (size_t)(cut - me) : 0;
+    if (st->srclen >= sizeof st->srcdir) st->srclen = 0;
+    memcpy(st->srcdir, me, st->srclen);
+    Dl_info info;
+    if (dladdr((void *)(uintptr_t)om_trace_start, &info) && info.dli_fname &&
+        strstr(info.dli_fname, "libobjmem"))
+        st->selfso = info.dli_fname;
+    return st;
+}
+
+void om__symtab_free(om__symtab *st)
+{
+    if (!st) return;
+#ifdef OM_HAVE_LIBDW
+    if (st->dwfl) dwfl_end(st->dwfl);
+#endif
+    om__pset_free(st->h, &st->recs);
+    om__bump_release(st->h, &st->bump);
+    om__sys_free(st->h, st, sizeof *st);
+}
+
+static int rec_eq(const void *rec, const void *key)
+{
+    return ((const symrec *)rec)->pc == *(const uintptr_t *)key;
+}
+
+static const char *keep(om__symtab *st, const char *s)
+{
+    const char *d = om__bump_strdup(st->h, &st->bump, s);
+    return d ? d : "<no memory>";
+}
+
+static int is_objmem_file(const om__symtab *st, const char *file)
+{
+    return st->srclen && file && strncmp(file, st->srcdir, st->srclen) == 0;
+}
+
+static int is_objmem_name(const char *name)
+{
+    return name && strncmp(name, "om_", 3) == 0 && strncmp(name, "om_test", 7) != 0 &&
+           strncmp(name, "om_tour", 7) != 0 && strncmp(name, "om_cmd", 6) != 0;
+}
+
+#ifdef OM_HAVE_LIBDW
+static Dwfl *get_dwfl(om__symtab *st)
+{
+    static const Dwfl_Callbacks cb = {
+        .find_elf = dwfl_linux_proc_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+    };
+    if (st->dwfl || st->dwfl_failed) return st->dwfl;
+    st->dwfl = dwfl_begin(&cb);
+    if (st->dwfl && (dwfl_linux_proc_report(st->dwfl, getpid()) != 0 ||
+                     dwfl_report_end(st->dwfl, NULL, NULL) != 0)) {
+        dwfl_end(st->dwfl);
+        st->dwfl = NULL;
+    }
+    st->dwfl_failed = st->dwfl == NULL;
+    return st->dwfl;
+}
+
+/* File, line and function of pc from DWARF; 0 when nothing is known. */
+static int lookup_dw(om__symtab *st, uintptr_t pc, symrec *r)
+{
+    Dwfl *d = get_dwfl(st);
+    if (!d) return 0;
+    Dwfl_Module *m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+    if (!m) return 0;
+    const char *fn = dwfl_module_addrname(m, (GElf_Addr)pc);
+    Dwfl_Line *line = dwfl_module_getsrc(m, (Dwarf_Addr)pc);
+    int lineno = 0;
+    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    if (!file) return 0;
+    r->f.filename = keep(st, file);
+    r->f.lineno = lineno > 0 ? (uint32_t)lineno : 0;
+    r->f.name = fn ? keep(st, fn) : NULL;
+    r->internal = is_objmem_file(st, file);
+    return 1;
+}
+#endif
+
+/* Symbol+offset from dladdr. */
+static void lookup_dl(om__symtab *st, uintptr_t pc, symrec *r)
+{
+    Dl_info info;
+    char buf[600];
+    memset(&info, 0, sizeof info);
+    if (!dladdr((void *)pc, &info)) {
+        snprintf(buf, sizeof buf, "0x%lx", (unsigned long)pc);
+    } else if (info.dli_sname) {
+        snprintf(buf, sizeof buf, "%s+0x%lx", info.dli_sname,
+                 (unsigned long)(pc + 1 - (uintptr_t)info.dli_saddr));
+        r->f.name = keep(st, info.dli_sname);
+    } else {
+        const char *mod = info.dli_fname ? info.dli_fname : "?";
+        const char *slash = strrchr(mod, '/');
+        snprintf(buf, sizeof buf, "%s+0x%lx", slash ? slash + 1 : mod,
+                 (unsigned long)(pc + 1 - (uintptr_t)info.dli_fbase));
+    }
+    r->f.filename = keep(st, buf);
+    r->f.lineno = 0;
+    r->internal = is_objmem_name(info.dli_sname) ||
+                  (st->selfso && info.dli_fname && strcmp(info.dli_fname, st->selfso) == 0);
+}
+
+om_frame om__symtab_lookup(om__symtab *st, uintptr_t pc, int *internal)
+{
+    static const om_frame unknown = {"<unknown>", 0, NULL};
+    uint32_t hash = (uint32_t)((pc * 0x9E3779B97F4A7C15ULL) >> 32) | 1;
+    void **slot = om__pset_slot(st->h, &st->recs, hash, rec_eq, &pc);
+    if (!slot) {
+        *internal = 0;
+        return unknown;
+    }
+    if (!*slot) {
+        symrec *r = om__bump_alloc(st->h, &st->bump, sizeof *r);
+        if (!r) {
+            *internal = 0;
+            return unknown;
+        }
+        memset(r, 0, sizeof *r);
+        r->hash = hash;
+        r->pc = pc;
+        uintptr_t at = pc - 1; /* inside the call instruction */
+#ifdef OM_HAVE_LIBDW
+        if (!lookup_dw(st, at, r))
+#endif
+            lookup_dl(st, at, r);
+        *slot = r;
+        st->recs.n++;
+    }
+    symrec *r = *slot;
+    *internal = r->internal;
+    return r->f;
+}
+
+uint32_t om__tb_symbolize(om__symtab *st, const om__tb *tb, int limit, om_frame *out,
+                          uint32_t *total)
+{
+    uint32_t n = 0, i = 0;
+    if (tb->kind == OM_TB_PROVIDED) {
+        for (; i < tb->nframe && n < (uint32_t)limit; i++)
+            out[n++] = ((const om__pframe *)tb->frames[i])->f;
+        *total = tb->total_nframe;
+    } else {
+        int internal = 1;
+        for (; i < tb->nframe && internal; i++) { /* objmem's own frames first */
+            om_frame f = om__symtab_lookup(st, tb->frames[i], &internal);
+            if (!internal) out[n++] = f;
+        }
+        for (; i < tb->nframe && n < (uint32_t)limit; i++) {
+            int ignored;
+            out[n++] = om__symtab_lookup(st, tb->frames[i], &ignored);
+        }
+        *total = n + (tb->nframe - i); /* frames kept + frames beyond the limit */
+    }
+    if (n == 0) {
+        out[0] = (om_frame){"<unknown>", 0, NULL};
+        n = 1;
+        if (*total == 0) *total = 1;
+    }
+    return n;
+}

@@ -1,0 +1,176 @@
+/*
+ * trace_int.h - the tracer's own structures, shared by the files of
+ * src/trace/ only: the bump arena, the trace table, interned tracebacks,
+ * the snapshot and its builder. Design note: docs/trace.md.
+ */
+#ifndef OM_TRACE_INT_H
+#define OM_TRACE_INT_H
+
+#include "internal/heap.h"
+
+/* Frames captured beyond nframe on the native path, so that the frames of
+ * objmem itself (dropped when a snapshot symbolizes them) leave nframe
+ * frames of the caller. */
+enum { OM_TRACE_SKIP = 8 };
+
+/* ------------------------------------------------------------ bump arena */
+
+/* Memory that lives until the whole arena is released: chunks from the
+ * heap's seam, carved by a bump pointer. */
+typedef struct om__bump_chunk {
+    struct om__bump_chunk *next;
+    size_t size; /* bytes of the chunk, header included */
+} om__bump_chunk;
+
+typedef struct om__bump {
+    om__bump_chunk *chunks;
+    char *cur, *end;
+    size_t bytes; /* bytes of all chunks */
+} om__bump;
+
+void *om__bump_alloc(om_heap *h, om__bump *b, size_t n);
+char *om__bump_strdup(om_heap *h, om__bump *b, const char *s);
+void om__bump_release(om_heap *h, om__bump *b);
+
+/* ---------------------------------------------------------- tracebacks */
+
+enum { OM_TB_NATIVE = 0, OM_TB_PROVIDED = 1 };
+
+/* An interned traceback of the tracer. Native: frames[] are raw return
+ * addresses, most recent first, including objmem's own frames. Provided:
+ * frames[] point at interned om_frame records (tracer-owned strings).
+ *
+ * Invariants:
+ *  1. Unique by (kind, nframe, frames[]) in the tracer's tb table.
+ *  2. id is the index of the tb in the tracer's tbs vector.
+ *  3. Lives until tracing stops (never freed while tracing).
+ */
+typedef struct om__tb {
+    uint32_t hash;
+    uint16_t nframe;       /* entries of frames[]               */
+    uint16_t kind;         /* OM_TB_*                           */
+    uint32_t total_nframe; /* depth when captured (provided)    */
+    uint32_t id;           /* index in om__tracestate.tbs       */
+    uintptr_t frames[];
+} om__tb;
+
+/* One trace: a live block (or tracked range) and its traceback. */
+typedef struct om__trace {
+    uintptr_t ptr; /* 0: empty slot  */
+    uint32_t domain;
+    uint32_t pad;
+    size_t size; /* requested bytes */
+    om__tb *tb;
+} om__trace;
+
+/* An interned provided frame. */
+typedef struct om__pframe {
+    uint32_t hash;
+    om_frame f; /* strings interned in the tracer's bump */
+} om__pframe;
+
+/* An open-addressing set of pointers to records that start with a
+ * uint32_t hash (om__tb, om__pframe, interned strings' records). */
+typedef struct om__pset {
+    void **slots;
+    size_t mask; /* capacity - 1 (a power of two), or 0 when empty */
+    size_t n;
+} om__pset;
+
+/*
+ * The tracer's state, allocated when tracing starts.
+ *
+ * Invariants:
+ *  1. traces is an open-addressing table with linear probing and backward
+ *     shift deletion: no tombstones; n_traces < (mask + 1) * 3 / 4.
+ *  2. current == the sum of the sizes in traces; peak >= current.
+ *  3. Every om__trace.tb is in tbs.
+ */
+struct om__tracestate {
+    int nframe;                 /* frames kept per traceback (1..MAX)      */
+    om_frame_provider provider; /* NULL: native frames                     */
+    void *provider_ctx;
+    om__trace *traces;          /* the trace table                         */
+    size_t mask;                /* its capacity - 1                        */
+    size_t n_traces;
+    size_t current, peak;       /* traced bytes (requested sizes)          */
+    om__pset tbset;             /* interned tracebacks                     */
+    om__tb **tbs;               /* by id                                   */
+    size_t ntbs, tbs_cap;
+    om__pset frameset;          /* interned provided frames                */
+    om__pset strset;            /* interned strings (om__istr)             */
+    om__bump bump;              /* tracebacks, frames, strings             */
+    om_frame *scratch;          /* provider output buffer (nframe)         */
+    struct {                    /* the last blocks freed, for debug reports */
+        uintptr_t ptr;          /* of a block freed just before its report  */
+        om__tb *tb;
+    } freed[8];
+    unsigned nfreed;            /* ring position                            */
+};
+
+/* Interned string record: hash then the characters. */
+typedef struct om__istr {
+    uint32_t hash;
+    char s[];
+} om__istr;
+
+/* frames.c */
+om__tb *om__trace_capture(om_heap *h, om__tracestate *t);
+void om__pset_free(om_heap *h, om__pset *s);
+size_t om__pset_bytes(const om__pset *s);
+uint32_t om__hash_str(const char *s);
+/* The slot of the record (starting with its uint32_t hash) equal to key,
+ * or the empty slot where it goes, after growing s when needed; the caller
+ * fills an empty slot and counts it in s->n. NULL on failure. */
+void **om__pset_slot(om_heap *h, om__pset *s, uint32_t hash,
+                     int (*eq)(const void *rec, const void *key), const void *key);
+
+/* snapshot.c: a symbolized copy of tb (om_traceback_free frees it). */
+om_traceback *om__tb_export(om_heap *h, const om__tb *tb, int limit);
+
+/* trace.c */
+om__trace *om__trace_find(om__tracestate *t, unsigned domain, uintptr_t ptr);
+
+/* ------------------------------------------------------------ snapshot */
+
+struct om_snapshot {
+    om_heap *h;
+    int limit;                /* traceback limit when taken               */
+    om_trace_entry *traces;   /* ntraces entries                          */
+    size_t ntraces, cap;
+    om__bump bump;            /* tracebacks, frames, strings              */
+};
+
+/* Builds a snapshot: interns strings and tracebacks by content. */
+typedef struct om__sbuild {
+    om_snapshot *s;
+    om__pset strs;  /* om__istr records in s->bump                  */
+    om__pset tbs;   /* om__stb records in s->bump                   */
+    int failed;
+} om__sbuild;
+
+om_snapshot *om__snapshot_new(om_heap *h, int limit);
+int om__sbuild_init(om__sbuild *b, om_snapshot *s);
+const char *om__sbuild_str(om__sbuild *b, const char *str);
+/* The snapshot's traceback equal to (frames, n, total), made if new; the
+ * strings of frames are interned here. NULL on failure. */
+const om_traceback *om__sbuild_tb(om__sbuild *b, const om_frame *frames, uint32_t n,
+                                  uint32_t total);
+int om__sbuild_trace(om__sbuild *b, unsigned domain, size_t size, const om_traceback *tb);
+/* Frees the builder's tables; returns s, or frees it and returns NULL if
+ * anything failed. */
+om_snapshot *om__sbuild_finish(om__sbuild *b);
+
+/* symbolize.c: turn native return addresses into frames. */
+typedef struct om__symtab om__symtab;
+om__symtab *om__symtab_new(om_heap *h);
+/* Frame of return address pc; *internal = 1 when pc is in objmem. The
+ * strings live until om__symtab_free. */
+om_frame om__symtab_lookup(om__symtab *st, uintptr_t pc, int *internal);
+void om__symtab_free(om__symtab *st);
+/* Symbolize a tracer traceback into frames (at most limit, objmem's own
+ * leading frames dropped); returns n and sets *total. */
+uint32_t om__tb_symbolize(om__symtab *st, const om__tb *tb, int limit, om_frame *out,
+                          uint32_t *total);
+
+#endif
