@@ -12,6 +12,7 @@ static const om_tour_section sections[] = {
     {"classes", "Size classes and the large-object path", om_tour_classes},
     {"arenas", "Freeing: pools drain, arenas go back to the OS", om_tour_arenas},
     {"refcount", "Reference counting: a = point(); b = a; del a", om_tour_refcount},
+    {"trace", "Tracing allocations: top sites and a leak found by diff", om_tour_trace},
 };
 
 void om_tour_say(const char *fmt, ...)

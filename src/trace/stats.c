@@ -68,7 +68,8 @@ static uint32_t frames_hash(const om_frame *f, uint32_t n)
 }
 
 /* The group of key frames (made with copy 1: its frames copied; copy 0:
- * borrowed), or NULL on failure. */
+ * borrowed), or NULL on failure. Frames' names take no part in the key;
+ * the group keeps the names of the first frames it saw. */
 static om_stat *group_of(stats_impl *st, const om_frame *frames, uint32_t n, uint32_t total,
                          int copy)
 {
@@ -90,7 +91,7 @@ static om_stat *group_of(stats_impl *st, const om_frame *frames, uint32_t n, uin
     if (copy) {
         om_frame *f = om__bump_alloc(h, &st->bump, n * sizeof *f);
         if (!f) return NULL;
-        for (uint32_t i = 0; i < n; i++) f[i] = (om_frame){frames[i].filename, frames[i].lineno, NULL};
+        for (uint32_t i = 0; i < n; i++) f[i] = frames[i];
         frames = f;
     }
     r->hash = hash;
@@ -120,8 +121,8 @@ static stats_impl *group_by(const om_snapshot *s, om_stat_key key, int cumulativ
             if (key == OM_STAT_TRACEBACK) {
                 g = group_of(st, tb->frames, tb->nframe, tb->total_nframe, 0);
             } else {
-                om_frame f = {tb->frames[j].filename,
-                              key == OM_STAT_LINENO ? tb->frames[j].lineno : 0, NULL};
+                om_frame f = tb->frames[j];
+                if (key == OM_STAT_FILENAME) f = (om_frame){f.filename, 0, NULL};
                 g = group_of(st, &f, 1, 1, 1);
             }
             if (!g) {

@@ -80,6 +80,17 @@ static const char *keep(om__symtab *st, const char *s)
     return d ? d : "<no memory>";
 }
 
+/* A copy of a function's symbol without GCC's clone suffix
+ * (parse.constprop.0, f.isra.0, g.part.1, h.cold: C names have no '.'). */
+static const char *keep_fn(om__symtab *st, const char *sym)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", sym);
+    char *dot = strchr(buf, '.');
+    if (dot && dot != buf) *dot = 0;
+    return keep(st, buf);
+}
+
 static int is_objmem_file(const om__symtab *st, const char *file)
 {
     return st->srclen && file && strncmp(file, st->srcdir, st->srclen) == 0;
@@ -123,7 +134,7 @@ static int lookup_dw(om__symtab *st, uintptr_t pc, symrec *r)
     if (!file) return 0;
     r->f.filename = keep(st, file);
     r->f.lineno = lineno > 0 ? (uint32_t)lineno : 0;
-    r->f.name = fn ? keep(st, fn) : NULL;
+    r->f.name = fn ? keep_fn(st, fn) : NULL;
     r->internal = is_objmem_file(st, file);
     return 1;
 }
@@ -140,7 +151,7 @@ static void lookup_dl(om__symtab *st, uintptr_t pc, symrec *r)
     } else if (info.dli_sname) {
         snprintf(buf, sizeof buf, "%s+0x%lx", info.dli_sname,
                  (unsigned long)(pc + 1 - (uintptr_t)info.dli_saddr));
-        r->f.name = keep(st, info.dli_sname);
+        r->f.name = keep_fn(st, info.dli_sname);
     } else {
         const char *mod = info.dli_fname ? info.dli_fname : "?";
         const char *slash = strrchr(mod, '/');

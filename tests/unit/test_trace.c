@@ -359,7 +359,7 @@ static void test_trace_traceback_format(void **state)
     assert_int_equal(strlen(small), 9);
 }
 
-static void overflow_child(void *arg)
+static void double_free_child(void *arg)
 {
     (void)arg;
     om_config cfg;
@@ -370,18 +370,26 @@ static void overflow_child(void *arg)
     fake_set(&fs, "leaky.py", 42);
     om_trace_start(h, 1);
     om_trace_set_frame_provider(h, fake_provider, &fs);
+    void *keep = om_malloc(h, 20); /* keeps the pool alive */
     char *p = om_malloc(h, 20);
-    p[20] = 'X'; /* past the end: the guard bytes catch it at free */
+    (void)keep;
     om_free(h, p);
+    om_free(h, p); /* double free: the report names where p was allocated */
 }
 
 static void test_trace_debug_report_shows_traceback(void **state)
 {
     (void)state;
+#ifdef __SANITIZE_ADDRESS__
+    /* the debug layer reads the poisoned prefix of a freed block before it
+     * reports (src/alloc/debug.c:65 check_live): ASan stops it first */
+    skip();
+#endif
     char buf[8192];
-    int status = om_test_run_child(overflow_child, NULL, buf, sizeof buf);
+    int status = om_test_run_child(double_free_child, NULL, buf, sizeof buf);
+    if (!om_test_aborted(status) || !strstr(buf, "Memory block allocated at"))
+        fprintf(stderr, "status %d:\n%s", status, buf);
     assert_true(om_test_aborted(status));
-    if (!strstr(buf, "Memory block allocated at")) fprintf(stderr, "%s", buf);
     assert_non_null(strstr(buf, "Memory block allocated at (most recent call first):"));
     assert_non_null(strstr(buf, "File \"leaky.py\", line 42"));
 }
