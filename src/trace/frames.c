@@ -86,45 +86,63 @@ static inline uint32_t mix64(uint64_t x)
 
 /* ---------------------------------------------------------- native walk */
 
-/* The bounds of the calling thread's stack, found once per thread (a
- * per-thread cache of a fixed fact, not shared state). */
-static _Thread_local uintptr_t stack_lo, stack_hi;
-
-static om__noinline void find_stack_bounds(void)
+/* Find the bounds of the calling thread's stack (once per thread that
+ * uses the heap while tracing: the heap remembers the last one). */
+static om__noinline void find_stack_bounds(om__tracestate *t)
 {
     pthread_attr_t attr;
     void *addr;
     size_t size;
+    t->stack_lo = t->stack_hi = 0;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-            stack_lo = (uintptr_t)addr;
-            stack_hi = (uintptr_t)addr + size;
+            t->stack_lo = (uintptr_t)addr;
+            t->stack_hi = (uintptr_t)addr + size;
         }
         pthread_attr_destroy(&attr);
     }
-    if (!stack_hi) { /* unknown: allow only the current frame's page */
-        stack_lo = (uintptr_t)__builtin_frame_address(0);
-        stack_hi = stack_lo + 4096;
+    if (!t->stack_hi) { /* unknown: allow only the current frame's page */
+        t->stack_lo = (uintptr_t)__builtin_frame_address(0);
+        t->stack_hi = t->stack_lo + 4096;
     }
+    t->stack_thread = (uintptr_t)pthread_self();
 }
 
-/* Return addresses of the stack above this function, up to max. */
-static om__noinline int walk_native(uintptr_t *out, int max)
+static inline int in_objmem(const om__tracestate *t, uintptr_t pc)
+{
+    for (int i = 0; i < t->nranges; i++)
+        if (pc - t->range_lo[i] < t->range_hi[i] - t->range_lo[i]) return 1;
+    return 0;
+}
+
+/* Return addresses of the stack above this function, up to max, after
+ * skipping objmem's own frames when its text ranges are known. *depth is
+ * the number of frames walked past the skipped ones (>= the count when the
+ * walk stopped at max). */
+static om__noinline int walk_native(om__tracestate *t, uintptr_t *out, int max, uint32_t *depth)
 {
     uintptr_t *fp = __builtin_frame_address(0);
-    if (om__unlikely(!stack_hi)) find_stack_bounds();
-    uintptr_t lo = stack_lo, hi = stack_hi;
-    int n = 0;
-    while (n < max) {
+    if (om__unlikely(t->stack_thread != (uintptr_t)pthread_self())) find_stack_bounds(t);
+    uintptr_t lo = t->stack_lo, hi = t->stack_hi;
+    int n = 0, skipping = t->nranges > 0;
+    uint32_t d = 0;
+    for (;;) {
         uintptr_t a = (uintptr_t)fp;
         if (a < lo || a + 2 * sizeof(uintptr_t) > hi || (a & (sizeof(uintptr_t) - 1))) break;
         uintptr_t ret = fp[1];
         if (!ret) break;
-        out[n++] = ret;
+        if (skipping && in_objmem(t, ret)) {
+        } else {
+            skipping = 0;
+            d++;
+            if (n == max) break;
+            out[n++] = ret;
+        }
         uintptr_t *next = (uintptr_t *)fp[0];
         if (next <= fp) break;
         fp = next;
     }
+    *depth = d;
     return n;
 }
 
@@ -175,14 +193,16 @@ static int tb_eq(const void *rec, const void *key)
 {
     const om__tb *tb = rec;
     const tbkey *k = key;
-    return tb->nframe == k->nframe && tb->kind == k->kind && tb->total_nframe == k->total &&
-           memcmp(tb->frames, k->frames, k->nframe * sizeof(uintptr_t)) == 0;
+    if (tb->nframe != k->nframe || tb->kind != k->kind || tb->total_nframe != k->total) return 0;
+    for (unsigned i = 0; i < k->nframe; i++)
+        if (tb->frames[i] != k->frames[i]) return 0;
+    return 1;
 }
 
 static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
 {
     uint64_t x = ((uint64_t)k->kind << 32) ^ k->nframe ^ ((uint64_t)k->total << 16);
-    for (unsigned i = 0; i < k->nframe; i++) x = (x ^ k->frames[i]) * 0x9E3779B97F4A7C15ULL;
+    for (unsigned i = 0; i < k->nframe; i++) x = ((x << 7) | (x >> 57)) ^ k->frames[i];
     uint32_t hash = mix64(x) | 1;
     void **slot = om__pset_slot(h, &t->tbset, hash, tb_eq, k);
     if (!slot) return NULL;
@@ -278,7 +298,13 @@ om__tb *om__trace_capture(om_heap *h, om__tracestate *t)
 {
     if (t->provider) return capture_provided(h, t);
     uintptr_t buf[OM_TRACE_MAX_FRAMES + OM_TRACE_SKIP];
-    int n = walk_native(buf, t->nframe + OM_TRACE_SKIP);
+    uint32_t depth;
+    if (t->nranges) { /* exact: objmem's frames skipped during the walk */
+        int n = walk_native(t, buf, t->nframe, &depth);
+        tbkey k = {buf, (uint16_t)n, OM_TB_NATIVE_EXACT, depth};
+        return intern_tb(h, t, &k);
+    }
+    int n = walk_native(t, buf, t->nframe + OM_TRACE_SKIP, &depth);
     tbkey k = {buf, (uint16_t)n, OM_TB_NATIVE, (uint32_t)n};
     return intern_tb(h, t, &k);
 }

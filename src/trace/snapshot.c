@@ -147,6 +147,28 @@ om_snapshot *om__sbuild_finish(om__sbuild *b)
 
 /* ------------------------------------------------------------ take */
 
+typedef struct take_ctx {
+    om__sbuild *b;
+    om__symtab *st;
+    const om_traceback **byid;
+    int limit;
+} take_ctx;
+
+static void take_one(void *ctx, unsigned domain, uintptr_t ptr, size_t size, om__tb *raw)
+{
+    take_ctx *c = ctx;
+    (void)ptr;
+    if (c->b->failed) return;
+    const om_traceback *tb = c->byid[raw->id];
+    if (!tb) {
+        om_frame frames[OM_TRACE_MAX_FRAMES];
+        uint32_t total, n = om__tb_symbolize(c->st, raw, c->limit, frames, &total);
+        tb = c->byid[raw->id] = om__sbuild_tb(c->b, frames, n, total);
+        if (!tb) return;
+    }
+    om__sbuild_trace(c->b, domain, size, tb);
+}
+
 om_snapshot *om_trace_take_snapshot(om_heap *h)
 {
     om__tracestate *t = h->trace;
@@ -158,18 +180,8 @@ om_snapshot *om_trace_take_snapshot(om_heap *h)
     om__symtab *st = om__symtab_new(h);
     const om_traceback **byid = om__sys_calloc(h, t->ntbs ? t->ntbs : 1, sizeof *byid);
     if (!st || !byid) b.failed = 1;
-    om_frame frames[OM_TRACE_MAX_FRAMES];
-    for (size_t i = 0; t->traces && i <= t->mask && !b.failed; i++) {
-        const om__trace *e = &t->traces[i];
-        if (!e->ptr) continue;
-        const om_traceback *tb = byid[e->tb->id];
-        if (!tb) {
-            uint32_t total, n = om__tb_symbolize(st, e->tb, t->nframe, frames, &total);
-            tb = byid[e->tb->id] = om__sbuild_tb(&b, frames, n, total);
-            if (!tb) break;
-        }
-        om__sbuild_trace(&b, e->domain, e->size, tb);
-    }
+    take_ctx c = {&b, st, byid, t->nframe};
+    if (!b.failed) om__trace_foreach(t, take_one, &c);
     if (byid) om__sys_free(h, byid, (t->ntbs ? t->ntbs : 1) * sizeof *byid);
     om__symtab_free(st);
     return om__sbuild_finish(&b);
@@ -189,8 +201,9 @@ om_traceback *om_trace_block_traceback(om_heap *h, const void *p)
 {
     om__tracestate *t = h->trace;
     if (!t) return NULL;
-    om__trace *e = om__trace_find(t, 0, (uintptr_t)p);
-    return e ? om__tb_export(h, e->tb, t->nframe) : NULL;
+    size_t size;
+    om__tb *tb = om__trace_get(h, t, 0, (uintptr_t)p, &size);
+    return tb ? om__tb_export(h, tb, t->nframe) : NULL;
 }
 
 om_traceback *om__tb_export(om_heap *h, const om__tb *raw, int limit)

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "trace_int.h"
@@ -164,6 +165,70 @@ static void lookup_dl(om__symtab *st, uintptr_t pc, symrec *r)
                   (st->selfso && info.dli_fname && strcmp(info.dli_fname, st->selfso) == 0);
 }
 
+#ifdef OM_HAVE_LIBDW
+static int range_cmp(const void *a, const void *b)
+{
+    const uintptr_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Collect the address ranges of objmem's compilation units. */
+static int collect_ranges(om__symtab *st, Dwfl_Module *m, uintptr_t (*r)[2], int max)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = NULL;
+    int n = 0;
+    while ((cu = dwfl_module_nextcu(m, cu, &bias)) != NULL) {
+        const char *name = dwarf_diename(cu);
+        if (!is_objmem_file(st, name)) continue;
+        Dwarf_Addr base, lo, hi;
+        ptrdiff_t off = 0;
+        while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+            if (n == max) return -1;
+            if (hi > lo) {
+                r[n][0] = (uintptr_t)(lo + bias);
+                r[n][1] = (uintptr_t)(hi + bias);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+#endif
+
+int om__objmem_text_ranges(om_heap *h, uintptr_t *lo, uintptr_t *hi, int max)
+{
+#ifdef OM_HAVE_LIBDW
+    uintptr_t r[512][2];
+    om__symtab *st = om__symtab_new(h);
+    if (!st) return 0;
+    Dwfl *d = get_dwfl(st);
+    Dwfl_Module *m = d ? dwfl_addrmodule(d, (Dwarf_Addr)(uintptr_t)om_trace_start) : NULL;
+    int n = m ? collect_ranges(st, m, r, 512) : -1;
+    om__symtab_free(st);
+    if (n <= 0) return 0;
+    qsort(r, (size_t)n, sizeof r[0], range_cmp);
+    int k = 0; /* merge ranges apart by alignment padding only */
+    for (int i = 0; i < n; i++) {
+        if (k && r[i][0] <= hi[k - 1] + 64) {
+            if (r[i][1] > hi[k - 1]) hi[k - 1] = r[i][1];
+            continue;
+        }
+        if (k == max) return 0;
+        lo[k] = r[i][0];
+        hi[k] = r[i][1];
+        k++;
+    }
+    return k;
+#else
+    (void)h;
+    (void)lo;
+    (void)hi;
+    (void)max;
+    return 0;
+#endif
+}
+
 om_frame om__symtab_lookup(om__symtab *st, uintptr_t pc, int *internal)
 {
     static const om_frame unknown = {"<unknown>", 0, NULL};
@@ -199,7 +264,13 @@ uint32_t om__tb_symbolize(om__symtab *st, const om__tb *tb, int limit, om_frame 
                           uint32_t *total)
 {
     uint32_t n = 0, i = 0;
-    if (tb->kind == OM_TB_PROVIDED) {
+    if (tb->kind == OM_TB_NATIVE_EXACT) { /* objmem's frames were left out */
+        for (; i < tb->nframe && n < (uint32_t)limit; i++) {
+            int ignored;
+            out[n++] = om__symtab_lookup(st, tb->frames[i], &ignored);
+        }
+        *total = tb->total_nframe;
+    } else if (tb->kind == OM_TB_PROVIDED) {
         for (; i < tb->nframe && n < (uint32_t)limit; i++)
             out[n++] = ((const om__pframe *)tb->frames[i])->f;
         *total = tb->total_nframe;

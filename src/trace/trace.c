@@ -12,13 +12,17 @@
 static inline size_t slot_of(uintptr_t ptr, unsigned domain, size_t mask)
 {
     uint64_t x = (uint64_t)ptr ^ ((uint64_t)domain << 48);
-    x *= 0x9E3779B97F4A7C15ULL;
-    return (size_t)(x >> 32) & mask;
+    x ^= x >> 33; /* fmix64 of MurmurHash3 */
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (size_t)x & mask;
 }
 
 /* ------------------------------------------------------------ the table */
 
-om__trace *om__trace_find(om__tracestate *t, unsigned domain, uintptr_t ptr)
+static om__trace *table_find(om__tracestate *t, unsigned domain, uintptr_t ptr)
 {
     if (!t->traces) return NULL;
     size_t i = slot_of(ptr, domain, t->mask);
@@ -52,7 +56,7 @@ static int table_grow(om_heap *h, om__tracestate *t)
 static int table_put(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr, size_t size,
                      om__tb *tb)
 {
-    if (om__unlikely((t->n_traces + 1) * 4 > (t->mask + 1) * 3 || !t->traces))
+    if (om__unlikely((t->n_traces + 1) * 2 > t->mask + 1 || !t->traces))
         if (table_grow(h, t) < 0) return -1;
     size_t i = slot_of(ptr, domain, t->mask);
     for (;;) {
@@ -96,24 +100,184 @@ static void table_del(om__tracestate *t, om__trace *e)
     t->traces[i].ptr = 0;
 }
 
+/* ------------------------------------------------------- side tables */
+
+static inline size_t arena_hash(uintptr_t base, size_t mask)
+{
+    return (size_t)(((base >> OM_ARENA_SHIFT) * 0x9E3779B97F4A7C15ULL) >> 40) & mask;
+}
+
+static om__tarena *arena_find(om__tracestate *t, uintptr_t base)
+{
+    if (!t->arenas) return NULL;
+    for (size_t i = arena_hash(base, t->amask);; i = (i + 1) & t->amask) {
+        om__tarena *a = t->arenas[i];
+        if (!a || a->base == base) return a;
+    }
+}
+
+static void arena_insert(om__tarena **v, size_t mask, om__tarena *a)
+{
+    size_t i = arena_hash(a->base, mask);
+    while (v[i]) i = (i + 1) & mask;
+    v[i] = a;
+}
+
+static om__tarena *arena_add(om_heap *h, om__tracestate *t, uintptr_t base)
+{
+    if ((t->narenas + 1) * 2 > t->amask + 1 || !t->arenas) {
+        size_t cap = t->arenas ? (t->amask + 1) * 2 : 64;
+        om__tarena **v = om__sys_calloc(h, cap, sizeof *v);
+        if (!v) return NULL;
+        for (size_t i = 0; t->arenas && i <= t->amask; i++)
+            if (t->arenas[i]) arena_insert(v, cap - 1, t->arenas[i]);
+        if (t->arenas) om__sys_free(h, t->arenas, (t->amask + 1) * sizeof *v);
+        t->arenas = v;
+        t->amask = cap - 1;
+    }
+    om__tarena *a = om__sys_calloc(h, 1, sizeof *a);
+    if (!a) return NULL;
+    a->base = base;
+    arena_insert(t->arenas, t->amask, a);
+    t->narenas++;
+    return a;
+}
+
+/* The side-table word of block p, or NULL when p is in no arena (or,
+ * with create 0, when no word was ever made for it). */
+static inline uint64_t *small_slot(om_heap *h, om__tracestate *t, uintptr_t p, int create)
+{
+    uintptr_t base = p & ~(uintptr_t)(OM_ARENA_SIZE - 1);
+    om__tarena *a = t->last;
+    if (om__unlikely(!a || a->base != base)) {
+        a = arena_find(t, base);
+        if (!a) {
+            if (!create || !om__arena_of_ptr(&h->alloc, (void *)p)) return NULL;
+            if (!(a = arena_add(h, t, base))) return NULL;
+        }
+        t->last = a;
+    }
+    unsigned pi = (unsigned)((p - base) >> OM_POOL_SHIFT);
+    uint64_t *pool = a->pools[pi];
+    if (om__unlikely(!pool)) {
+        if (!create) return NULL;
+        pool = a->pools[pi] = om__sys_calloc(h, OM_POOL_GRANULES, sizeof(uint64_t));
+        if (!pool) return NULL;
+        t->n_pools++;
+    }
+    return &pool[(p >> 4) & (OM_POOL_GRANULES - 1)];
+}
+
+static void side_release(om_heap *h, om__tracestate *t)
+{
+    for (size_t i = 0; t->arenas && i <= t->amask; i++) {
+        om__tarena *a = t->arenas[i];
+        if (!a) continue;
+        for (unsigned k = 0; k < OM_POOLS_PER_ARENA; k++)
+            if (a->pools[k]) om__sys_free(h, a->pools[k], OM_POOL_GRANULES * sizeof(uint64_t));
+        om__sys_free(h, a, sizeof *a);
+    }
+    if (t->arenas) om__sys_free(h, t->arenas, (t->amask + 1) * sizeof *t->arenas);
+}
+
+/* ------------------------------------------------- traces of any kind */
+
+static inline int packable(size_t size, const om__tb *tb)
+{
+    return size <= 0xFFFF && ((uintptr_t)tb >> 48) == 0;
+}
+
+/* Add or replace the trace of (domain, ptr). */
+static int trace_set(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr, size_t size,
+                     om__tb *tb)
+{
+    if (domain == 0 && packable(size, tb)) {
+        uint64_t *w = small_slot(h, t, ptr, 1);
+        if (w) {
+            uint64_t old = *w;
+            if (old) t->current -= old & 0xFFFF;
+            else t->n_small++;
+            *w = ((uint64_t)(uintptr_t)tb << 16) | size;
+            t->current += size;
+            if (t->current > t->peak) t->peak = t->current;
+            return 0;
+        }
+    }
+    return table_put(h, t, domain, ptr, size, tb);
+}
+
+/* Remove the trace of (domain, ptr); its traceback, or NULL if none. */
+static om__tb *trace_remove(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr)
+{
+    if (domain == 0) {
+        uint64_t *w = small_slot(h, t, ptr, 0);
+        if (w && *w) {
+            om__tb *tb = (om__tb *)(uintptr_t)(*w >> 16);
+            t->current -= *w & 0xFFFF;
+            t->n_small--;
+            *w = 0;
+            return tb;
+        }
+    }
+    om__trace *e = table_find(t, domain, ptr);
+    if (!e) return NULL;
+    om__tb *tb = e->tb;
+    table_del(t, e);
+    return tb;
+}
+
+om__tb *om__trace_get(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr, size_t *size)
+{
+    if (domain == 0) {
+        uint64_t *w = small_slot(h, t, ptr, 0);
+        if (w && *w) {
+            *size = *w & 0xFFFF;
+            return (om__tb *)(uintptr_t)(*w >> 16);
+        }
+    }
+    om__trace *e = table_find(t, domain, ptr);
+    if (!e) return NULL;
+    *size = e->size;
+    return e->tb;
+}
+
+void om__trace_foreach(om__tracestate *t,
+                       void (*fn)(void *ctx, unsigned domain, uintptr_t ptr, size_t size,
+                                  om__tb *tb),
+                       void *ctx)
+{
+    for (size_t i = 0; t->arenas && i <= t->amask; i++) {
+        om__tarena *a = t->arenas[i];
+        for (unsigned k = 0; a && k < OM_POOLS_PER_ARENA; k++) {
+            const uint64_t *pool = a->pools[k];
+            for (unsigned g = 0; pool && g < OM_POOL_GRANULES; g++)
+                if (pool[g])
+                    fn(ctx, 0, a->base + k * OM_POOL_SIZE + (uintptr_t)g * OM_GRANULE,
+                       (size_t)(pool[g] & 0xFFFF), (om__tb *)(uintptr_t)(pool[g] >> 16));
+        }
+    }
+    for (size_t i = 0; t->traces && i <= t->mask; i++)
+        if (t->traces[i].ptr)
+            fn(ctx, t->traces[i].domain, t->traces[i].ptr, t->traces[i].size, t->traces[i].tb);
+}
+
 /* ------------------------------------------------------------ hooks */
 
 void om__trace_on_alloc(om_heap *h, void *p, size_t size)
 {
     om__tracestate *t = h->trace;
     om__tb *tb = om__trace_capture(h, t);
-    if (om__likely(tb != NULL)) table_put(h, t, 0, (uintptr_t)p, size, tb);
+    if (om__likely(tb != NULL)) trace_set(h, t, 0, (uintptr_t)p, size, tb);
 }
 
 void om__trace_on_free(om_heap *h, void *p)
 {
     om__tracestate *t = h->trace;
-    om__trace *e = om__trace_find(t, 0, (uintptr_t)p);
-    if (e) {
+    om__tb *tb = trace_remove(h, t, 0, (uintptr_t)p);
+    if (tb) {
         unsigned i = t->nfreed++ & 7;
-        t->freed[i].ptr = e->ptr;
-        t->freed[i].tb = e->tb;
-        table_del(t, e);
+        t->freed[i].ptr = (uintptr_t)p;
+        t->freed[i].tb = tb;
     }
 }
 
@@ -136,6 +300,7 @@ int om_trace_start(om_heap *h, int nframe)
         return OM_ENOMEM;
     }
     t->nframe = nframe;
+    t->nranges = om__objmem_text_ranges(h, t->range_lo, t->range_hi, OM_TRACE_MAX_RANGES);
     h->trace = t;
     h->hooks |= OM_HOOK_TRACE;
     return 0;
@@ -148,6 +313,7 @@ void om_trace_stop(om_heap *h)
     h->hooks &= ~(unsigned)OM_HOOK_TRACE;
     h->trace = NULL;
     if (t->traces) om__sys_free(h, t->traces, (t->mask + 1) * sizeof *t->traces);
+    side_release(h, t);
     if (t->tbs) om__sys_free(h, t->tbs, t->tbs_cap * sizeof *t->tbs);
     om__pset_free(h, &t->tbset);
     om__pset_free(h, &t->frameset);
@@ -182,6 +348,8 @@ size_t om_trace_get_memory(const om_heap *h)
     return sizeof *t + OM_TRACE_MAX_FRAMES * sizeof *t->scratch +
            (t->traces ? (t->mask + 1) * sizeof *t->traces : 0) + t->tbs_cap * sizeof *t->tbs +
            om__pset_bytes(&t->tbset) + om__pset_bytes(&t->frameset) +
+           (t->arenas ? (t->amask + 1) * sizeof *t->arenas : 0) +
+           t->narenas * sizeof(om__tarena) + t->n_pools * OM_POOL_GRANULES * sizeof(uint64_t) +
            om__pset_bytes(&t->strset) + t->bump.bytes;
 }
 
@@ -200,7 +368,7 @@ int om_trace_track(om_heap *h, unsigned domain, uintptr_t ptr, size_t size)
     if (!t) return om__err(h, OM_ESTATE, "om_trace_track: not tracing");
     if (!ptr) return om__err(h, OM_EINVAL, "om_trace_track: a NULL pointer");
     om__tb *tb = om__trace_capture(h, t);
-    if (!tb || table_put(h, t, domain, ptr, size, tb) < 0) return OM_ENOMEM;
+    if (!tb || trace_set(h, t, domain, ptr, size, tb) < 0) return OM_ENOMEM;
     return 0;
 }
 
@@ -208,10 +376,9 @@ int om_trace_untrack(om_heap *h, unsigned domain, uintptr_t ptr)
 {
     om__tracestate *t = h->trace;
     if (!t) return om__err(h, OM_ESTATE, "om_trace_untrack: not tracing");
-    om__trace *e = om__trace_find(t, domain, ptr);
-    if (!e) return om__err(h, OM_EKEY, "om_trace_untrack: (%u, %#lx) is not traced", domain,
-                           (unsigned long)ptr);
-    table_del(t, e);
+    if (!trace_remove(h, t, domain, ptr))
+        return om__err(h, OM_EKEY, "om_trace_untrack: (%u, %#lx) is not traced", domain,
+                       (unsigned long)ptr);
     return 0;
 }
 
@@ -220,8 +387,8 @@ int om_trace_untrack(om_heap *h, unsigned domain, uintptr_t ptr)
 void om__trace_report_block(om_heap *h, const void *p, FILE *out)
 {
     om__tracestate *t = h->trace;
-    om__trace *e = om__trace_find(t, 0, (uintptr_t)p);
-    const om__tb *raw = e ? e->tb : NULL;
+    size_t size;
+    const om__tb *raw = om__trace_get(h, t, 0, (uintptr_t)p, &size);
     for (unsigned i = 1; !raw && i <= 8; i++) { /* freed just before the report? */
         unsigned k = (t->nfreed - i) & 7;
         if (t->freed[k].ptr == (uintptr_t)p) raw = t->freed[k].tb;
@@ -240,5 +407,5 @@ void om__trace_print_stats(om_heap *h, FILE *out)
     if (!t) return;
     fprintf(out, "tracing: %zu traces, %zu bytes traced (peak %zu), %zu tracebacks, "
                  "%d frames each, %zu bytes of tracer memory\n",
-            t->n_traces, t->current, t->peak, t->ntbs, t->nframe, om_trace_get_memory(h));
+            t->n_traces + t->n_small, t->current, t->peak, t->ntbs, t->nframe, om_trace_get_memory(h));
 }

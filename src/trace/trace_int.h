@@ -34,7 +34,11 @@ void om__bump_release(om_heap *h, om__bump *b);
 
 /* ---------------------------------------------------------- tracebacks */
 
-enum { OM_TB_NATIVE = 0, OM_TB_PROVIDED = 1 };
+/* OM_TB_NATIVE: raw addresses, objmem's own first (skipped when
+ * symbolized); OM_TB_NATIVE_EXACT: without objmem's frames (its text ranges
+ * were known at capture); OM_TB_PROVIDED: a provider's frames. */
+enum { OM_TB_NATIVE = 0, OM_TB_PROVIDED = 1, OM_TB_NATIVE_EXACT = 2 };
+enum { OM_TRACE_MAX_RANGES = 16 };
 
 /* An interned traceback of the tracer. Native: frames[] are raw return
  * addresses, most recent first, including objmem's own frames. Provided:
@@ -63,6 +67,16 @@ typedef struct om__trace {
     om__tb *tb;
 } om__trace;
 
+/* The traces of small blocks: one word per 16-byte granule of each pool,
+ * (tb << 16) | requested size, 0 when the granule starts no traced block.
+ * Blocks next to each other have their traces next to each other, so
+ * tracing a run of allocations touches few cache lines (a hash table keyed
+ * by address misses the cache on every allocation once it is large). */
+typedef struct om__tarena {
+    uintptr_t base;                        /* the arena's address            */
+    uint64_t *pools[OM_POOLS_PER_ARENA];   /* OM_POOL_GRANULES words, or NULL */
+} om__tarena;
+
 /* An interned provided frame. */
 typedef struct om__pframe {
     uint32_t hash;
@@ -82,9 +96,12 @@ typedef struct om__pset {
  *
  * Invariants:
  *  1. traces is an open-addressing table with linear probing and backward
- *     shift deletion: no tombstones; n_traces < (mask + 1) * 3 / 4.
- *  2. current == the sum of the sizes in traces; peak >= current.
- *  3. Every om__trace.tb is in tbs.
+ *     shift deletion: no tombstones; n_traces <= (mask + 1) / 2.
+ *  2. Domain-0 traces of blocks inside arenas live in the side tables
+ *     (arenas, om__tarena) when their size fits 16 bits; everything else
+ *     (large blocks, other domains) in traces.
+ *  3. current == the sum of the sizes of both; peak >= current.
+ *  4. Every traceback a trace names is in tbs.
  */
 struct om__tracestate {
     int nframe;                 /* frames kept per traceback (1..MAX)      */
@@ -94,6 +111,10 @@ struct om__tracestate {
     size_t mask;                /* its capacity - 1                        */
     size_t n_traces;
     size_t current, peak;       /* traced bytes (requested sizes)          */
+    om__tarena **arenas;        /* side tables by arena, open addressing   */
+    size_t amask, narenas;      /* capacity - 1 (0: none yet), entries     */
+    om__tarena *last;           /* the arena of the last lookup            */
+    size_t n_small, n_pools;    /* traces in side tables, their pools      */
     om__pset tbset;             /* interned tracebacks                     */
     om__tb **tbs;               /* by id                                   */
     size_t ntbs, tbs_cap;
@@ -101,6 +122,10 @@ struct om__tracestate {
     om__pset strset;            /* interned strings (om__istr)             */
     om__bump bump;              /* tracebacks, frames, strings             */
     om_frame *scratch;          /* provider output buffer (nframe)         */
+    uintptr_t stack_lo, stack_hi; /* the stack of stack_thread              */
+    uintptr_t stack_thread;     /* pthread_self() when they were found     */
+    int nranges;                /* objmem's text ranges, 0 when unknown    */
+    uintptr_t range_lo[OM_TRACE_MAX_RANGES], range_hi[OM_TRACE_MAX_RANGES];
     struct {                    /* the last blocks freed, for debug reports */
         uintptr_t ptr;          /* of a block freed just before its report  */
         om__tb *tb;
@@ -129,7 +154,14 @@ void **om__pset_slot(om_heap *h, om__pset *s, uint32_t hash,
 om_traceback *om__tb_export(om_heap *h, const om__tb *tb, int limit);
 
 /* trace.c */
-om__trace *om__trace_find(om__tracestate *t, unsigned domain, uintptr_t ptr);
+/* The traceback of (domain, ptr), with its size in *size; NULL if none. */
+om__tb *om__trace_get(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr,
+                      size_t *size);
+/* Call fn for every trace. */
+void om__trace_foreach(om__tracestate *t,
+                       void (*fn)(void *ctx, unsigned domain, uintptr_t ptr, size_t size,
+                                  om__tb *tb),
+                       void *ctx);
 
 /* ------------------------------------------------------------ snapshot */
 
@@ -162,6 +194,9 @@ int om__sbuild_trace(om__sbuild *b, unsigned domain, size_t size, const om_trace
 om_snapshot *om__sbuild_finish(om__sbuild *b);
 
 /* symbolize.c: turn native return addresses into frames. */
+/* objmem's code as sorted address ranges (at most max), or 0 when they
+ * cannot be known (no libdw or no debug info). */
+int om__objmem_text_ranges(om_heap *h, uintptr_t *lo, uintptr_t *hi, int max);
 typedef struct om__symtab om__symtab;
 om__symtab *om__symtab_new(om_heap *h);
 /* Frame of return address pc; *internal = 1 when pc is in objmem. The
