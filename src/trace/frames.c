@@ -105,7 +105,6 @@ static om__noinline void find_stack_bounds(om__tracestate *t)
         t->stack_lo = (uintptr_t)__builtin_frame_address(0);
         t->stack_hi = t->stack_lo + 4096;
     }
-    t->stack_thread = (uintptr_t)pthread_self();
 }
 
 static inline int in_objmem(const om__tracestate *t, uintptr_t pc)
@@ -122,7 +121,9 @@ static inline int in_objmem(const om__tracestate *t, uintptr_t pc)
 static om__noinline int walk_native(om__tracestate *t, uintptr_t *out, int max, uint32_t *depth)
 {
     uintptr_t *fp = __builtin_frame_address(0);
-    if (om__unlikely(t->stack_thread != (uintptr_t)pthread_self())) find_stack_bounds(t);
+    /* the stacks of live threads are disjoint: a frame inside the bounds
+     * found last means the same thread, with no pthread_self() call */
+    if (om__unlikely((uintptr_t)fp - t->stack_lo >= t->stack_hi - t->stack_lo)) find_stack_bounds(t);
     uintptr_t lo = t->stack_lo, hi = t->stack_hi;
     int n = 0, skipping = t->nranges > 0;
     uint32_t d = 0;
@@ -189,7 +190,7 @@ typedef struct tbkey {
     uint32_t total;
 } tbkey;
 
-static int tb_eq(const void *rec, const void *key)
+static inline int tb_eq(const void *rec, const void *key)
 {
     const om__tb *tb = rec;
     const tbkey *k = key;
@@ -204,6 +205,13 @@ static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
     uint64_t x = ((uint64_t)k->kind << 32) ^ k->nframe ^ ((uint64_t)k->total << 16);
     for (unsigned i = 0; i < k->nframe; i++) x = ((x << 7) | (x >> 57)) ^ k->frames[i];
     uint32_t hash = mix64(x) | 1;
+    if (om__likely(t->tbset.slots != NULL)) { /* the hit path, without calls */
+        for (size_t i = hash & t->tbset.mask;; i = (i + 1) & t->tbset.mask) {
+            om__tb *r = t->tbset.slots[i];
+            if (!r) break;
+            if (r->hash == hash && tb_eq(r, k)) return r;
+        }
+    }
     void **slot = om__pset_slot(h, &t->tbset, hash, tb_eq, k);
     if (!slot) return NULL;
     if (*slot) return *slot;

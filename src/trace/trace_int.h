@@ -122,8 +122,7 @@ struct om__tracestate {
     om__pset strset;            /* interned strings (om__istr)             */
     om__bump bump;              /* tracebacks, frames, strings             */
     om_frame *scratch;          /* provider output buffer (nframe)         */
-    uintptr_t stack_lo, stack_hi; /* the stack of stack_thread              */
-    uintptr_t stack_thread;     /* pthread_self() when they were found     */
+    uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
     int nranges;                /* objmem's text ranges, 0 when unknown    */
     uintptr_t range_lo[OM_TRACE_MAX_RANGES], range_hi[OM_TRACE_MAX_RANGES];
     struct {                    /* the last blocks freed, for debug reports */
