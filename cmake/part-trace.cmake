@@ -14,7 +14,14 @@ if(OM_LIBDW AND OM_LIBDW_LIB AND OM_LIBDW_INC)
 else()
   message(STATUS "objmem trace: libdw not found, native frames are symbol+offset")
   set(OM_TRACE_LIBS)
+  # dladdr names only exported symbols: export them from our executables
+  # (tools, tests) so frames get names and objmem's own frames are skipped.
+  set(CMAKE_ENABLE_EXPORTS ON)
 endif()
 foreach(t objmem_static objmem_shared)
   target_link_libraries(${t} PUBLIC ${OM_TRACE_LIBS} ${CMAKE_DL_LIBS} pthread)
 endforeach()
+# Native tracebacks walk the frame-pointer chain: build objmem's own
+# executables (tools, tests) with frame pointers too, so their frames show
+# beyond the first. Embedders do the same for deep native tracebacks.
+add_compile_options(-fno-omit-frame-pointer)

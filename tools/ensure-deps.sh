@@ -5,7 +5,7 @@
 set -e
 case "$1" in
   build) pkgs="cmake gcc make" ;;
-  test) pkgs="cmake gcc make libcmocka-dev" ;;
+  test) pkgs="cmake gcc make libcmocka-dev libdw-dev" ;;
   valgrind) pkgs="cmake gcc make libcmocka-dev valgrind" ;;
   *) pkgs="$*" ;;
 esac

@@ -91,9 +91,10 @@ static void say_stat(int rank, const om_stat *s, int diff)
 }
 
 /* Both snapshots of the story; *old_s before the requests, *new_s after. */
-static int take_both(om_heap *h, workload *w, om_snapshot **old_s, om_snapshot **new_s)
+static int take_both(om_heap *h, workload *w, int nframe, om_snapshot **old_s,
+                     om_snapshot **new_s)
 {
-    if (om_trace_start(h, 1) < 0) return 1;
+    if (om_trace_start(h, nframe) < 0) return 1;
     run_workload(h, w);
     *old_s = om_trace_take_snapshot(h);
     for (int i = 0; i < NREQ; i++) handle_request(h, &w->leak[i]);
@@ -107,7 +108,7 @@ int om_tour_trace(void)
     if (!h) return 1;
     workload *w = calloc(1, sizeof *w);
     om_snapshot *old_s = NULL, *new_s = NULL;
-    if (!w || take_both(h, w, &old_s, &new_s)) return 1;
+    if (!w || take_both(h, w, 1, &old_s, &new_s)) return 1;
     size_t cur, peak;
     om_trace_get_traced_memory(h, &cur, &peak);
     om_tour_say("om_trace_start(h, 1) traces every block with the native frame that asked for it:");
@@ -145,7 +146,7 @@ int om_tour_trace_dumps(const char *old_path, const char *new_path)
     if (!h) return 1;
     workload *w = calloc(1, sizeof *w);
     om_snapshot *old_s = NULL, *new_s = NULL;
-    int rc = !w || take_both(h, w, &old_s, &new_s);
+    int rc = !w || take_both(h, w, 8, &old_s, &new_s);
     if (!rc) rc = om_snapshot_dump(old_s, old_path) < 0 || om_snapshot_dump(new_s, new_path) < 0;
     if (rc) fprintf(stderr, "objmem: %s\n", om_errmsg(h));
     om_snapshot_free(old_s);
