@@ -92,7 +92,7 @@ static const char *keep_fn(om__symtab *st, const char *sym)
     return keep(st, buf);
 }
 
-static int is_objmem_file(const om__symtab *st, const char *file)
+static inline int is_objmem_file(const om__symtab *st, const char *file)
 {
     return st->srclen && file && strncmp(file, st->srcdir, st->srclen) == 0;
 }

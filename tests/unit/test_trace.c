@@ -262,7 +262,15 @@ static void test_trace_native_frames(void **state)
     assert_non_null(tb);
     assert_true(tb->nframe >= 1);
     const om_frame *f = &tb->frames[0];
-    /* with libdw: this file and a line; without: native_site+0x.. */
+    /* with libdw: this file and a line; without: native_site+0x.. when the
+     * executable exports its symbols (-rdynamic), else module+offset */
+    if (f->lineno == 0 && !f->name) {
+        fprintf(stderr, "no symbols (built without libdw?): %s\n", f->filename);
+        om_traceback_free(h, tb);
+        om_free(h, p);
+        om_trace_stop(h);
+        skip();
+    }
     int here = strstr(f->filename, "test_trace.c") != NULL ||
                strstr(f->filename, "native_site") != NULL ||
                (f->name && strstr(f->name, "native_site") != NULL);
