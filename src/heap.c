@@ -155,5 +155,6 @@ int om_heap_check(om_heap *h)
     if (rc == 0) rc = om__object_check(h, h->report);
     if (rc == 0) rc = om__gc_check(h, h->report);
     if (rc == 0) rc = om__types_check(h, h->report);
+    if (rc == 0) rc = om__trace_check(h, h->report);
     return rc;
 }

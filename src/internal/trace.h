@@ -18,5 +18,8 @@ void om__trace_fini(om_heap *h);
 /* Print "Memory block allocated at" and the traceback of p, if traced. */
 void om__trace_report_block(om_heap *h, const void *p, FILE *out);
 void om__trace_print_stats(om_heap *h, FILE *out);
+/* Verify the tracer's invariants (src/trace/trace_int.h); 0 or a negative
+ * code after writing what broke to out. 0 when not tracing. */
+int om__trace_check(om_heap *h, FILE *out);
 
 #endif

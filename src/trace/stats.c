@@ -198,7 +198,6 @@ om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s
         st->pub.items[i].size_diff = (ptrdiff_t)st->pub.items[i].size;
         st->pub.items[i].count_diff = (ptrdiff_t)st->pub.items[i].count;
     }
-    size_t nnew = st->pub.n;
     for (size_t i = 0; i < old->pub.n; i++) {
         const om_stat *o = &old->pub.items[i];
         om_stat *g = group_of(st, o->traceback.frames, o->traceback.nframe,
@@ -211,7 +210,6 @@ om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s
         g->size_diff -= (ptrdiff_t)o->size;
         g->count_diff -= (ptrdiff_t)o->count;
     }
-    (void)nnew;
     om_stats_free(&old->pub);
     if (st->pub.n) qsort(st->pub.items, st->pub.n, sizeof *st->pub.items, diff_cmp);
     return &st->pub;

@@ -1,7 +1,8 @@
 /*
- * trace.c - the tracer: start and stop, the allocator's hooks, the trace
- * table (live blocks and tracked ranges → size and traceback), traced
- * memory and its peak, and the debug report of a block's traceback.
+ * trace.c - the tracer: start and stop, the allocator's hooks, where traces
+ * live (per-pool side tables for small blocks, a hash table for the rest),
+ * traced memory and its peak, track/untrack, the invariant check, and the
+ * debug report of a block's traceback.
  * Design note: docs/trace.md.
  *
  * All of the tracer's memory comes from the heap's seam (om__sys_malloc),
@@ -380,6 +381,48 @@ int om_trace_untrack(om_heap *h, unsigned domain, uintptr_t ptr)
         return om__err(h, OM_EKEY, "om_trace_untrack: (%u, %#lx) is not traced", domain,
                        (unsigned long)ptr);
     return 0;
+}
+
+/* ------------------------------------------------------------ checks */
+
+typedef struct check_ctx {
+    const om__tracestate *t;
+    size_t n, bytes, bad_tb;
+} check_ctx;
+
+static void check_one(void *ctx, unsigned domain, uintptr_t ptr, size_t size, om__tb *tb)
+{
+    check_ctx *c = ctx;
+    (void)domain;
+    (void)ptr;
+    c->n++;
+    c->bytes += size;
+    if (!tb || tb->id >= c->t->ntbs || c->t->tbs[tb->id] != tb) c->bad_tb++;
+}
+
+int om__trace_check(om_heap *h, FILE *out)
+{
+    om__tracestate *t = h->trace;
+    if (!t) return 0;
+    const char *why = NULL;
+    check_ctx c = {t, 0, 0, 0};
+    om__trace_foreach(t, check_one, &c);
+    size_t in_table = 0;
+    for (size_t i = 0; t->traces && i <= t->mask; i++) {
+        const om__trace *e = &t->traces[i];
+        if (!e->ptr) continue;
+        in_table++;
+        if (table_find(t, e->domain, e->ptr) != e) why = "a trace is not reachable from its slot";
+    }
+    if (in_table != t->n_traces) why = "the trace table's count is wrong";
+    else if (t->traces && t->n_traces * 2 > t->mask + 1) why = "the trace table is over-full";
+    else if (c.n != t->n_traces + t->n_small) why = "the side tables' count is wrong";
+    else if (c.bytes != t->current) why = "current is not the sum of the traced sizes";
+    else if (t->peak < t->current) why = "the peak is below current";
+    else if (c.bad_tb) why = "a trace names a traceback the tracer does not own";
+    if (!why) return 0;
+    fprintf(out, "objmem: om_heap_check: tracer: %s\n", why);
+    return om__err(h, OM_ESTATE, "tracer: %s", why);
 }
 
 /* ------------------------------------------------------------ reports */

@@ -41,6 +41,7 @@ static void scene_free(om_heap *h, scene *sc)
     for (int i = 0; i < 3; i++) om_free(h, sc->a1[i]);
     om_free(h, sc->a2);
     for (int i = 0; i < 2; i++) om_free(h, sc->b7[i]);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -181,6 +182,7 @@ static void test_snapshot_filters(void **state)
     scene_make(h, &sc);
     at(&sc, "gpu.py", 3, "main.py", 30);
     assert_int_equal(om_trace_track(h, 3, 0x5000, 1000), 0);
+    assert_int_equal(om_heap_check(h), 0);
     om_snapshot *s = om_trace_take_snapshot(h);
     assert_int_equal(filtered(s, NULL, 0), 7);
     om_filter inc_a = {1, "a.py", -1, 0, -1};
@@ -426,6 +428,7 @@ static void test_snapshot_requires_tracing(void **state)
     assert_int_equal(om_snapshot_traces(l, NULL), 0);
     om_snapshot_free(l);
     om_snapshot_free(s);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 

@@ -50,6 +50,7 @@ static void test_trace_start_stop_restart(void **state)
     void *q = om_malloc(h, 33);
     assert_int_equal(current_of(h), 33);
     om_free(h, q);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -75,6 +76,7 @@ static void test_trace_traced_memory_and_peak(void **state)
     om_free(h, d);
     assert_int_equal(current_of(h), 0);
     assert_int_equal(peak_of(h), 1150);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -99,6 +101,7 @@ static void test_trace_get_memory_grows_and_interns(void **state)
     for (int i = 1; i < 200; i++) assert_ptr_equal(e[i].traceback, e[0].traceback);
     om_snapshot_free(s);
     for (int i = 0; i < 200; i++) om_free(h, p[i]);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -122,6 +125,7 @@ static void test_trace_large_blocks(void **state)
     assert_null(om_trace_block_traceback(h, b));
     om_free(h, a);
     assert_int_equal(current_of(h), 0);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -146,6 +150,7 @@ static void test_trace_realloc(void **state)
     p = om_realloc(h, p, 100000); /* large to large */
     assert_int_equal(current_of(h), 100000);
     assert_true(peak_of(h) >= 100000); /* debug mode: new block before the old is freed */
+    assert_int_equal(om_heap_check(h), 0);
     om_snapshot *s = om_trace_take_snapshot(h);
     const om_trace_entry *e;
     assert_int_equal(om_snapshot_traces(s, &e), 1);
@@ -157,6 +162,7 @@ static void test_trace_realloc(void **state)
     assert_int_equal(current_of(h), 64);
     om_free(h, p);
     assert_int_equal(current_of(h), 0);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -187,6 +193,7 @@ static void test_trace_objects_and_object_traceback(void **state)
     om_traceback_free(h, tb);
     om_decref(o);
     assert_int_equal(current_of(h), 0);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -205,6 +212,7 @@ static void test_trace_nframe_limit_and_total(void **state)
     assert_int_equal(tb->frames[2].lineno, 3);
     om_traceback_free(h, tb);
     om_free(h, p);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -223,6 +231,7 @@ static void test_trace_track_domains(void **state)
     assert_int_equal(current_of(h), 4096 + 100 + 16);
     assert_int_equal(om_trace_track(h, 5, 0x1000, 96), 0); /* replaces */
     assert_int_equal(current_of(h), 96 + 100 + 16);
+    assert_int_equal(om_heap_check(h), 0);
     om_snapshot *s = om_trace_take_snapshot(h);
     const om_trace_entry *e;
     size_t n = om_snapshot_traces(s, &e), d5 = 0, d6 = 0, d0 = 0;
@@ -293,6 +302,7 @@ static void test_trace_native_frames(void **state)
     om_traceback_free(h, tb);
     om_free(h, p);
     om_free(h, q);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
@@ -341,6 +351,7 @@ static void test_trace_toy_interpreter_frames(void **state)
     om_stats_free(st);
     om_snapshot_free(s);
     toy_free_all(&t);
+    assert_int_equal(om_heap_check(h), 0); /* the tracer's invariants too */
     om_trace_stop(h);
 }
 
