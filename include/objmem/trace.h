@@ -43,7 +43,9 @@ typedef struct om_frame {
 } om_frame;
 
 /* A traceback: nframe frames, most recent first. total_nframe is the depth
- * of the stack when it was captured (>= nframe when truncated). */
+ * of the stack when it was captured: the provider's depth, or for native
+ * frames nframe + 1 when the walk stopped at the limit (deeper, by how much
+ * is not measured: the walk stops there to stay cheap). */
 typedef struct om_traceback {
     const om_frame *frames;
     uint32_t nframe;
@@ -79,8 +81,10 @@ void om_trace_reset_peak(om_heap *h);
 /* Bytes the tracer itself uses (its tables, tracebacks, frames). */
 size_t om_trace_get_memory(const om_heap *h);
 /* Supply frames from fn(ctx) instead of the native stack; fn NULL goes
- * back to native frames. Allowed at any time. */
-void om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx);
+ * back to native frames. Applies from the next allocation until tracing
+ * stops (om_trace_stop forgets it). Returns 0, or OM_ESTATE when not
+ * tracing. */
+int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx);
 
 /* Trace size bytes at ptr under domain (domain 0 is the heap's own blocks;
  * use another number for memory allocated elsewhere). Tracing the same

@@ -354,11 +354,12 @@ size_t om_trace_get_memory(const om_heap *h)
            om__pset_bytes(&t->strset) + t->bump.bytes;
 }
 
-void om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx)
+int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx)
 {
-    if (!h->trace) return;
+    if (!h->trace) return om__err(h, OM_ESTATE, "om_trace_set_frame_provider: not tracing");
     h->trace->provider = fn;
     h->trace->provider_ctx = ctx;
+    return 0;
 }
 
 /* ------------------------------------------------------------ tracking */

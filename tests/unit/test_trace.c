@@ -222,6 +222,7 @@ static void test_trace_track_domains(void **state)
     fake_stack fs;
     fake_set(&fs, "gpu.py", 4);
     assert_int_equal(om_trace_track(h, 1, 0x1000, 10), OM_ESTATE);
+    assert_int_equal(om_trace_set_frame_provider(h, fake_provider, &fs), OM_ESTATE);
     assert_int_equal(om_trace_start(h, 1), 0);
     om_trace_set_frame_provider(h, fake_provider, &fs);
     assert_int_equal(om_trace_track(h, 5, 0x1000, 4096), 0);
