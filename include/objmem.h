@@ -30,6 +30,7 @@
 #include "objmem/alloc.h"
 #include "objmem/object.h"
 #include "objmem/gc.h"
+#include "objmem/weakref.h"
 #include "objmem/trace.h"
 
 #endif

@@ -1,6 +1,16 @@
 /*
  * objmem/gc.h - the cycle collector and the gc module's API.
  * Design note: docs/gc.md. Include <objmem.h>, not this file.
+ *
+ * Python's gc module in C. Reference counting frees most objects at once;
+ * the collector finds what it cannot: groups of tracked objects that refer
+ * to each other and that nothing outside the group refers to. Objects are
+ * in generation 0 (young), 1 (middle) or 2 (old), or frozen (a permanent
+ * generation that collections ignore).
+ *
+ * Arrays of objects (get_objects, get_referrers, get_referents, garbage)
+ * are returned as C arrays of NEW references plus their length; give them
+ * back with om_gc_list_free, which drops the references and frees the array.
  */
 #ifndef OBJMEM_GC_H
 #define OBJMEM_GC_H
@@ -18,6 +28,110 @@ extern "C" {
 void om_gc_track(om_object *o);
 void om_gc_untrack(om_object *o);
 int om_gc_is_tracked(const om_object *o);
+
+/* ------------------------------------------------------------ collecting */
+
+/* gc.collect(generation): collect generation gen and the younger ones
+ * (-1 = 2 = full). Returns the number of unreachable objects found that
+ * were not resurrected by a finalizer, plus the uncollectable ones (as
+ * CPython does), or a negative OM_E* code (OM_EINVAL for a bad gen,
+ * OM_ENOMEM when the collector's work stack cannot grow: the collection is
+ * then abandoned cleanly and nothing changed). Runs finalizers, weak
+ * reference callbacks and gc callbacks. Works while automatic collection
+ * is disabled. Called during a collection (from a finalizer or callback)
+ * it returns 0 and the collection runs right after the current one. */
+long om_gc_collect(om_heap *h, int gen);
+
+/* Automatic collection (gc.enable / gc.disable / gc.isenabled). */
+void om_gc_enable(om_heap *h);
+void om_gc_disable(om_heap *h);
+int om_gc_is_enabled(om_heap *h);
+
+/* gc.set_threshold / get_threshold: t0 = tracked allocations minus
+ * deallocations that start a generation-0 collection (0 disables automatic
+ * collection), t1 = generation-0 collections per generation-1 one, t2 = the
+ * same for a full one (which also needs the pending long-lived objects to
+ * exceed 25 % of the long-lived ones, CPython's rule). Negative: OM_EINVAL. */
+int om_gc_set_threshold(om_heap *h, long t0, long t1, long t2);
+void om_gc_get_threshold(om_heap *h, long out[3]);
+/* gc.get_count: count[0] = tracked allocations minus deallocations since
+ * the last collection; count[1], count[2] = collections of the younger
+ * generation since the last collection of this one. */
+void om_gc_get_count(om_heap *h, long out[3]);
+
+/* gc.get_stats: one entry per generation. */
+typedef struct om_gc_stats {
+    size_t collections;   /* collections of this generation          */
+    size_t collected;     /* unreachable objects freed               */
+    size_t uncollectable; /* found unreachable, kept (legacy finalizer) */
+    uint64_t pause_ns;    /* total time spent in these collections    */
+} om_gc_stats;
+void om_gc_get_stats(om_heap *h, om_gc_stats out[3]);
+
+/* 1 when o's finalizer has run (PEP 442; gc.is_finalized). */
+int om_gc_is_finalized(const om_object *o);
+
+/* gc.freeze: move every tracked object into the permanent generation,
+ * which collections ignore (for fork-heavy servers: no copy-on-write of
+ * the gc words). unfreeze moves them back into the oldest generation.
+ * get_freeze_count counts the frozen objects (O(objects)). */
+void om_gc_freeze(om_heap *h);
+void om_gc_unfreeze(om_heap *h);
+size_t om_gc_get_freeze_count(om_heap *h);
+
+/* gc.set_debug flags. */
+enum {
+    OM_GC_DEBUG_STATS = 1 << 0,         /* a summary per collection             */
+    OM_GC_DEBUG_COLLECTABLE = 1 << 1,   /* each collectable object found         */
+    OM_GC_DEBUG_UNCOLLECTABLE = 1 << 2, /* each uncollectable object found       */
+    OM_GC_DEBUG_SAVEALL = 1 << 5,       /* keep unreachable objects in garbage   */
+    OM_GC_DEBUG_LEAK = OM_GC_DEBUG_COLLECTABLE | OM_GC_DEBUG_UNCOLLECTABLE | OM_GC_DEBUG_SAVEALL,
+};
+void om_gc_set_debug(om_heap *h, unsigned flags);
+unsigned om_gc_get_debug(om_heap *h);
+/* Where debug output goes (NULL = the heap's report file, stderr). */
+void om_gc_set_debug_file(om_heap *h, FILE *out);
+
+/* gc.garbage: the objects the collector found unreachable but kept
+ * (uncollectable ones, and with SAVEALL every unreachable one). The heap
+ * holds a reference to each. om_gc_garbage returns a new array of new
+ * references (free it with om_gc_list_free), NULL on OM_ENOMEM; *n is its
+ * length. om_gc_garbage_count is the length without copying.
+ * om_gc_garbage_clear drops the heap's references (`del gc.garbage[:]`). */
+om_object **om_gc_garbage(om_heap *h, size_t *n);
+size_t om_gc_garbage_count(om_heap *h);
+void om_gc_garbage_clear(om_heap *h);
+
+/* gc.callbacks: fn(h, phase, info, ctx) is called before (OM_GC_START) and
+ * after (OM_GC_STOP) every collection; info->collected and uncollectable
+ * are filled at stop. A collection requested from fn is deferred.
+ * om_gc_callback_add fails with OM_ENOMEM; remove returns OM_EKEY when the
+ * (fn, ctx) pair is not registered. */
+enum { OM_GC_START = 0, OM_GC_STOP = 1 };
+typedef struct om_gc_info {
+    int generation;
+    size_t collected;
+    size_t uncollectable;
+} om_gc_info;
+typedef void (*om_gc_callback)(om_heap *h, int phase, const om_gc_info *info, void *ctx);
+int om_gc_callback_add(om_heap *h, om_gc_callback fn, void *ctx);
+int om_gc_callback_remove(om_heap *h, om_gc_callback fn, void *ctx);
+
+/* ---------------------------------------------------------- introspection */
+
+/* gc.get_objects(generation): tracked objects of generation gen (0, 1, 2),
+ * or of all generations (-1); frozen objects are not included (as CPython).
+ * A new array of new references, *n its length; NULL on error. */
+om_object **om_gc_get_objects(om_heap *h, int gen, size_t *n);
+/* gc.get_referrers(*objs): every tracked, unfrozen object whose traverse
+ * visits one of objs[0..nobjs). */
+om_object **om_gc_get_referrers(om_heap *h, om_object *const *objs, size_t nobjs, size_t *n);
+/* gc.get_referents(*objs): what the traverse of each GC object among objs
+ * visits (duplicates kept, in visit order). */
+om_object **om_gc_get_referents(om_heap *h, om_object *const *objs, size_t nobjs, size_t *n);
+/* Drop the references of an array from the functions above and free it.
+ * items NULL is a no-op. */
+void om_gc_list_free(om_heap *h, om_object **items, size_t n);
 
 #ifdef __cplusplus
 }

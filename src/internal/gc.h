@@ -9,7 +9,29 @@
 #include "om.h"
 
 typedef struct om__pool om__pool;
+typedef struct om__weakref om__weakref;
 
+/* One registered gc callback. */
+typedef struct om__gc_cb {
+    om_gc_callback fn;
+    void *ctx;
+} om__gc_cb;
+
+/* One slot of the weak-reference side table (open addressing, linear
+ * probing, backward-shift deletion): referent -> its weak references. */
+typedef struct om__wr_slot {
+    om_object *key;     /* referent; NULL = empty                        */
+    om__weakref *head;  /* its weak references, newest first            */
+} om__wr_slot;
+
+/* Invariants:
+ *  1. collecting is 1 exactly while a collection (or its callbacks) runs;
+ *     outside it no object has COLLECTING, REACHABLE, UNREACHABLE or gc_refs.
+ *  2. An object has OM_GCW_WEAKREFS iff wr_tab has a slot keyed by it, and
+ *     that slot's list is non-empty; every weakref on it points back to it.
+ *  3. A pool with a young (middle) bit is on gen_pools[0] ([1]).
+ *  4. garbage[0..ngarbage) are strong references.
+ */
 typedef struct om__gcstate {
     om__pool *gen_pools[2];  /* pools that may hold young / middle objects   */
     long count[3];           /* gen0: tracked allocations minus deallocations;
@@ -20,7 +42,23 @@ typedef struct om__gcstate {
     /* Called by object creation when count[0] passes threshold[0] (set by
      * the collector at init; NULL = none). */
     void (*on_threshold)(om_heap *h);
-    void *impl;              /* the collector's private state               */
+    void *impl;              /* unused (kept for layout compatibility)       */
+    int deferred;            /* gen + 1 of a collection asked for during one */
+    long long_lived_total;   /* survivors of the last full collection        */
+    long long_lived_pending; /* objects promoted to old since then           */
+    unsigned debug;          /* OM_GC_DEBUG_*                                */
+    FILE *debug_out;         /* NULL = h->report                             */
+    om_gc_stats stats[3];
+    om_object **garbage;     /* gc.garbage: strong references (seam malloc)  */
+    size_t ngarbage, garbage_cap;
+    om__gc_cb *cbs;          /* gc.callbacks (seam malloc)                   */
+    size_t ncbs, cbs_cap;
+    om_object **stack;       /* the marking work stack (seam malloc)         */
+    size_t stack_cap;
+    om__pool **pools;        /* scratch: the pools a collection visits       */
+    size_t pools_cap;
+    om__wr_slot *wr_tab;     /* weak-reference side table (seam malloc)      */
+    size_t wr_mask, wr_count;/* capacity - 1 (0 when no table), used slots   */
 } om__gcstate;
 
 int om__gc_init(om_heap *h);
@@ -29,5 +67,41 @@ void om__gc_fini(om_heap *h);
 void om__gc_on_free(om_heap *h, om_object *o);
 int om__gc_check(om_heap *h, FILE *out);
 void om__gc_print_stats(om_heap *h, FILE *out);
+
+/* ---- between the collector's files (src/gc/) ---- */
+
+/* Collect generation gen (0..2) with callbacks and statistics; the caller
+ * has set h->gc.collecting. Returns collected + uncollectable or OM_ENOMEM. */
+long om__gc_collect_main(om_heap *h, int gen);
+/* The automatic trigger (auto.c). */
+void om__gc_on_threshold(om_heap *h);
+/* Generation of a tracked object: 0, 1 or 2 (old); -1 frozen/untracked. */
+int om__gc_gen_of(const om_object *o);
+/* Append a strong reference to garbage (taking over the caller's). */
+int om__gc_garbage_push_steal(om_heap *h, om_object *o);
+int om__gc_garbage_reserve(om_heap *h, size_t more);
+void om__gc_garbage_free(om_heap *h);
+void om__gc_callbacks_free(om_heap *h);
+FILE *om__gc_out(om_heap *h);
+/* Debug-mode one-line description of o. */
+void om__gc_debug_object(om_heap *h, const char *what, om_object *o);
+
+/* Weak references (weakref.c). The weak reference object. */
+struct om__weakref {
+    om_object ob_base;
+    om_object *referent;          /* borrowed; NULL once cleared           */
+    om_weakref_callback callback; /* may be NULL                           */
+    void *ctx;
+    om__weakref *next, *prev;     /* referent's list, or a callback chain  */
+};
+/* Detach and clear every weak reference to o (which has OM_GCW_WEAKREFS).
+ * Those with a callback that should run (in a collection: not UNREACHABLE
+ * themselves) get a strong reference and join *chain. */
+void om__weakref_clear_all(om_heap *h, om_object *o, om__weakref **chain, int in_collection);
+/* Run and drop the callbacks of a chain built by om__weakref_clear_all. */
+void om__weakref_run_callbacks(om__weakref *chain);
+/* Number of referents in the side table / free it (heap destroy). */
+void om__weakref_fini(om_heap *h);
+int om__weakref_check(om_heap *h, FILE *out);
 
 #endif

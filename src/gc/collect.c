@@ -1,0 +1,581 @@
+/*
+ * collect.c - one collection: the phases of DESIGN.md ("The collector").
+ * READ om__gc_collect_main TO UNDERSTAND HOW A COLLECTION WORKS.
+ *
+ * Candidates are the tracked, unfrozen objects of the generations being
+ * collected, found by scanning the young/middle bitmaps of the pools on the
+ * generation lists (generation 0, 1) or the alloc bitmap of every GC pool
+ * (full collection), plus the large GC blocks. Scratch state lives in the
+ * gc word: COLLECTING, REACHABLE, UNREACHABLE flags and gc_refs in the high
+ * bits. Nothing recurses: marking uses an explicit work stack.
+ * Design note: docs/gc.md.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <time.h>
+
+#include "internal/heap.h"
+
+#define SCRATCH ((uint32_t)(OM_GCW_COLLECTING | OM_GCW_REACHABLE))
+#define REFS_ONE ((uint32_t)1 << OM_GCW_FLAG_BITS)
+
+typedef struct cctx {
+    om_heap *h;
+    int gen;            /* generation collected (0..2)                       */
+    size_t npools;      /* h->gc.pools[0..npools): pools with candidates     */
+    size_t ncand;       /* candidates                                        */
+    size_t nreach;      /* of those marked reachable                         */
+    size_t sp;          /* work stack depth                                  */
+    int overflow;       /* a push failed                                     */
+} cctx;
+
+/* ------------------------------------------------------------- scanning */
+
+static inline om_object *obj_at(om__pool *pool, unsigned w, uint64_t m)
+{
+    return (om_object *)((char *)pool + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4));
+}
+
+/* The candidate bits of word w of a pool for a collection of gen. */
+static inline uint64_t sel_word(const om__pool *pool, unsigned w, int gen)
+{
+    if (gen == 0) return pool->young_bm[w];
+    if (gen == 1) return pool->young_bm[w] | pool->middle_bm[w];
+    return pool->alloc_bm[w];
+}
+
+static inline om_object *large_obj(om_heap *h, om__large *lb)
+{
+    return (om_object *)((char *)(lb + 1) + h->obj_prefix);
+}
+
+static int pools_push(om_heap *h, size_t *n, om__pool *pool)
+{
+    om__gcstate *g = &h->gc;
+    if (*n == g->pools_cap) {
+        size_t cap = g->pools_cap ? g->pools_cap * 2 : 256;
+        om__pool **p = om__sys_realloc(h, g->pools, g->pools_cap * sizeof *p, cap * sizeof *p);
+        if (!p) return OM_ENOMEM;
+        g->pools = p;
+        g->pools_cap = cap;
+    }
+    g->pools[(*n)++] = pool;
+    return 0;
+}
+
+typedef struct gather_ctx {
+    size_t n;
+    int err;
+} gather_ctx;
+
+static void gather_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    gather_ctx *c = arg;
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && !c->err; i++) {
+        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool) && pool->kind == OM_KIND_GC && pool->nalloc)
+            c->err = pools_push(h, &c->n, pool);
+    }
+}
+
+/* Fill h->gc.pools with the pools a collection of gen visits. */
+static int gather_pools(cctx *c)
+{
+    om_heap *h = c->h;
+    gather_ctx gc = {0, 0};
+    if (c->gen == 2) {
+        om__arena_foreach(h, gather_arena, &gc);
+    } else {
+        for (om__pool *p = h->gc.gen_pools[0]; p && !gc.err; p = p->gen_next[0])
+            gc.err = pools_push(h, &gc.n, p);
+        if (c->gen == 1)
+            for (om__pool *p = h->gc.gen_pools[1]; p && !gc.err; p = p->gen_next[1])
+                if (!p->on_gen[0]) gc.err = pools_push(h, &gc.n, p);
+    }
+    c->npools = gc.n;
+    return gc.err;
+}
+
+/* ------------------------------------------------------------ the stack */
+
+static om__noinline int stack_grow(om_heap *h)
+{
+    om__gcstate *g = &h->gc;
+    size_t cap = g->stack_cap ? g->stack_cap * 2 : 4096;
+    om_object **s = om__sys_realloc(h, g->stack, g->stack_cap * sizeof *s, cap * sizeof *s);
+    if (!s) return OM_ENOMEM;
+    g->stack = s;
+    g->stack_cap = cap;
+    return 0;
+}
+
+static inline void push(cctx *c, om_object *o)
+{
+    om__gcstate *g = &c->h->gc;
+    if (om__unlikely(c->sp == g->stack_cap) && stack_grow(c->h) < 0) {
+        c->overflow = 1;
+        return;
+    }
+    g->stack[c->sp++] = o;
+}
+
+/* ---------------------------------------- phase 1: gc_refs = refcnt */
+
+static inline void init_refs(om_object *o)
+{
+    uint32_t rc = o->refcnt;
+    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
+}
+
+/* Contract: no scratch bits set on entry; afterwards every candidate has
+ * COLLECTING and gc_refs = min(refcnt, REFS_MAX). */
+static void update_refs(cctx *c)
+{
+    om_heap *h = c->h;
+    size_t n = 0;
+    for (size_t i = 0; i < c->npools; i++) {
+        om__pool *pool = h->gc.pools[i];
+        for (unsigned w = 0; w < OM_BM_WORDS; w++)
+            for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
+                om_object *o = obj_at(pool, w, m);
+                if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                init_refs(o);
+                n++;
+            }
+    }
+    for (om__large *lb = h->alloc.large[OM_KIND_GC]; lb; lb = lb->next) {
+        om_object *o = large_obj(h, lb);
+        if ((int)lb->gen > c->gen) continue;
+        if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
+        init_refs(o);
+        n++;
+    }
+    c->ncand = n;
+}
+
+/* Run fn on every candidate (COLLECTING set). */
+#define FOR_CANDIDATES(c, o, body)                                                    \
+    do {                                                                              \
+        om_heap *h_ = (c)->h;                                                         \
+        for (size_t i_ = 0; i_ < (c)->npools; i_++) {                                 \
+            om__pool *pool_ = h_->gc.pools[i_];                                       \
+            for (unsigned w_ = 0; w_ < OM_BM_WORDS; w_++)                             \
+                for (uint64_t m_ = sel_word(pool_, w_, (c)->gen); m_; m_ &= m_ - 1) { \
+                    om_object *o = obj_at(pool_, w_, m_);                             \
+                    if (!(o->gc & OM_GCW_COLLECTING)) continue;                       \
+                    body;                                                             \
+                }                                                                     \
+        }                                                                             \
+        for (om__large *lb_ = h_->alloc.large[OM_KIND_GC]; lb_; lb_ = lb_->next) {    \
+            om_object *o = large_obj(h_, lb_);                                        \
+            if (!(o->gc & OM_GCW_COLLECTING)) continue;                               \
+            body;                                                                     \
+        }                                                                             \
+    } while (0)
+
+/* ------------------------------- phase 2: subtract internal references */
+
+static int visit_decref(om_object *child, void *arg)
+{
+    (void)arg;
+    uint32_t gw = child->gc;
+    if (gw & OM_GCW_COLLECTING) {
+        uint32_t r = gw >> OM_GCW_FLAG_BITS;
+        if (r != 0 && r != OM_GCW_REFS_MAX) child->gc = gw - REFS_ONE;
+    }
+    return 0;
+}
+
+static void subtract_refs(cctx *c)
+{
+    FOR_CANDIDATES(c, o, o->type->traverse(o, visit_decref, NULL));
+}
+
+/* ---------------------------- phase 3: mark what is reachable from outside */
+
+static int visit_reach(om_object *child, void *arg)
+{
+    cctx *c = arg;
+    if ((child->gc & SCRATCH) == OM_GCW_COLLECTING) {
+        child->gc |= OM_GCW_REACHABLE;
+        c->nreach++;
+        push(c, child);
+    }
+    return 0;
+}
+
+/* Drain the work stack, traversing each object with visit. */
+static void drain(cctx *c, om_visit_fn visit)
+{
+    om_object **s;
+    while (c->sp) {
+        s = c->h->gc.stack; /* may move when the stack grows */
+        om_object *o = s[--c->sp];
+        o->type->traverse(o, visit, c);
+    }
+}
+
+/* Contract: afterwards REACHABLE marks every candidate with gc_refs > 0 and
+ * everything reachable from one through candidates. Returns OM_ENOMEM
+ * (marks incomplete) when the stack could not grow. */
+static int mark_reachable(cctx *c)
+{
+    FOR_CANDIDATES(c, o, {
+        if (!(o->gc & OM_GCW_REACHABLE) && (o->gc >> OM_GCW_FLAG_BITS) != 0) {
+            o->gc |= OM_GCW_REACHABLE;
+            c->nreach++;
+            o->type->traverse(o, visit_reach, c);
+            drain(c, visit_reach);
+            if (c->overflow) return OM_ENOMEM;
+        }
+    });
+    return 0;
+}
+
+/* Abandon: clear every candidate's scratch state. */
+static void clear_scratch(cctx *c)
+{
+    FOR_CANDIDATES(c, o, o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH);
+}
+
+/* ------------------------- phase 4: take the unreachable, clear scratch */
+
+/* Contract: u has room for ncand - nreach objects. Survivors lose their
+ * scratch state; the unreachable get a strong reference in u and only the
+ * UNREACHABLE flag. Returns how many went to u. */
+static size_t take_unreachable(cctx *c, om_object **u)
+{
+    size_t k = 0;
+    FOR_CANDIDATES(c, o, {
+        if (o->gc & OM_GCW_REACHABLE) {
+            o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+        } else {
+            o->gc = (o->gc & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
+            o->refcnt++;
+            u[k++] = o;
+        }
+    });
+    return k;
+}
+
+/* ------------------------------------------- phase 5: promote survivors */
+
+static void promote(cctx *c)
+{
+    om_heap *h = c->h;
+    om__pool *p, *next;
+    if (c->gen == 0) {
+        for (p = h->gc.gen_pools[0]; p; p = next) {
+            next = p->gen_next[0];
+            for (unsigned w = 0; w < OM_BM_WORDS; w++) {
+                p->middle_bm[w] |= p->young_bm[w];
+                p->young_bm[w] = 0;
+            }
+            om__pool_gen_remove(h, p, 0);
+            if (!p->on_gen[1]) om__pool_gen_push(h, p, 1);
+        }
+    } else {
+        for (int which = 0; which < 2; which++)
+            for (p = h->gc.gen_pools[which]; p; p = next) {
+                next = p->gen_next[which];
+                memset(p->young_bm, 0, sizeof p->young_bm);
+                memset(p->middle_bm, 0, sizeof p->middle_bm);
+                om__pool_gen_remove(h, p, which);
+            }
+    }
+    for (om__large *lb = h->alloc.large[OM_KIND_GC]; lb; lb = lb->next)
+        if ((int)lb->gen <= c->gen) lb->gen = c->gen == 0 ? 1 : 2;
+}
+
+/* ------------------------------------- marking within the unreachable set */
+
+/* Propagate mark (a flag) from marked members of u through members that
+ * have `member` and lack mark. On stack overflow, falls back to rescans
+ * of u until nothing changes (slow, bounded memory). */
+typedef struct umark {
+    cctx *c;
+    uint32_t member, mark;
+    int changed;
+} umark;
+
+static int visit_umark(om_object *child, void *arg)
+{
+    umark *m = arg;
+    if ((child->gc & (m->member | m->mark)) == m->member) {
+        child->gc |= m->mark;
+        m->changed = 1;
+        push(m->c, child);
+    }
+    return 0;
+}
+
+static void drain_u(umark *m)
+{
+    while (m->c->sp) {
+        om_object *o = m->c->h->gc.stack[--m->c->sp];
+        o->type->traverse(o, visit_umark, m);
+    }
+}
+
+static void propagate_u(cctx *c, om_object **u, size_t n, uint32_t member, uint32_t mark)
+{
+    umark m = {c, member, mark, 0};
+    c->overflow = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u[i] && (u[i]->gc & mark)) {
+            u[i]->type->traverse(u[i], visit_umark, &m);
+            drain_u(&m);
+        }
+    while (c->overflow) { /* rare: out of memory for the stack */
+        c->overflow = 0;
+        m.changed = 1;
+        while (m.changed) {
+            m.changed = 0;
+            for (size_t i = 0; i < n; i++)
+                if (u[i] && (u[i]->gc & mark)) {
+                    u[i]->type->traverse(u[i], visit_umark, &m);
+                    c->sp = 0;
+                }
+        }
+    }
+}
+
+/* -------------------------------- legacy finalizers: uncollectable cycles */
+
+/* Objects of OM_TYPE_LEGACY_FINALIZER types, and what they reach in u,
+ * move to garbage (the reference u held goes with them). Returns how many. */
+static size_t move_legacy(cctx *c, om_object **u, size_t n)
+{
+    om_heap *h = c->h;
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u[i]->type->flags & OM_TYPE_LEGACY_FINALIZER) {
+            u[i]->gc |= OM_GCW_REACHABLE;
+            found = 1;
+        }
+    if (!found) return 0;
+    propagate_u(c, u, n, OM_GCW_UNREACHABLE, OM_GCW_REACHABLE);
+    size_t moved = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u[i]->gc & OM_GCW_REACHABLE) moved++;
+    int room = om__gc_garbage_reserve(h, moved) == 0;
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (!(o->gc & OM_GCW_REACHABLE)) continue;
+        o->gc &= ~(uint32_t)(OM_GCW_REACHABLE | OM_GCW_UNREACHABLE);
+        if (h->gc.debug & OM_GC_DEBUG_UNCOLLECTABLE) om__gc_debug_object(h, "uncollectable", o);
+        u[i] = NULL;
+        if (room) om__gc_garbage_push_steal(h, o);
+        else o->refcnt--; /* no room: the cycle stays alive, unlisted */
+    }
+    return moved;
+}
+
+/* ---------------------------------------------------- weak references */
+
+static void handle_weakrefs(om_heap *h, om_object **u, size_t n)
+{
+    om__weakref *chain = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (u[i] && (u[i]->gc & OM_GCW_WEAKREFS)) om__weakref_clear_all(h, u[i], &chain, 1);
+    om__weakref_run_callbacks(chain);
+}
+
+/* ------------------------------------------------------ finalizers (PEP 442) */
+
+static void finalize_garbage(om_object **u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (o && o->type->finalize && !(o->gc & OM_GCW_FINALIZED)) {
+            o->gc |= OM_GCW_FINALIZED;
+            o->type->finalize(o);
+        }
+    }
+}
+
+/* Recount within u: members referenced from outside u (a finalizer stored
+ * a reference somewhere) and what they reach survive. */
+static void handle_resurrected(cctx *c, om_object **u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (!o) continue;
+        uint32_t rc = o->refcnt - 1; /* minus the reference u holds */
+        uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+        o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (u[i]) u[i]->type->traverse(u[i], visit_decref, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (u[i] && (u[i]->gc >> OM_GCW_FLAG_BITS) != 0) u[i]->gc |= OM_GCW_REACHABLE;
+    propagate_u(c, u, n, OM_GCW_COLLECTING, OM_GCW_REACHABLE);
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (!o) continue;
+        if (o->gc & OM_GCW_REACHABLE) o->gc &= ~(uint32_t)OM_GCW_UNREACHABLE; /* resurrected */
+        o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    }
+}
+
+/* Break the cycles of what is still unreachable (or keep it in garbage
+ * with SAVEALL), then drop u's references so refcounting frees it all.
+ * Returns how many were still unreachable. */
+static size_t delete_garbage(om_heap *h, om_object **u, size_t n)
+{
+    size_t m = 0;
+    unsigned dbg = h->gc.debug;
+    if ((dbg & OM_GC_DEBUG_SAVEALL)) {
+        for (size_t i = 0; i < n; i++)
+            if (u[i] && (u[i]->gc & OM_GCW_UNREACHABLE)) m++;
+        om__gc_garbage_reserve(h, m);
+        m = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (!o || !(o->gc & OM_GCW_UNREACHABLE)) continue;
+        m++;
+        if (dbg & OM_GC_DEBUG_COLLECTABLE) om__gc_debug_object(h, "collectable", o);
+        if (dbg & OM_GC_DEBUG_SAVEALL) {
+            if (om__gc_garbage_push_steal(h, om__incref(o)) < 0) o->refcnt--;
+        } else if (o->type->clear) {
+            o->type->clear(o);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (!o) continue;
+        o->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
+        om_decref(o);
+    }
+    return m;
+}
+
+/* ------------------------------------------------------- the collection */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void update_counts(om_heap *h, int gen)
+{
+    if (gen + 1 < 3) h->gc.count[gen + 1]++;
+    for (int i = 0; i <= gen; i++) h->gc.count[i] = 0;
+}
+
+static void run_callbacks(om_heap *h, int phase, om_gc_info *info)
+{
+    for (size_t i = 0; i < h->gc.ncbs; i++) h->gc.cbs[i].fn(h, phase, info, h->gc.cbs[i].ctx);
+}
+
+static void print_start(om_heap *h, int gen)
+{
+    FILE *out = om__gc_out(h);
+    long per[3] = {0, 0, 0};
+    om_object **all;
+    size_t n;
+    for (int g = 0; g < 3; g++) {
+        all = om_gc_get_objects(h, g, &n);
+        if (all) per[g] = (long)n;
+        om_gc_list_free(h, all, n);
+    }
+    fprintf(out, "gc: collecting generation %d...\n", gen);
+    fprintf(out, "gc: objects in each generation: %ld %ld %ld\n", per[0], per[1], per[2]);
+    fprintf(out, "gc: objects in permanent generation: %zu\n", om_gc_get_freeze_count(h));
+}
+
+/* Phases 1-4. Returns the number of unreachable objects in *u (a seam
+ * allocation of *ucap entries), or OM_ENOMEM with nothing changed. */
+static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
+{
+    om_heap *h = c->h;
+    *u = NULL;
+    *ucap = 0;
+    if (gather_pools(c) < 0) return OM_ENOMEM;
+    update_refs(c);
+    subtract_refs(c);
+    if (mark_reachable(c) < 0) {
+        clear_scratch(c);
+        c->sp = 0;
+        return om__err(h, OM_ENOMEM, "gc: no memory for the work stack; collection abandoned");
+    }
+    size_t nu = c->ncand - c->nreach;
+    if (nu) {
+        *u = om__sys_malloc(h, nu * sizeof **u);
+        if (!*u) {
+            clear_scratch(c);
+            return om__err(h, OM_ENOMEM, "gc: no memory for %zu unreachable objects", nu);
+        }
+        *ucap = nu;
+    }
+    size_t k = take_unreachable(c, *u);
+    OM_ASSERT(k == nu);
+    (void)k;
+    return (long)nu;
+}
+
+/* Shrink the work stack after a big collection. */
+static void trim_stack(om_heap *h)
+{
+    if (h->gc.stack_cap > 65536) {
+        om__sys_free(h, h->gc.stack, h->gc.stack_cap * sizeof *h->gc.stack);
+        h->gc.stack = NULL;
+        h->gc.stack_cap = 0;
+    }
+}
+
+/* The collection of generation gen (read this first). */
+long om__gc_collect_main(om_heap *h, int gen)
+{
+    om_gc_info info = {gen, 0, 0};
+    uint64_t t0 = now_ns();
+    run_callbacks(h, OM_GC_START, &info);
+    if (h->gc.debug & OM_GC_DEBUG_STATS) print_start(h, gen);
+
+    cctx c = {h, gen, 0, 0, 0, 0, 0};
+    om_object **u;
+    size_t ucap;
+    long nu = find_unreachable(&c, &u, &ucap); /* phases 1-4 */
+    if (nu < 0) {
+        trim_stack(h);
+        return nu;
+    }
+    promote(&c); /* phase 5, before any user code runs */
+    update_counts(h, gen);
+    size_t survivors = c.nreach;
+    if (gen == 1) h->gc.long_lived_pending += (long)survivors;
+    size_t n = (size_t)nu, uncollectable = 0, collected = 0;
+    if (n) {
+        uncollectable = move_legacy(&c, u, n);
+        handle_weakrefs(h, u, n);
+        finalize_garbage(u, n);
+        handle_resurrected(&c, u, n);
+        collected = delete_garbage(h, u, n);
+        om__sys_free(h, u, ucap * sizeof *u);
+    }
+    if (gen == 2) {
+        h->gc.long_lived_pending = 0;
+        h->gc.long_lived_total = (long)(survivors + n - collected - uncollectable);
+    }
+    trim_stack(h);
+
+    uint64_t dt = now_ns() - t0;
+    om_gc_stats *st = &h->gc.stats[gen];
+    st->collections++;
+    st->collected += collected;
+    st->uncollectable += uncollectable;
+    st->pause_ns += dt;
+    if (h->gc.debug & OM_GC_DEBUG_STATS)
+        fprintf(om__gc_out(h), "gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed\n",
+                collected + uncollectable, uncollectable, (double)dt / 1e9);
+    info.collected = collected;
+    info.uncollectable = uncollectable;
+    run_callbacks(h, OM_GC_STOP, &info);
+#if OM_DEBUG_LEVEL >= 2
+    OM_ASSERT(om_heap_check(h) == 0);
+#endif
+    return (long)(collected + uncollectable);
+}
