@@ -375,10 +375,10 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
 
 static void handle_weakrefs(om_heap *h, om_object **u, size_t n)
 {
-    om__weakref *chain = NULL;
+    om__wr_chain chain = {NULL, NULL};
     for (size_t i = 0; i < n; i++)
         if (u[i] && (u[i]->gc & OM_GCW_WEAKREFS)) om__weakref_clear_all(h, u[i], &chain, 1);
-    om__weakref_run_callbacks(chain);
+    om__weakref_run_callbacks(&chain);
 }
 
 /* ------------------------------------------------------ finalizers (PEP 442) */

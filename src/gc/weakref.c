@@ -172,7 +172,7 @@ size_t om_weakref_count(const om_object *o)
 
 /* ----------------------------------------------------- referents dying */
 
-void om__weakref_clear_all(om_heap *h, om_object *o, om__weakref **chain, int in_collection)
+void om__weakref_clear_all(om_heap *h, om_object *o, om__wr_chain *chain, int in_collection)
 {
     om__wr_slot *s = wr_find(&h->gc, o);
     o->gc &= ~(uint32_t)OM_GCW_WEAKREFS;
@@ -186,19 +186,23 @@ void om__weakref_clear_all(om_heap *h, om_object *o, om__weakref **chain, int in
         int skip = in_collection && (wr->ob_base.gc & OM_GCW_UNREACHABLE);
         if (wr->callback && !skip) {
             om__incref(OM_OBJ(wr));
-            wr->next = *chain;
-            *chain = wr;
+            if (chain->tail) chain->tail->next = wr;
+            else chain->head = wr;
+            chain->tail = wr;
         }
         wr = next;
     }
 }
 
-/* The chain is newest-first per referent; callbacks run in chain order. */
-void om__weakref_run_callbacks(om__weakref *chain)
+/* Callbacks run in chain order: referent by referent, newest weak
+ * reference first (the list order, as CPython). */
+void om__weakref_run_callbacks(om__wr_chain *chain)
 {
-    while (chain) {
-        om__weakref *wr = chain;
-        chain = wr->next;
+    om__weakref *next = chain->head;
+    chain->head = chain->tail = NULL;
+    while (next) {
+        om__weakref *wr = next;
+        next = wr->next;
         wr->next = NULL;
         wr->callback(OM_OBJ(wr), wr->ctx);
         om_decref(wr);
@@ -207,9 +211,9 @@ void om__weakref_run_callbacks(om__weakref *chain)
 
 void om__gc_on_free(om_heap *h, om_object *o)
 {
-    om__weakref *chain = NULL;
+    om__wr_chain chain = {NULL, NULL};
     om__weakref_clear_all(h, o, &chain, 0);
-    om__weakref_run_callbacks(chain);
+    om__weakref_run_callbacks(&chain);
 }
 
 /* Heap destroy: weak references still alive are freed with the arenas;

@@ -94,12 +94,16 @@ struct om__weakref {
     void *ctx;
     om__weakref *next, *prev;     /* referent's list, or a callback chain  */
 };
+/* Callbacks waiting to run, in order. */
+typedef struct om__wr_chain {
+    om__weakref *head, *tail;
+} om__wr_chain;
 /* Detach and clear every weak reference to o (which has OM_GCW_WEAKREFS).
  * Those with a callback that should run (in a collection: not UNREACHABLE
- * themselves) get a strong reference and join *chain. */
-void om__weakref_clear_all(om_heap *h, om_object *o, om__weakref **chain, int in_collection);
+ * themselves) get a strong reference and join the end of *chain. */
+void om__weakref_clear_all(om_heap *h, om_object *o, om__wr_chain *chain, int in_collection);
 /* Run and drop the callbacks of a chain built by om__weakref_clear_all. */
-void om__weakref_run_callbacks(om__weakref *chain);
+void om__weakref_run_callbacks(om__wr_chain *chain);
 /* Number of referents in the side table / free it (heap destroy). */
 void om__weakref_fini(om_heap *h);
 int om__weakref_check(om_heap *h, FILE *out);

@@ -55,7 +55,7 @@ static void node_finalize(om_object *o)
     if (g_finalize_hook) g_finalize_hook(o);
 }
 
-static void resurrect_self(om_object *o)
+static __attribute__((unused)) void resurrect_self(om_object *o)
 {
     if (!g_resurrect_slot) g_resurrect_slot = om_incref(o);
 }
