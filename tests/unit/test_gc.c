@@ -13,6 +13,13 @@ static int setup(void **state)
     return om_test_setup(state);
 }
 
+/* The same cases on a debug-mode heap (objects after a debug prefix). */
+static int setup_debug(void **state)
+{
+    reset_globals();
+    return om_test_setup_debug(state);
+}
+
 /* ------------------------------------------------------------- basics */
 
 /* test_gc.py: test_list (a list that contains itself) */
@@ -787,6 +794,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_referrers_referents, setup, om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
+        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_resurrection, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_freeze, setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_long_chain_small_stack, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, setup, om_test_teardown),
         cmocka_unit_test(test_gc_oom_abandons_cleanly),

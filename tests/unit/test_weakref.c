@@ -11,6 +11,12 @@ static int setup(void **state)
     return om_test_setup(state);
 }
 
+static int setup_debug(void **state)
+{
+    reset_globals();
+    return om_test_setup_debug(state);
+}
+
 typedef struct cb_rec {
     int calls;
     om_object *last_wr;
@@ -263,6 +269,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weakref_callback_resurrects, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_weakref_callback_drops_weakref, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_weakref_large_referent, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_large_referent, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_to_cycle_reachable_wr, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_table_many, setup_debug, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
