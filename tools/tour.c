@@ -13,6 +13,7 @@ static const om_tour_section sections[] = {
     {"arenas", "Freeing: pools drain, arenas go back to the OS", om_tour_arenas},
     {"refcount", "Reference counting: a = point(); b = a; del a", om_tour_refcount},
     {"trace", "Tracing allocations: top sites and a leak found by diff", om_tour_trace},
+    {"gc", "The cycle collector: cycles, generations, finalizers, weak references", om_tour_gc},
 };
 
 void om_tour_say(const char *fmt, ...)
