@@ -33,12 +33,20 @@ static void phoenix_finalize(om_object *o)
 }
 
 static const om_type pair_type = {
-    .name = "pair", .basic_size = sizeof(pair), .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
-    .traverse = pair_traverse, .clear = pair_clear, .dealloc = pair_clear,
+    .name = "pair",
+    .basic_size = sizeof(pair),
+    .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
+    .traverse = pair_traverse,
+    .clear = pair_clear,
+    .dealloc = pair_clear,
 };
 static const om_type phoenix_type = {
-    .name = "phoenix", .basic_size = sizeof(pair), .flags = OM_TYPE_GC,
-    .traverse = pair_traverse, .clear = pair_clear, .finalize = phoenix_finalize,
+    .name = "phoenix",
+    .basic_size = sizeof(pair),
+    .flags = OM_TYPE_GC,
+    .traverse = pair_traverse,
+    .clear = pair_clear,
+    .finalize = phoenix_finalize,
     .dealloc = pair_clear,
 };
 
@@ -69,8 +77,8 @@ static void say_counts(om_heap *h, const char *when)
 static void on_death(om_object *wr, void *ctx)
 {
     om_object *r = om_weakref_get(wr);
-    om_tour_say("  weakref callback: \"%s\" died; the weak reference now gives %s", (const char *)ctx,
-                r ? "an object (?)" : "NULL");
+    om_tour_say("  weakref callback: \"%s\" died; the weak reference now gives %s",
+                (const char *)ctx, r ? "an object (?)" : "NULL");
     om_xdecref(r);
 }
 
@@ -87,8 +95,9 @@ static int cycle_part(om_heap *h)
                 live(h) - 1);
     om_tour_say("alive, each count 1 from the other). A weak reference watches a.");
     long n = om_gc_collect(h, -1);
-    om_tour_say("om_gc_collect(h, -1) found %ld unreachable objects; %zu objects left (the weakref).",
-                n, live(h));
+    om_tour_say(
+        "om_gc_collect(h, -1) found %ld unreachable objects; %zu objects left (the weakref).", n,
+        live(h));
     om_decref(wr);
     return 0;
 }
@@ -116,12 +125,14 @@ static int resurrect_part(om_heap *h)
     om_decref(q);
     long n = om_gc_collect(h, -1);
     om_tour_say("A cycle whose member's finalizer stores itself in a global (PEP 442):");
-    om_tour_say("  collect: %ld freed, finalizer ran %d time(s), resurrected: %s, its cycle intact: %s",
-                n, g_finalized, g_lazarus ? "yes" : "no", p->a == OM_OBJ(q) ? "yes" : "no");
+    om_tour_say(
+        "  collect: %ld freed, finalizer ran %d time(s), resurrected: %s, its cycle intact: %s", n,
+        g_finalized, g_lazarus ? "yes" : "no", p->a == OM_OBJ(q) ? "yes" : "no");
     om_clear_ref(&g_lazarus);
     n = om_gc_collect(h, -1);
-    om_tour_say("  dropped again: collect frees %ld, finalizer runs %d time(s) in all (at most once).",
-                n, g_finalized);
+    om_tour_say(
+        "  dropped again: collect frees %ld, finalizer runs %d time(s) in all (at most once).", n,
+        g_finalized);
     return 0;
 }
 

@@ -27,8 +27,7 @@ typedef void (*om_weakref_callback)(om_object *wr, void *ctx);
  * OM_TYPE_WEAKREFABLE, else NULL with OM_ETYPE). The weak reference is a
  * GC object; callback may be NULL; ctx is passed to it untouched. NULL
  * with OM_ENOMEM. May run a collection. */
-om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback callback,
-                          void *ctx);
+om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback callback, void *ctx);
 /* The referent as a new reference, or NULL when it is gone (or wr is not
  * a weak reference: OM_ETYPE recorded). */
 om_object *om_weakref_get(om_object *wr);

@@ -5,9 +5,18 @@
  */
 #include "internal/heap.h"
 
-void om_gc_enable(om_heap *h) { h->gc.enabled = 1; }
-void om_gc_disable(om_heap *h) { h->gc.enabled = 0; }
-int om_gc_is_enabled(om_heap *h) { return h->gc.enabled; }
+void om_gc_enable(om_heap *h)
+{
+    h->gc.enabled = 1;
+}
+void om_gc_disable(om_heap *h)
+{
+    h->gc.enabled = 0;
+}
+int om_gc_is_enabled(om_heap *h)
+{
+    return h->gc.enabled;
+}
 
 int om_gc_set_threshold(om_heap *h, long t0, long t1, long t2)
 {
@@ -19,19 +28,44 @@ int om_gc_set_threshold(om_heap *h, long t0, long t1, long t2)
     return 0;
 }
 
-void om_gc_get_threshold(om_heap *h, long out[3]) { memcpy(out, h->gc.threshold, sizeof h->gc.threshold); }
-void om_gc_get_count(om_heap *h, long out[3]) { memcpy(out, h->gc.count, sizeof h->gc.count); }
-void om_gc_get_stats(om_heap *h, om_gc_stats out[3]) { memcpy(out, h->gc.stats, sizeof h->gc.stats); }
-int om_gc_is_finalized(const om_object *o) { return (o->gc & OM_GCW_FINALIZED) != 0; }
+void om_gc_get_threshold(om_heap *h, long out[3])
+{
+    memcpy(out, h->gc.threshold, sizeof h->gc.threshold);
+}
+void om_gc_get_count(om_heap *h, long out[3])
+{
+    memcpy(out, h->gc.count, sizeof h->gc.count);
+}
+void om_gc_get_stats(om_heap *h, om_gc_stats out[3])
+{
+    memcpy(out, h->gc.stats, sizeof h->gc.stats);
+}
+int om_gc_is_finalized(const om_object *o)
+{
+    return (o->gc & OM_GCW_FINALIZED) != 0;
+}
 
-void om_gc_set_debug(om_heap *h, unsigned flags) { h->gc.debug = flags; }
-unsigned om_gc_get_debug(om_heap *h) { return h->gc.debug; }
-void om_gc_set_debug_file(om_heap *h, FILE *out) { h->gc.debug_out = out; }
-FILE *om__gc_out(om_heap *h) { return h->gc.debug_out ? h->gc.debug_out : h->report; }
+void om_gc_set_debug(om_heap *h, unsigned flags)
+{
+    h->gc.debug = flags;
+}
+unsigned om_gc_get_debug(om_heap *h)
+{
+    return h->gc.debug;
+}
+void om_gc_set_debug_file(om_heap *h, FILE *out)
+{
+    h->gc.debug_out = out;
+}
+FILE *om__gc_out(om_heap *h)
+{
+    return h->gc.debug_out ? h->gc.debug_out : h->report;
+}
 
 void om__gc_debug_object(om_heap *h, const char *what, om_object *o)
 {
-    fprintf(om__gc_out(h), "gc: %s <%s %p>\n", what, o->type->name ? o->type->name : "?", (void *)o);
+    fprintf(om__gc_out(h), "gc: %s <%s %p>\n", what, o->type->name ? o->type->name : "?",
+            (void *)o);
 }
 
 /* ----------------------------------------------------------------- freeze */
@@ -66,7 +100,10 @@ static int unfreeze_one(om_object *o, void *arg)
     return 0;
 }
 
-void om_gc_unfreeze(om_heap *h) { om__object_walk(h, unfreeze_one, NULL); }
+void om_gc_unfreeze(om_heap *h)
+{
+    om__object_walk(h, unfreeze_one, NULL);
+}
 
 static int count_frozen(om_object *o, void *arg)
 {
@@ -103,7 +140,10 @@ int om__gc_garbage_push_steal(om_heap *h, om_object *o)
     return 0;
 }
 
-size_t om_gc_garbage_count(om_heap *h) { return h->gc.ngarbage; }
+size_t om_gc_garbage_count(om_heap *h)
+{
+    return h->gc.ngarbage;
+}
 
 om_object **om_gc_garbage(om_heap *h, size_t *n)
 {

@@ -17,17 +17,23 @@ static int check_obj(om_object *o, void *arg)
     const char *why = NULL;
     uint32_t gw = o->gc;
     if (!c->h->gc.collecting &&
-        ((gw & (OM_GCW_COLLECTING | OM_GCW_REACHABLE | OM_GCW_UNREACHABLE)) || (gw >> OM_GCW_FLAG_BITS)))
+        ((gw & (OM_GCW_COLLECTING | OM_GCW_REACHABLE | OM_GCW_UNREACHABLE)) ||
+         (gw >> OM_GCW_FLAG_BITS)))
         why = "scratch state outside a collection";
-    else if ((gw & OM_GCW_FROZEN) && !(gw & OM_GCW_TRACKED)) why = "frozen but untracked";
+    else if ((gw & OM_GCW_FROZEN) && !(gw & OM_GCW_TRACKED))
+        why = "frozen but untracked";
     else if (!(gw & OM_GCW_LARGE) && (o->type->flags & OM_TYPE_GC)) {
         om__pool *pool = om__pool_of(o);
         unsigned g = om__granule(pool, o);
         int y = om__bm_test(pool->young_bm, g), m = om__bm_test(pool->middle_bm, g);
-        if ((y || m) && !(gw & OM_GCW_TRACKED)) why = "generation bit on an untracked object";
-        else if ((y || m) && (gw & OM_GCW_FROZEN)) why = "generation bit on a frozen object";
-        else if (y && !pool->on_gen[0]) why = "young object in a pool off the young list";
-        else if (m && !pool->on_gen[1]) why = "middle object in a pool off the middle list";
+        if ((y || m) && !(gw & OM_GCW_TRACKED))
+            why = "generation bit on an untracked object";
+        else if ((y || m) && (gw & OM_GCW_FROZEN))
+            why = "generation bit on a frozen object";
+        else if (y && !pool->on_gen[0])
+            why = "young object in a pool off the young list";
+        else if (m && !pool->on_gen[1])
+            why = "middle object in a pool off the middle list";
     } else if ((gw & OM_GCW_LARGE) && (gw & OM_GCW_TRACKED) &&
                om__large_hdr(o, om__obj_prefix(o))->gen > 2)
         why = "large object with a bad generation";
@@ -64,13 +70,15 @@ int om__gc_check(om_heap *h, FILE *out)
 void om__gc_print_stats(om_heap *h, FILE *out)
 {
     om__gcstate *g = &h->gc;
-    fprintf(out, "\n# gc: %s, thresholds %ld %ld %ld, counts %ld %ld %ld, garbage %zu, "
-                 "weakref referents %zu\n",
-            g->enabled ? "enabled" : "disabled", g->threshold[0], g->threshold[1],
-            g->threshold[2], g->count[0], g->count[1], g->count[2], g->ngarbage, g->wr_count);
+    fprintf(out,
+            "\n# gc: %s, thresholds %ld %ld %ld, counts %ld %ld %ld, garbage %zu, "
+            "weakref referents %zu\n",
+            g->enabled ? "enabled" : "disabled", g->threshold[0], g->threshold[1], g->threshold[2],
+            g->count[0], g->count[1], g->count[2], g->ngarbage, g->wr_count);
     for (int i = 0; i < 3; i++)
-        fprintf(out, "# gc: generation %d: %zu collections, %zu collected, %zu uncollectable, "
-                     "%.3f ms paused\n",
+        fprintf(out,
+                "# gc: generation %d: %zu collections, %zu collected, %zu uncollectable, "
+                "%.3f ms paused\n",
                 i, g->stats[i].collections, g->stats[i].collected, g->stats[i].uncollectable,
                 (double)g->stats[i].pause_ns / 1e6);
 }

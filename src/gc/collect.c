@@ -15,17 +15,17 @@
 
 #include "internal/heap.h"
 
-#define SCRATCH ((uint32_t)(OM_GCW_COLLECTING | OM_GCW_REACHABLE))
+#define SCRATCH  ((uint32_t)(OM_GCW_COLLECTING | OM_GCW_REACHABLE))
 #define REFS_ONE ((uint32_t)1 << OM_GCW_FLAG_BITS)
 
 typedef struct cctx {
     om_heap *h;
-    int gen;            /* generation collected (0..2)                       */
-    size_t npools;      /* h->gc.pools[0..npools): pools with candidates     */
-    size_t ncand;       /* candidates                                        */
-    size_t nreach;      /* of those marked reachable                         */
-    size_t sp;          /* work stack depth                                  */
-    int overflow;       /* a push failed                                     */
+    int gen;       /* generation collected (0..2)                       */
+    size_t npools; /* h->gc.pools[0..npools): pools with candidates     */
+    size_t ncand;  /* candidates                                        */
+    size_t nreach; /* of those marked reachable                         */
+    size_t sp;     /* work stack depth                                  */
+    int overflow;  /* a push failed                                     */
 } cctx;
 
 /* ------------------------------------------------------------- scanning */
@@ -154,23 +154,23 @@ static void update_refs(cctx *c)
 }
 
 /* Run fn on every candidate (COLLECTING set). */
-#define FOR_CANDIDATES(c, o, body)                                                    \
-    do {                                                                              \
-        om_heap *h_ = (c)->h;                                                         \
-        for (size_t i_ = 0; i_ < (c)->npools; i_++) {                                 \
-            om__pool *pool_ = h_->gc.pools[i_];                                       \
-            for (unsigned w_ = 0; w_ < OM_BM_WORDS; w_++)                             \
-                for (uint64_t m_ = sel_word(pool_, w_, (c)->gen); m_; m_ &= m_ - 1) { \
-                    om_object *o = obj_at(pool_, w_, m_);                             \
-                    if (!(o->gc & OM_GCW_COLLECTING)) continue;                       \
-                    body;                                                             \
-                }                                                                     \
-        }                                                                             \
-        for (om__large *lb_ = h_->alloc.large[OM_KIND_GC]; lb_; lb_ = lb_->next) {    \
-            om_object *o = large_obj(h_, lb_);                                        \
-            if (!(o->gc & OM_GCW_COLLECTING)) continue;                               \
-            body;                                                                     \
-        }                                                                             \
+#define FOR_CANDIDATES(c, o, body)                                                                 \
+    do {                                                                                           \
+        om_heap *h_ = (c)->h;                                                                      \
+        for (size_t i_ = 0; i_ < (c)->npools; i_++) {                                              \
+            om__pool *pool_ = h_->gc.pools[i_];                                                    \
+            for (unsigned w_ = 0; w_ < OM_BM_WORDS; w_++)                                          \
+                for (uint64_t m_ = sel_word(pool_, w_, (c)->gen); m_; m_ &= m_ - 1) {              \
+                    om_object *o = obj_at(pool_, w_, m_);                                          \
+                    if (!(o->gc & OM_GCW_COLLECTING)) continue;                                    \
+                    body;                                                                          \
+                }                                                                                  \
+        }                                                                                          \
+        for (om__large *lb_ = h_->alloc.large[OM_KIND_GC]; lb_; lb_ = lb_->next) {                 \
+            om_object *o = large_obj(h_, lb_);                                                     \
+            if (!(o->gc & OM_GCW_COLLECTING)) continue;                                            \
+            body;                                                                                  \
+        }                                                                                          \
     } while (0)
 
 /* ------------------------------- phase 2: subtract internal references */
@@ -365,8 +365,10 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
         o->gc &= ~(uint32_t)(OM_GCW_REACHABLE | OM_GCW_UNREACHABLE);
         if (h->gc.debug & OM_GC_DEBUG_UNCOLLECTABLE) om__gc_debug_object(h, "uncollectable", o);
         u[i] = NULL;
-        if (room) om__gc_garbage_push_steal(h, o);
-        else o->refcnt--; /* no room: the cycle stays alive, unlisted */
+        if (room)
+            om__gc_garbage_push_steal(h, o);
+        else
+            o->refcnt--; /* no room: the cycle stays alive, unlisted */
     }
     return moved;
 }

@@ -47,8 +47,10 @@ static om_object **olist_finish(olist *l, size_t *n)
     *n = 0;
     if (!l->err && l->cap == 0) {
         l->items = om__sys_malloc(l->h, sizeof *l->items);
-        if (l->items) l->cap = 1;
-        else l->err = OM_ENOMEM;
+        if (l->items)
+            l->cap = 1;
+        else
+            l->err = OM_ENOMEM;
     }
     if (l->err) {
         for (size_t i = 0; i < l->n; i++) om_decref(l->items[i]);
@@ -103,7 +105,8 @@ static int add_if_gen(om_object *o, void *arg)
 om_object **om_gc_get_objects(om_heap *h, int gen, size_t *n)
 {
     *n = 0;
-    if (gen < -1 || gen > 2) return om__err_null(h, OM_EINVAL, "om_gc_get_objects: generation %d", gen);
+    if (gen < -1 || gen > 2)
+        return om__err_null(h, OM_EINVAL, "om_gc_get_objects: generation %d", gen);
     objs_ctx c = {{h, NULL, 0, 0, 0}, gen};
     om__object_walk(h, add_if_gen, &c);
     om_object **r = olist_finish(&c.l, n);

@@ -91,8 +91,10 @@ static void wr_unlink(om__weakref *wr)
     om__gcstate *g = &om_heap_of(ref)->gc;
     om__wr_slot *s = wr_find(g, ref);
     OM_ASSERT(s != NULL);
-    if (wr->prev) wr->prev->next = wr->next;
-    else s->head = wr->next;
+    if (wr->prev)
+        wr->prev->next = wr->next;
+    else
+        s->head = wr->next;
     if (wr->next) wr->next->prev = wr->prev;
     wr->next = wr->prev = NULL;
     wr->referent = NULL;
@@ -102,8 +104,14 @@ static void wr_unlink(om__weakref *wr)
     }
 }
 
-static void wr_dealloc(om_object *o) { wr_unlink((om__weakref *)o); }
-static void wr_clear(om_object *o) { wr_unlink((om__weakref *)o); }
+static void wr_dealloc(om_object *o)
+{
+    wr_unlink((om__weakref *)o);
+}
+static void wr_clear(om_object *o)
+{
+    wr_unlink((om__weakref *)o);
+}
 
 static int wr_repr(om_object *o, char *buf, size_t n)
 {
@@ -123,7 +131,10 @@ static const om_type weakref_type = {
     .repr = wr_repr,
 };
 
-int om_is_weakref(const om_object *o) { return o->type == &weakref_type; }
+int om_is_weakref(const om_object *o)
+{
+    return o->type == &weakref_type;
+}
 
 om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback callback, void *ctx)
 {
@@ -186,8 +197,10 @@ void om__weakref_clear_all(om_heap *h, om_object *o, om__wr_chain *chain, int in
         int skip = in_collection && (wr->ob_base.gc & OM_GCW_UNREACHABLE);
         if (wr->callback && !skip) {
             om__incref(OM_OBJ(wr));
-            if (chain->tail) chain->tail->next = wr;
-            else chain->head = wr;
+            if (chain->tail)
+                chain->tail->next = wr;
+            else
+                chain->head = wr;
             chain->tail = wr;
         }
         wr = next;
@@ -235,14 +248,17 @@ int om__weakref_check(om_heap *h, FILE *out)
         if (!s->key) continue;
         used++;
         const char *why = NULL;
-        if (!(s->key->gc & OM_GCW_WEAKREFS)) why = "referent lacks the WEAKREFS flag";
-        else if (!s->head) why = "empty list";
-        else if (wr_find(g, s->key) != s) why = "entry not found by lookup";
+        if (!(s->key->gc & OM_GCW_WEAKREFS))
+            why = "referent lacks the WEAKREFS flag";
+        else if (!s->head)
+            why = "empty list";
+        else if (wr_find(g, s->key) != s)
+            why = "entry not found by lookup";
         for (om__weakref *wr = s->head; wr && !why; wr = wr->next)
             if (wr->referent != s->key) why = "a weakref points elsewhere";
         if (why) {
-            fprintf(out, "objmem: om_heap_check: weakref table entry for %p: %s\n",
-                    (void *)s->key, why);
+            fprintf(out, "objmem: om_heap_check: weakref table entry for %p: %s\n", (void *)s->key,
+                    why);
             return OM_ESTATE;
         }
     }

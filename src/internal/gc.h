@@ -20,8 +20,8 @@ typedef struct om__gc_cb {
 /* One slot of the weak-reference side table (open addressing, linear
  * probing, backward-shift deletion): referent -> its weak references. */
 typedef struct om__wr_slot {
-    om_object *key;     /* referent; NULL = empty                        */
-    om__weakref *head;  /* its weak references, newest first            */
+    om_object *key;    /* referent; NULL = empty                        */
+    om__weakref *head; /* its weak references, newest first            */
 } om__wr_slot;
 
 /* Invariants:
@@ -33,12 +33,12 @@ typedef struct om__wr_slot {
  *  4. garbage[0..ngarbage) are strong references.
  */
 typedef struct om__gcstate {
-    om__pool *gen_pools[2];  /* pools that may hold young / middle objects   */
-    long count[3];           /* gen0: tracked allocations minus deallocations;
-                                gen1, gen2: collections of the younger one   */
-    long threshold[3];       /* 2000, 10, 10 as in CPython 3.11             */
-    int enabled;             /* automatic collection                        */
-    int collecting;          /* a collection is running                     */
+    om__pool *gen_pools[2]; /* pools that may hold young / middle objects   */
+    long count[3];          /* gen0: tracked allocations minus deallocations;
+                               gen1, gen2: collections of the younger one   */
+    long threshold[3];      /* 2000, 10, 10 as in CPython 3.11             */
+    int enabled;            /* automatic collection                        */
+    int collecting;         /* a collection is running                     */
     /* Called by object creation when count[0] passes threshold[0] (set by
      * the collector at init; NULL = none). */
     void (*on_threshold)(om_heap *h);
@@ -49,16 +49,16 @@ typedef struct om__gcstate {
     unsigned debug;          /* OM_GC_DEBUG_*                                */
     FILE *debug_out;         /* NULL = h->report                             */
     om_gc_stats stats[3];
-    om_object **garbage;     /* gc.garbage: strong references (seam malloc)  */
+    om_object **garbage; /* gc.garbage: strong references (seam malloc)  */
     size_t ngarbage, garbage_cap;
-    om__gc_cb *cbs;          /* gc.callbacks (seam malloc)                   */
+    om__gc_cb *cbs; /* gc.callbacks (seam malloc)                   */
     size_t ncbs, cbs_cap;
-    om_object **stack;       /* the marking work stack (seam malloc)         */
+    om_object **stack; /* the marking work stack (seam malloc)         */
     size_t stack_cap;
-    om__pool **pools;        /* scratch: the pools a collection visits       */
+    om__pool **pools; /* scratch: the pools a collection visits       */
     size_t pools_cap;
-    om__wr_slot *wr_tab;     /* weak-reference side table (seam malloc)      */
-    size_t wr_mask, wr_count;/* capacity - 1 (0 when no table), used slots   */
+    om__wr_slot *wr_tab;      /* weak-reference side table (seam malloc)      */
+    size_t wr_mask, wr_count; /* capacity - 1 (0 when no table), used slots   */
 } om__gcstate;
 
 int om__gc_init(om_heap *h);
@@ -92,7 +92,7 @@ struct om__weakref {
     om_object *referent;          /* borrowed; NULL once cleared           */
     om_weakref_callback callback; /* may be NULL                           */
     void *ctx;
-    om__weakref *next, *prev;     /* referent's list, or a callback chain  */
+    om__weakref *next, *prev; /* referent's list, or a callback chain  */
 };
 /* Callbacks waiting to run, in order. */
 typedef struct om__wr_chain {

@@ -42,11 +42,14 @@ static void node_clear(om_object *o)
     for (int i = 0; i < NSLOT; i++) om_clear_ref(&n->slot[i]);
 }
 
-static void node_dealloc(om_object *o) { node_clear(o); }
+static void node_dealloc(om_object *o)
+{
+    node_clear(o);
+}
 
 /* Finalizer hook: tests set these to observe and to resurrect. */
-static int g_finalized;              /* finalizers run                      */
-static om_object *g_resurrect_slot;  /* a finalizer stores itself here      */
+static int g_finalized;             /* finalizers run                      */
+static om_object *g_resurrect_slot; /* a finalizer stores itself here      */
 static void (*g_finalize_hook)(om_object *o);
 
 static void node_finalize(om_object *o)
@@ -65,36 +68,62 @@ static int link_traverse(om_object *o, om_visit_fn visit, void *arg)
     OM_VISIT(((link *)o)->next, visit, arg);
     return 0;
 }
-static void link_clear(om_object *o) { om_clear_ref(&((link *)o)->next); }
+static void link_clear(om_object *o)
+{
+    om_clear_ref(&((link *)o)->next);
+}
 
 static const om_type node_type = {
-    .name = "node", .basic_size = sizeof(node), .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
-    .traverse = node_traverse, .clear = node_clear, .dealloc = node_dealloc,
+    .name = "node",
+    .basic_size = sizeof(node),
+    .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .dealloc = node_dealloc,
 };
 static const om_type fnode_type = {
-    .name = "fnode", .basic_size = sizeof(node), .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
-    .traverse = node_traverse, .clear = node_clear, .finalize = node_finalize,
+    .name = "fnode",
+    .basic_size = sizeof(node),
+    .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .finalize = node_finalize,
     .dealloc = node_dealloc,
 };
 static const om_type legacy_type = {
-    .name = "legacy", .basic_size = sizeof(node), .flags = OM_TYPE_GC | OM_TYPE_LEGACY_FINALIZER,
-    .traverse = node_traverse, .clear = node_clear, .finalize = node_finalize,
+    .name = "legacy",
+    .basic_size = sizeof(node),
+    .flags = OM_TYPE_GC | OM_TYPE_LEGACY_FINALIZER,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .finalize = node_finalize,
     .dealloc = node_dealloc,
 };
 static const om_type big_type = {
-    .name = "big", .basic_size = sizeof(big_node), .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
-    .traverse = node_traverse, .clear = node_clear, .dealloc = node_dealloc,
+    .name = "big",
+    .basic_size = sizeof(big_node),
+    .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .dealloc = node_dealloc,
 };
-static const om_type noclear_type = { /* a GC type without clear */
-    .name = "noclear", .basic_size = sizeof(node), .flags = OM_TYPE_GC,
+static const om_type noclear_type = {
+    /* a GC type without clear */
+    .name = "noclear",         .basic_size = sizeof(node), .flags = OM_TYPE_GC,
     .traverse = node_traverse, .dealloc = node_dealloc,
 };
 static const om_type link_type = {
-    .name = "link", .basic_size = sizeof(link), .flags = OM_TYPE_GC,
-    .traverse = link_traverse, .clear = link_clear, .dealloc = link_clear,
+    .name = "link",
+    .basic_size = sizeof(link),
+    .flags = OM_TYPE_GC,
+    .traverse = link_traverse,
+    .clear = link_clear,
+    .dealloc = link_clear,
 };
-static const om_type plain_type = { /* not a GC type */
-    .name = "plain", .basic_size = sizeof(om_object) + 16,
+static const om_type plain_type = {
+    /* not a GC type */
+    .name = "plain",
+    .basic_size = sizeof(om_object) + 16,
 };
 
 static node *mk(om_heap *h, const om_type *t)

@@ -232,7 +232,8 @@ static void test_gc_legacy_finalizer_uncollectable(void **state)
     size_t n;
     om_object **g = om_gc_garbage(h, &n);
     assert_int_equal(n, 2);
-    assert_true((g[0] == OM_OBJ(a) && g[1] == OM_OBJ(b)) || (g[0] == OM_OBJ(b) && g[1] == OM_OBJ(a)));
+    assert_true((g[0] == OM_OBJ(a) && g[1] == OM_OBJ(b)) ||
+                (g[0] == OM_OBJ(b) && g[1] == OM_OBJ(a)));
     om_gc_list_free(h, g, n);
     set_slot(b, 0, NULL); /* the programmer breaks the cycle */
     om_gc_garbage_clear(h);
@@ -780,10 +781,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_resurrection, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_resurrect_other_member, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_finalizer_creates_garbage, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_saveall, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_debug_output, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_collect_inside_finalizer_deferred, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_collect_inside_finalizer_deferred, setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_untrack_during_collection, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_counts, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup, om_test_teardown),
@@ -791,16 +794,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_full_needs_pending, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_freeze, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_callbacks_and_stats, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_referrers_referents, setup, om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
-        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup_debug,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_resurrection, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_debug,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_freeze, setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_long_chain_small_stack, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, setup,
+                                        om_test_teardown),
         cmocka_unit_test(test_gc_oom_abandons_cleanly),
         cmocka_unit_test(test_gc_destroy_collects),
     };
