@@ -126,7 +126,7 @@ static const om_type plain_type = {
     .basic_size = sizeof(om_object) + 16,
 };
 
-static node *mk(om_heap *h, const om_type *t)
+static inline node *mk(om_heap *h, const om_type *t)
 {
     node *n = (node *)om_new(h, t);
     assert_non_null(n);
@@ -134,21 +134,21 @@ static node *mk(om_heap *h, const om_type *t)
 }
 
 /* a->slot[i] = b (a new reference to b). */
-static void set_slot(node *a, int i, void *b)
+static inline void set_slot(node *a, int i, void *b)
 {
     om_object *old = a->slot[i];
     a->slot[i] = b ? om_incref(OM_OBJ(b)) : NULL;
     om_xdecref(old);
 }
 
-static void reset_globals(void)
+static inline void reset_globals(void)
 {
     g_finalized = 0;
     g_resurrect_slot = NULL;
     g_finalize_hook = NULL;
 }
 
-static size_t live_objects(om_heap *h)
+static inline size_t live_objects(om_heap *h)
 {
     om_heap_stats st;
     om_heap_get_stats(h, &st);
