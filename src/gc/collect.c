@@ -375,25 +375,32 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
 
 /* ---------------------------------------------------- weak references */
 
-static void handle_weakrefs(om_heap *h, om_object **u, size_t n)
+/* Returns 1 when a callback ran (user code: resurrection possible). */
+static int handle_weakrefs(om_heap *h, om_object **u, size_t n)
 {
     om__wr_chain chain = {NULL, NULL};
     for (size_t i = 0; i < n; i++)
         if (u[i] && (u[i]->gc & OM_GCW_WEAKREFS)) om__weakref_clear_all(h, u[i], &chain, 1);
+    int ran = chain.head != NULL;
     om__weakref_run_callbacks(&chain);
+    return ran;
 }
 
 /* ------------------------------------------------------ finalizers (PEP 442) */
 
-static void finalize_garbage(om_object **u, size_t n)
+/* Returns 1 when a finalizer ran (user code: resurrection possible). */
+static int finalize_garbage(om_object **u, size_t n)
 {
+    int ran = 0;
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (o && o->type->finalize && !(o->gc & OM_GCW_FINALIZED)) {
             o->gc |= OM_GCW_FINALIZED;
             o->type->finalize(o);
+            ran = 1;
         }
     }
+    return ran;
 }
 
 /* Recount within u: members referenced from outside u (a finalizer stored
@@ -552,9 +559,11 @@ long om__gc_collect_main(om_heap *h, int gen)
     size_t n = (size_t)nu, uncollectable = 0, collected = 0;
     if (n) {
         uncollectable = move_legacy(&c, u, n);
-        handle_weakrefs(h, u, n);
-        finalize_garbage(u, n);
-        handle_resurrected(&c, u, n);
+        int user_code = handle_weakrefs(h, u, n);
+        user_code |= finalize_garbage(u, n);
+        /* without user code nothing outside u can have gained a reference
+         * to a member: the recount is skipped */
+        if (user_code) handle_resurrected(&c, u, n);
         collected = delete_garbage(h, u, n);
         om__sys_free(h, u, ucap * sizeof *u);
     }
