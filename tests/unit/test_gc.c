@@ -590,6 +590,80 @@ static void test_gc_referrers_referents(void **state)
     om_decref(t), om_decref(a), om_decref(b), om_decref(c);
 }
 
+/* test_gc.py: test_debug_uncollectable-like (DEBUG_UNCOLLECTABLE), and
+ * the collector's lines in om_heap_print_stats */
+static void test_gc_debug_uncollectable_and_print(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    om_gc_set_debug_file(h, f);
+    om_gc_set_debug(h, OM_GC_DEBUG_UNCOLLECTABLE);
+    node *a = mk(h, &legacy_type);
+    set_slot(a, 0, a);
+    om_decref(a);
+    assert_int_equal(om_gc_collect(h, -1), 1);
+    om_gc_set_debug(h, 0);
+    om_gc_set_debug_file(h, NULL);
+    om_heap_print_stats(h, f);
+    char buf[8192] = {0};
+    rewind(f);
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    assert_true(got > 0);
+    assert_non_null(strstr(buf, "gc: uncollectable <legacy "));
+    assert_non_null(strstr(buf, "# gc: generation 2: 1 collections, 0 collected, 1 uncollectable"));
+    set_slot(a, 0, NULL);
+    om_gc_garbage_clear(h);
+}
+
+/* Collections run while a deallocation loop is running (a dealloc that
+ * allocates, on a gc_stress heap): objects waiting on the deferred list
+ * are invisible to the collector. */
+static om_heap *g_stress_heap;
+static void alloc_dealloc(om_object *o)
+{
+    node_clear(o);
+    node *x = (node *)om_new(g_stress_heap, &node_type); /* a full collection runs */
+    assert_non_null(x);
+    set_slot(x, 0, x);
+    om_decref(x);
+}
+static const om_type alloc_dealloc_type = {
+    .name = "alloc_dealloc",
+    .basic_size = sizeof(node),
+    .flags = OM_TYPE_GC,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .dealloc = alloc_dealloc,
+};
+
+static void test_gc_collect_during_dealloc(void **state)
+{
+    (void)state;
+    om_config cfg;
+    om_config_init(&cfg);
+    cfg.gc_stress = 1;
+    om_heap *h = om_heap_new(&cfg);
+    g_stress_heap = h;
+    node *head = mk(h, &alloc_dealloc_type), *prev = head;
+    for (int i = 0; i < 30; i++) { /* a chain: freeing it queues children */
+        node *n = mk(h, &alloc_dealloc_type);
+        set_slot(prev, 0, n);
+        om_decref(n);
+        prev = n;
+    }
+    om_gc_stats before[3], after[3];
+    om_gc_get_stats(h, before);
+    om_decref(head); /* each dealloc allocates: a collection per link */
+    om_gc_get_stats(h, after);
+    assert_true(after[2].collections >= before[2].collections + 31);
+    om_gc_collect(h, -1);
+    assert_int_equal(live_objects(h), 0);
+    assert_int_equal(om_heap_check(h), 0);
+    om_heap_destroy(h);
+}
+
 /* ---------------------------------------------------------- gc_stress */
 
 static void test_gc_stress_mode(void **state)
@@ -798,6 +872,9 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_referrers_referents, setup, om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
+        cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, setup,
+                                        om_test_teardown),
+        cmocka_unit_test(test_gc_collect_during_dealloc),
         cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup_debug,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_resurrection, setup_debug, om_test_teardown),
