@@ -225,7 +225,7 @@ int main(int argc, char **argv)
     int churn = !strcmp(w, "churn");
     gen_inputs(churn);
     ptrs = calloc(BUILD_BLOCKS, sizeof *ptrs);
-    memset(ptrs, 0, sizeof *ptrs * BUILD_BLOCKS); /* resident before the baseline */
+    memset(ptrs, 0xff, sizeof *ptrs * BUILD_BLOCKS); /* resident before the baseline */
     double ns;
     long base;
     if (churn) {

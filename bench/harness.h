@@ -2,7 +2,10 @@
  * harness.h - the small timing harness the benchmarks share (header only).
  *
  * A measurement runs a body once or more as warm-up, then a number of
- * repetitions, and reports the median in ns per operation. Memory is read
+ * repetitions, and reports the median in ns per operation. Time is the
+ * process's CPU time (user + system, CLOCK_PROCESS_CPUTIME_ID), so that a
+ * busy shared machine taking the CPU away does not count; page faults and
+ * other kernel work done for the process do count. Memory is read
  * from the kernel: the current resident set (VmRSS) and its high-water
  * mark (VmHWM) from /proc/self/status, with getrusage as the fallback for
  * the peak. bh_print_machine prints what a result needs to be compared:
@@ -36,7 +39,7 @@
 static inline uint64_t bh_now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -141,6 +144,9 @@ static inline void bh_print_machine(FILE *out)
         fclose(f);
     }
     fprintf(out, "cpu:      %s (%ld online)\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+    char load[128];
+    bh_command_line("cat /proc/loadavg 2>/dev/null", load, sizeof load);
+    fprintf(out, "load:     %s (at start; /proc/loadavg)\n", load);
 #if defined(__clang__)
     fprintf(out, "compiler: clang %s\n", __clang_version__);
 #elif defined(__GNUC__)

@@ -134,10 +134,15 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
 static void check_lists(om_heap *h, check_ctx *c)
 {
     for (unsigned k = 0; k < OM_NKINDS; k++)
-        for (unsigned cl = 0; cl < OM_NUM_CLASSES; cl++)
-            for (om__pool *p = h->alloc.avail[k][cl]; p; p = p->next)
+        for (unsigned cl = 0; cl < OM_NUM_CLASSES; cl++) {
+            om__pool *last = NULL;
+            for (om__pool *p = h->alloc.avail[k][cl]; p; last = p, p = p->next)
                 if (!p->on_avail || p->kind != k || p->cls != cl || (p->next && p->next->prev != p))
                     FAIL(c, "avail list (%u, %u) broken at pool %p", k, cl, (void *)p);
+            if (h->alloc.avail_tail[k][cl] != last)
+                FAIL(c, "avail list (%u, %u): tail %p, last pool %p", k, cl,
+                     (void *)h->alloc.avail_tail[k][cl], (void *)last);
+        }
     size_t n = 0;
     for (unsigned k = 0; k < OM_NKINDS; k++)
         for (om__large *lb = h->alloc.large[k]; lb; lb = lb->next, n++) {

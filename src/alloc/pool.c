@@ -38,7 +38,24 @@ static void avail_push(om_heap *h, om__pool *pool)
     pool->prev = NULL;
     pool->next = *head;
     if (*head) (*head)->prev = pool;
+    else h->alloc.avail_tail[pool->kind][pool->cls] = pool;
     *head = pool;
+    pool->on_avail = 1;
+}
+
+/* Queue a pool at the end of its list: a full pool that just got a block
+ * back waits there while more of its blocks come back, so that when the
+ * fast path reaches it, it serves a run of blocks rather than one (a pool
+ * pushed at the head with a single free block sends nearly every request
+ * of a churning class to the slow path). */
+static void avail_append(om_heap *h, om__pool *pool)
+{
+    om__pool **tail = &h->alloc.avail_tail[pool->kind][pool->cls];
+    if (!*tail) return avail_push(h, pool);
+    pool->next = NULL;
+    pool->prev = *tail;
+    (*tail)->next = pool;
+    *tail = pool;
     pool->on_avail = 1;
 }
 
@@ -48,6 +65,7 @@ static void avail_unlink(om_heap *h, om__pool *pool)
     if (pool->prev) pool->prev->next = pool->next;
     else *head = pool->next;
     if (pool->next) pool->next->prev = pool->prev;
+    else h->alloc.avail_tail[pool->kind][pool->cls] = pool->prev;
     pool->next = pool->prev = NULL;
     pool->on_avail = 0;
 }
@@ -120,7 +138,7 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     pool->free = b;
     pool->nalloc--;
     h->alloc.used -= pool->bsize;
-    if (!pool->on_avail) avail_push(h, pool);
+    if (!pool->on_avail) avail_append(h, pool);
     if (pool->nalloc > 0) return;
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
     if (*head == pool && pool->next == NULL && pool->arena->nfree < OM_POOLS_PER_ARENA - 1)

@@ -46,7 +46,8 @@ typedef struct om__arena om__arena;
  *     (the fast path pops without unlinking; the slow path unlinks it). A
  *     pool with nalloc 0 is on its list only if it was the sole pool there
  *     when it emptied (so a loop at the boundary does not retire the pool
- *     and carve it again).
+ *     and carve it again). avail_tail is the last pool of each list; a
+ *     full pool that gets a block back is appended there (pool.c).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
  *     young_bm and middle_bm are subsets of alloc_bm of tracked objects,
@@ -172,6 +173,7 @@ typedef struct om__arena_slot {
 
 typedef struct om__alloc {
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
+    om__pool *avail_tail[OM_NKINDS][OM_NUM_CLASSES]; /* last pool of each list */
     size_t used;                 /* bytes of blocks handed out                 */
     size_t peak;                 /* highest used                               */
     size_t requested;            /* bytes requested (maintained in debug mode) */
