@@ -186,6 +186,12 @@ static int rss_check(void)
     }
     long after = bh_rss_kb();
     printf("RSS %ld %ld %ld\n", before, peak, after);
+#if defined(PEER_OBJMEM)
+    om_heap_stats st;
+    om_heap_get_stats(heap, &st);
+    printf("S arenas %zu (cached %zu, peak %zu), pools in use %zu, os_bytes %zu\n", st.arenas,
+           st.arenas_cached, st.arenas_peak, st.pools_used, st.os_bytes);
+#endif
     return 0;
 }
 

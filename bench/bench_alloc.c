@@ -57,6 +57,7 @@ static const char *workload_desc[] = {
 enum { NWORK = 3 };
 
 static char dir[4096];
+static char note[512]; /* the last "S ..." line a worker printed */
 
 /* Run `alloc_<peer> arg`, copy the first line starting with tag to out. */
 static int run_worker(const char *name, const char *arg, const char *tag, char *out, size_t n)
@@ -73,6 +74,10 @@ static int run_worker(const char *name, const char *arg, const char *tag, char *
             snprintf(out, n, "%s", line + tl + 1);
             out[strcspn(out, "\n")] = 0;
             found = 0;
+        }
+        if (strncmp(line, "S ", 2) == 0) {
+            snprintf(note, sizeof note, "%.500s", line + 2);
+            note[strcspn(note, "\n")] = 0;
         }
     }
     int st = pclose(p);
@@ -168,9 +173,12 @@ int main(void)
             continue;
         }
         double ratio = (double)after / (double)before;
-        if (i == 0) om_ratio = ratio;
         printf("%-9s %12.1f %12.1f %12.1f %12.0f%%\n", peers[i].name, before / 1024.0,
                peak / 1024.0, after / 1024.0, 100 * ratio);
+        if (i == 0) {
+            om_ratio = ratio;
+            if (note[0]) printf("          objmem after: %s\n", note);
+        }
         fflush(stdout);
     }
 

@@ -192,9 +192,28 @@ static void *block_alloc_hooked(om_heap *h, size_t size, unsigned kind)
     return p;
 }
 
+/* Pop the head pool's free list of (kind, size's class), or NULL: the
+ * fast path om_malloc inlines, for the object kinds. */
+static inline void *pool_pop_fast(om_heap *h, size_t size, unsigned kind)
+{
+    om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
+    if (om__unlikely(pool == NULL)) return NULL;
+    om__block *b = pool->free;
+    if (om__unlikely(b == NULL)) return NULL;
+    pool->free = link_read(b);
+    om__unpoison(b, pool->bsize);
+    pool->nalloc++;
+    h->alloc.used += pool->bsize;
+    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    return b;
+}
+
 void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
 {
-    void *p = h->hooks ? block_alloc_hooked(h, size, kind) : block_alloc_plain(h, size, kind);
+    void *p = NULL;
+    if (om__likely(!h->hooks && size <= OM_SMALL_MAX)) p = pool_pop_fast(h, size, kind);
+    if (p == NULL)
+        p = h->hooks ? block_alloc_hooked(h, size, kind) : block_alloc_plain(h, size, kind);
     if (p && !om__block_is_large(h, size)) {
         om__pool *pool = om__pool_of(p);
         if (!(h->hooks & OM_HOOK_DEBUG)) om__vg_undefined(p, size); /* debug.c opens its own */
@@ -212,6 +231,16 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         if (pool->kind == OM_KIND_GC) {
             om__bm_clear(pool->young_bm, g);
             om__bm_clear(pool->middle_bm, g);
+        }
+    }
+    if (om__likely(!h->hooks && !large)) {
+        om__pool *pool = om__pool_of(p);
+        if (om__likely(pool->free != NULL && pool->nalloc > 1)) { /* om_free's fast path */
+            link_write((om__block *)p, pool->free, pool->bsize);
+            pool->free = (om__block *)p;
+            pool->nalloc--;
+            h->alloc.used -= pool->bsize;
+            return;
         }
     }
     if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
