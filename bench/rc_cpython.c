@@ -84,14 +84,14 @@ int main(void)
 
     static PyObject *objs[RC_OBJS];
     for (int i = 0; i < RC_OBJS; i++) objs[i] = PyFloat_FromDouble(i + 0.5);
-    printf("R pair %.3f\n", bh_measure(rc_pairs, objs, 1, 7, RC_PAIRS));
+    printf("R pair %.3f\n", bh_measure_best(rc_pairs, objs, 1, 7, RC_PAIRS));
     for (int i = 0; i < RC_OBJS; i++) Py_DECREF(objs[i]);
 
     static cd_ctx c;
     const char *names[] = {"new16", "float", "gc", "object"};
     for (int k = K_NEW16; k <= K_OBJECT; k++) {
         c.kind = k;
-        printf("R %s %.3f\n", names[k], bh_measure(create_destroy, &c, 1, 7, CD_OBJECTS));
+        printf("R %s %.3f\n", names[k], bh_measure_best(create_destroy, &c, 1, 7, CD_OBJECTS));
         fflush(stdout);
     }
     Py_Finalize();
