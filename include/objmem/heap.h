@@ -64,6 +64,7 @@ void om_errclear(om_heap *h);
  *   malloc(ctx, size)       like malloc; size > 0
  *   realloc(ctx, p, old, size)  like realloc; old is p's requested size
  *   free(ctx, p, size)      like free; size is p's requested size
+ *   purge(ctx, p, size)     optional: drop the pages of a mapped range
  */
 typedef struct om_sys {
     void *ctx;
@@ -72,6 +73,10 @@ typedef struct om_sys {
     void *(*malloc)(void *ctx, size_t size);
     void *(*realloc)(void *ctx, void *p, size_t old_size, size_t size);
     void (*free)(void *ctx, void *p, size_t size);
+    /* Optional (NULL: never called): give back the physical pages of a
+     * mapped range but keep it mapped; it must read as zeroes afterwards.
+     * Used on empty arenas kept for reuse once the heap is shrinking. */
+    void (*purge)(void *ctx, void *p, size_t size);
 } om_sys;
 
 /* The default seam: mmap/munmap and the C library's malloc family. */

@@ -25,23 +25,36 @@ static void atab_put(om__alloc *a, uintptr_t base, om__arena *ar)
     a->atab[i].arena = ar;
 }
 
-/* Keep the load at most 1/2 so probes stay short. */
-static int atab_reserve(om_heap *h, size_t need)
+/* Rebuild the table with capacity ncap (a power of two >= 16). */
+static int atab_resize(om_heap *h, size_t ncap)
 {
     om__alloc *a = &h->alloc;
     size_t cap = a->atab_mask + 1;
-    if (need * 2 <= cap) return 0;
-    size_t ncap = cap * 2;
     om__arena_slot *nt = om__sys_calloc(h, ncap, sizeof *nt);
     if (!nt) return OM_ENOMEM;
     om__arena_slot *old = a->atab;
     a->atab = nt;
     a->atab_mask = ncap - 1;
-    a->atab_shift--;
+    a->atab_shift = 64 - (unsigned)__builtin_ctzll(ncap);
     for (size_t i = 0; i < cap; i++)
         if (old[i].base) atab_put(a, old[i].base, old[i].arena);
     om__sys_free(h, old, cap * sizeof *old);
     return 0;
+}
+
+/* Keep the load at most 1/2 so probes stay short. */
+static int atab_reserve(om_heap *h, size_t need)
+{
+    size_t cap = h->alloc.atab_mask + 1;
+    return need * 2 <= cap ? 0 : atab_resize(h, cap * 2);
+}
+
+/* After a shrink to under 1/8 load, halve (never below 16): the table of a
+ * heap that was large once does not stay large. A failed resize is fine. */
+static void atab_maybe_shrink(om_heap *h)
+{
+    size_t cap = h->alloc.atab_mask + 1;
+    if (cap > 16 && h->alloc.narenas * 8 < cap) (void)atab_resize(h, cap / 2);
 }
 
 /* Backward-shift deletion: no tombstones, lookups stay exact. */
@@ -149,6 +162,7 @@ static void arena_unmap(om_heap *h, om__arena *ar)
     om__sys_free(h, ar, sizeof *ar);
     a->narenas--;
     a->unmapped_total++;
+    atab_maybe_shrink(h);
 }
 
 /* ----------------------------------------------------------------- pools */
@@ -164,6 +178,7 @@ om__pool *om__arena_take_pool(om_heap *h)
     } else if (a->cache) {
         ar = a->cache;
         cache_unlink(a, ar);
+        ar->purged = 0;
     } else if (!(ar = arena_map(h))) {
         return om__err_null(h, OM_ENOMEM, "cannot map a %zu-byte arena", OM_ARENA_SIZE);
     }
@@ -204,12 +219,24 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
         return;
     }
     cache_push(a, ar);
+    if (a->ncache <= a->cache_max) return;
+    /* The heap is shrinking: the oldest cached arenas go back to the OS and
+     * the pages of those kept are purged, so RSS falls back while a loop at
+     * the boundary (which never overflows the cache) makes no system call. */
     while (a->ncache > a->cache_max) {
         om__arena *old = a->cache;
         while (old->next) old = old->next;
         cache_unlink(a, old);
         arena_unmap(h, old);
     }
+    for (om__arena *c = a->cache; c && h->cfg.sys.purge; c = c->next)
+        if (!c->purged) {
+            h->cfg.sys.purge(h->cfg.sys.ctx, c->base, OM_ARENA_SIZE);
+            c->purged = 1;
+            c->free_pools = NULL; /* their links were in the purged pages: */
+            c->free_bm = 0;       /* every pool is untouched again        */
+            c->untouched = OM_POOLS_PER_ARENA;
+        }
 }
 
 /* Unmap every arena (heap destroy). */

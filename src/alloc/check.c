@@ -38,7 +38,9 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
                             size_t *nfree)
 {
     size_t n = 0;
-    for (om__block *b = pool->free; b; n++) {
+    if (pool->free && pool->stash) FAIL(c, "pool %p: both a free list and a stash", (void *)pool);
+    if (pool->stash && pool->nalloc) FAIL(c, "pool %p: a stash but blocks in use", (void *)pool);
+    for (om__block *b = pool->free ? pool->free : pool->stash; b; n++) {
         if (n > pool->capacity || !in_block_area(pool, b))
             FAIL(c, "pool %p: free list broken at %p", (void *)pool, (void *)b);
         unsigned g = om__granule(pool, b);
@@ -125,10 +127,17 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
                       : ar->nfree ? h->alloc.buckets[ar->nfree] : NULL;
     for (om__arena *x = list; x; x = x->next) found |= x == ar;
     if (ar->nfree && !found) FAIL(c, "arena %p: not on the list of its free count", ar->base);
+    unsigned kept = 0, used = 0;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
-        if (!om__arena_pool_is_free(ar, pool)) check_pool(h, ar, pool, c);
+        if (om__arena_pool_is_free(ar, pool)) continue;
+        used++;
+        kept += pool->stash != NULL;
+        check_pool(h, ar, pool, c);
     }
+    if (kept != ar->nempty || (kept && kept == used))
+        FAIL(c, "arena %p: %u kept empty pools, nempty %u, %u pools in use", ar->base, kept,
+             ar->nempty, used);
 }
 
 static void check_lists(om_heap *h, check_ctx *c)

@@ -109,6 +109,12 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 {
     om__pool *pool = h->alloc.avail[kind][cls];
     while (pool && !pool->free && pool->bump == pool->limit) {
+        if (pool->stash) { /* a kept empty pool: in use again */
+            pool->free = pool->stash;
+            pool->stash = NULL;
+            pool->arena->nempty--;
+            break;
+        }
         avail_unlink(h, pool); /* a full head left there by the fast path */
         pool = h->alloc.avail[kind][cls];
     }
@@ -128,10 +134,33 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
     return b;
 }
 
+/* Give an empty pool back to its arena. */
+static void retire(om_heap *h, om__pool *pool)
+{
+    if (pool->on_gen[0]) om__pool_gen_remove(h, pool, 0);
+    if (pool->on_gen[1]) om__pool_gen_remove(h, pool, 1);
+    avail_unlink(h, pool);
+    om__arena_give_pool(h, pool);
+}
+
+/* Arena ar has only kept empty pools left in use: give them back too, so
+ * they cannot pin the arena (alloc.h, arena invariant 5). */
+static void release_kept(om_heap *h, om__arena *ar)
+{
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && ar->nempty; i++) {
+        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        if (om__arena_pool_is_free(ar, pool) || !pool->stash) continue;
+        pool->free = pool->stash;
+        pool->stash = NULL;
+        ar->nempty--;
+        retire(h, pool);
+    }
+}
+
 /* The slow path of a small free, the whole of it: the pool may have been
- * full (off its list) or may become empty. An emptied pool stays on its
- * list when it is the sole pool there and its arena has others in use;
- * otherwise it goes back to its arena. */
+ * full (off its list) or may become empty. An emptied pool is kept (its
+ * free list parked in stash) when it is the sole pool of its list and its
+ * arena has another pool in use; otherwise it goes back to its arena. */
 void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
 {
     link_write(b, pool->free, pool->bsize);
@@ -140,13 +169,17 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     h->alloc.used -= pool->bsize;
     if (!pool->on_avail) avail_append(h, pool);
     if (pool->nalloc > 0) return;
+    om__arena *ar = pool->arena;
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
-    if (*head == pool && pool->next == NULL && pool->arena->nfree < OM_POOLS_PER_ARENA - 1)
-        return; /* keep the sole pool: no carve-retire loop at the boundary */
-    if (pool->on_gen[0]) om__pool_gen_remove(h, pool, 0);
-    if (pool->on_gen[1]) om__pool_gen_remove(h, pool, 1);
-    avail_unlink(h, pool);
-    om__arena_give_pool(h, pool);
+    uint32_t in_use = OM_POOLS_PER_ARENA - ar->nfree - ar->nempty; /* pool included */
+    if (*head == pool && pool->next == NULL && in_use > 1) {
+        pool->stash = pool->free; /* keep the sole pool: no carve-retire loop */
+        pool->free = NULL;
+        ar->nempty++;
+        return;
+    }
+    retire(h, pool);
+    if (ar->nempty && ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
 }
 
 #ifdef OM_VALGRIND
@@ -157,7 +190,8 @@ void om__pool_vg_forget(om_heap *h, om__pool *pool)
 {
     if (pool->kind != OM_KIND_RAW || (h->hooks & OM_HOOK_DEBUG)) return;
     uint64_t freebm[OM_BM_WORDS] = {0};
-    for (om__block *b = pool->free; b; b = link_read(b)) om__bm_set(freebm, om__granule(pool, b));
+    for (om__block *b = pool->free ? pool->free : pool->stash; b; b = link_read(b))
+        om__bm_set(freebm, om__granule(pool, b));
     for (char *b = (char *)pool + om__pool_hdr_size(pool->kind); b < pool->bump; b += pool->bsize)
         if (!om__bm_test(freebm, om__granule(pool, b))) om__vg_free(b);
 }

@@ -38,15 +38,17 @@ typedef struct om__arena om__arena;
  * Invariants:
  *  1. nalloc counts blocks handed out; nalloc <= capacity. A pool whose
  *     nalloc drops to 0 goes back to its arena's free pools (but see 3).
- *  2. Free blocks are the ones on the free list plus those in [bump, limit)
- *     (never used yet): nalloc + len(free) + (limit - bump) / bsize ==
- *     capacity.
+ *  2. Free blocks are the ones on the free list (or, for a kept empty pool,
+ *     the stash) plus those in [bump, limit) (never used yet): nalloc +
+ *     len(free or stash) + (limit - bump) / bsize == capacity.
  *  3. on_avail says whether the pool is on the avail list of its (kind,
  *     class). Every pool with a free block is on it; the head may be full
  *     (the fast path pops without unlinking; the slow path unlinks it). A
  *     pool with nalloc 0 is on its list only if it was the sole pool there
- *     when it emptied (so a loop at the boundary does not retire the pool
- *     and carve it again). avail_tail is the last pool of each list; a
+ *     when it emptied and its arena had a pool in use (so a loop at the
+ *     boundary does not retire the pool and carve it again); such a kept
+ *     pool parks its free list in stash (free is NULL), so the fast path
+ *     misses and the slow path, which takes it back, keeps arena->nempty. avail_tail is the last pool of each list; a
  *     full pool that gets a block back is appended there (pool.c).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
@@ -56,6 +58,7 @@ typedef struct om__arena om__arena;
  */
 typedef struct om__pool {
     om__block *free;                /* free list of used-before blocks        */
+    om__block *stash;               /* kept empty pool: its free list         */
     char *bump;                     /* next never-used block                  */
     char *limit;                    /* end of the last whole block            */
     uint32_t nalloc;                /* blocks handed out                      */
@@ -114,6 +117,10 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
  *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
  *     list or has been unmapped.
+ *  5. nempty counts the carved pools of the arena whose nalloc is 0 and
+ *     whose free list is parked in stash (see om__pool invariant 3); an
+ *     arena never holds only such pools: when its last pool in use empties,
+ *     they go back too, so kept pools cannot pin each other's arenas.
  *  4. Bit i of free_bm is set iff pool i is on the free list (O(1) test
  *     for om_owns without walking the list).
  */
@@ -124,6 +131,8 @@ struct om__arena {
     uint32_t nfree;                /* free_pools + untouched                 */
     struct om__arena *next, *prev; /* bucket list or cache list              */
     uint64_t free_bm;              /* pools on free_pools, by index          */
+    uint32_t nempty;               /* carved pools kept empty (pool->stash)  */
+    uint32_t purged;               /* cached and its pages given back        */
 };
 
 /* A large block (over OM_SMALL_MAX): this header, then (debug mode) the

@@ -32,6 +32,12 @@ static void os_unmap(void *ctx, void *p, size_t size)
     munmap(p, size);
 }
 
+static void os_purge(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    madvise(p, size, MADV_DONTNEED);
+}
+
 static void *os_malloc(void *ctx, size_t size)
 {
     (void)ctx;
@@ -54,6 +60,6 @@ static void os_free(void *ctx, void *p, size_t size)
 
 om_sys om_sys_default(void)
 {
-    om_sys s = {NULL, os_map, os_unmap, os_malloc, os_realloc, os_free};
+    om_sys s = {NULL, os_map, os_unmap, os_malloc, os_realloc, os_free, os_purge};
     return s;
 }

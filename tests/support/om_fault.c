@@ -41,6 +41,12 @@ static void f_free(void *ctx, void *p, size_t size)
     f->inner.free(f->inner.ctx, p, size);
 }
 
+static void f_purge(void *ctx, void *p, size_t size)
+{
+    om_fault *f = ctx;
+    if (f->inner.purge) f->inner.purge(f->inner.ctx, p, size);
+}
+
 void om_fault_config(om_config *cfg, om_fault *f, long n)
 {
     om_config_init(cfg);
@@ -48,7 +54,7 @@ void om_fault_config(om_config *cfg, om_fault *f, long n)
     f->countdown = n;
     f->requests = 0;
     f->fired = 0;
-    om_sys s = {f, f_map, f_unmap, f_malloc, f_realloc, f_free};
+    om_sys s = {f, f_map, f_unmap, f_malloc, f_realloc, f_free, f_purge};
     cfg->sys = s;
 }
 

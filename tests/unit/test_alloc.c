@@ -149,6 +149,25 @@ static void test_alloc_gib_build_and_free_releases_arenas(void **state)
     assert_int_equal(st.bytes_in_use, 0);
 }
 
+/* Empty pools kept for the boundary loop must not pin arenas: blocks of
+ * every class across several arenas, all freed, leave no pool in use. */
+static void test_alloc_kept_pools_do_not_pin_arenas(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 40000 };
+    void **v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++) v[i] = om_malloc(h, (size_t)(i % 32) * 16 + 1);
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    assert_true(st.arenas >= 4);
+    for (int i = 0; i < N; i++) om_free(h, v[i]);
+    free(v);
+    om_heap_get_stats(h, &st);
+    assert_int_equal(st.pools_used, 0);
+    assert_true(st.arenas <= 2);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 static void test_alloc_boundary_loop_does_not_thrash(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -302,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alloc_foreign_pointer_left_alone, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_gib_build_and_free_releases_arenas, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_boundary_loop_does_not_thrash, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_kept_pools_do_not_pin_arenas, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_fullest_arena_first, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_stats_and_print, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_random_churn_keeps_invariants, om_test_setup, om_test_teardown),

@@ -799,7 +799,7 @@ static void test_gc_oom_abandons_cleanly(void **state)
         failing f = {om_sys_default(), -1};
         om_config cfg;
         om_config_init(&cfg);
-        cfg.sys = (om_sys){&f, f_map, f_unmap, f_malloc, f_realloc, f_free};
+        cfg.sys = (om_sys){&f, f_map, f_unmap, f_malloc, f_realloc, f_free, NULL};
         om_heap *h = om_heap_new(&cfg);
         assert_non_null(h);
         node *root = mk(h, &node_type);
