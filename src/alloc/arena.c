@@ -189,13 +189,13 @@ om__pool *om__arena_take_pool(om_heap *h)
         ar->free_pools = pool->next;
         ar->free_bm &= ~(1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE));
     } else {
-        pool = (om__pool *)(ar->base + (OM_POOLS_PER_ARENA - ar->untouched) * OM_POOL_SIZE);
+        pool = om__pool_at(ar->base + (OM_POOLS_PER_ARENA - ar->untouched) * OM_POOL_SIZE);
         ar->untouched--;
     }
     ar->nfree--;
     if (ar->nfree > 0) bucket_push(a, ar);
-    om__unpoison(pool, OM_POOL_SIZE);
-    om__vg_undefined(pool, OM_POOL_SIZE);
+    om__unpoison(om__pool_start(pool), OM_POOL_SIZE);
+    om__vg_undefined(om__pool_start(pool), OM_POOL_SIZE);
     pool->arena = ar;
     return pool;
 }
@@ -211,9 +211,10 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     ar->free_pools = pool;
     ar->free_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
     ar->nfree++;
-    om__poison((char *)pool + sizeof(om__pool *) * 6, OM_POOL_SIZE - sizeof(om__pool *) * 6);
+    om__poison((char *)pool + sizeof(om__pool *) * 6,
+               (size_t)(om__pool_end(pool) - (char *)pool) - sizeof(om__pool *) * 6);
     om__vg_noaccess((char *)pool + sizeof(om__pool *) * 6,
-                    OM_POOL_SIZE - sizeof(om__pool *) * 6);
+                    (size_t)(om__pool_end(pool) - (char *)pool) - sizeof(om__pool *) * 6);
     if (ar->nfree < OM_POOLS_PER_ARENA) {
         bucket_push(a, ar);
         return;
@@ -249,7 +250,7 @@ void om__arena_release_all(om_heap *h)
         if (!a->atab[i].base) continue;
 #ifdef OM_VALGRIND
         for (unsigned k = 0; k < OM_POOLS_PER_ARENA - ar->untouched; k++) {
-            om__pool *pool = (om__pool *)(ar->base + k * OM_POOL_SIZE);
+            om__pool *pool = om__pool_at(ar->base + k * OM_POOL_SIZE);
             if (!om__arena_pool_is_free(ar, pool)) om__pool_vg_forget(h, pool);
         }
 #endif

@@ -64,7 +64,8 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
         FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
     size_t hdr = om__pool_hdr_size(pool->kind);
     if (pool->bsize != om__class_size(pool->cls) ||
-        pool->capacity != (OM_POOL_SIZE - hdr) / pool->bsize || pool->nalloc > pool->capacity)
+        pool->capacity != om__pool_capacity(pool, pool->kind, pool->bsize) ||
+        pool->nalloc > pool->capacity)
         FAIL(c, "pool %p: size, capacity or count wrong", (void *)pool);
     uint64_t freebm[OM_BM_WORDS] = {0};
     size_t nfree = 0;
@@ -129,7 +130,7 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     if (ar->nfree && !found) FAIL(c, "arena %p: not on the list of its free count", ar->base);
     unsigned kept = 0, used = 0;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
-        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) continue;
         used++;
         kept += pool->stash != NULL;

@@ -180,8 +180,8 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
         om__pool *pool = om__pool_of(p);
         const om__dbg *d = prefix_of(p);
         if (small) { /* we stop anyway: let the dump read free blocks too */
-            om__unpoison(pool, OM_POOL_SIZE);
-            om__vg_defined(pool, OM_POOL_SIZE);
+            om__unpoison(om__pool_start(pool), OM_POOL_SIZE);
+            om__vg_defined(om__pool_start(pool), OM_POOL_SIZE);
         }
         if (small && (const char *)d >= (const char *)pool + om__pool_hdr_size(pool->kind)) {
             fprintf(out, "    %s block of %u bytes (size class %u)\n",
@@ -189,7 +189,7 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
             if (d->state == OM_DBG_LIVE)
                 fprintf(out, "    %llu bytes requested\n", (unsigned long long)d->size);
             dump(out, "prefix", (const unsigned char *)d, OM_DBG_PREFIX);
-            size_t room = (size_t)((const char *)pool + OM_POOL_SIZE - (const char *)p);
+            size_t room = (size_t)(om__pool_end(pool) - (const char *)p);
             dump(out, "payload", p, room < 48 ? room : 48);
             if (d->state == OM_DBG_LIVE && d->size <= OM_SMALL_MAX) {
                 size_t tail = (size_t)((const char *)d + pool->bsize - (const char *)p) - d->size;

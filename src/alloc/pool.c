@@ -82,12 +82,13 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
     pool->kind = (uint8_t)kind;
     pool->cls = (uint8_t)cls;
     pool->bsize = (uint32_t)om__class_size(cls);
-    pool->capacity = (uint32_t)((OM_POOL_SIZE - hdr) / pool->bsize);
+    pool->capacity = om__pool_capacity(pool, kind, pool->bsize);
     pool->bump = (char *)pool + hdr;
     pool->limit = pool->bump + (size_t)pool->capacity * pool->bsize;
-    if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, OM_POOL_SIZE - hdr); /* no stale states */
-    om__poison(pool->bump, OM_POOL_SIZE - hdr);
-    om__vg_noaccess(pool->bump, OM_POOL_SIZE - hdr);
+    size_t body = (size_t)(om__pool_end(pool) - pool->bump);
+    if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, body); /* no stale states */
+    om__poison(pool->bump, body);
+    om__vg_noaccess(pool->bump, body);
 }
 
 /* Turn the never-used blocks into the free list, in address order, so the
@@ -148,7 +149,7 @@ static void retire(om_heap *h, om__pool *pool)
 static void release_kept(om_heap *h, om__arena *ar)
 {
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && ar->nempty; i++) {
-        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool) || !pool->stash) continue;
         pool->free = pool->stash;
         pool->stash = NULL;
@@ -448,7 +449,7 @@ int om_block_info_get(om_heap *h, const void *p, om_block_info *info)
     info->block_size = pool->bsize;
     info->pool = pool;
     info->arena = ar->base;
-    info->pool_index = (unsigned)(((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    info->pool_index = (unsigned)((uintptr_t)(om__pool_start(pool) - ar->base) / OM_POOL_SIZE);
     info->block_index = (unsigned)(off / pool->bsize);
     return 0;
 }

@@ -12,7 +12,7 @@ static void count_arena(om_heap *h, om__arena *ar, void *arg)
     (void)h;
     st->pools_free += ar->nfree;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
-        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) continue;
         om_class_stats *cs = &st->classes[pool->cls];
         st->pools_used++;

@@ -71,7 +71,7 @@ static void gather_arena(om_heap *h, om__arena *ar, void *arg)
 {
     gather_ctx *c = arg;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && !c->err; i++) {
-        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (!om__arena_pool_is_free(ar, pool) && pool->kind == OM_KIND_GC && pool->nalloc)
             c->err = pools_push(h, &c->n, pool);
     }

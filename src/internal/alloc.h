@@ -63,21 +63,27 @@ typedef struct om__pool {
     char *limit;                    /* end of the last whole block            */
     uint32_t nalloc;                /* blocks handed out                      */
     uint32_t bsize;                 /* block size in bytes                    */
-    struct om__pool *next, *prev;   /* avail list of (kind, class), or the
-                                       arena's free pool list (next only)     */
-    om_heap *heap;                  /* owner: om_heap_of() reads this         */
-    om__arena *arena;               /* the arena it was carved from           */
+    struct om__pool *next;          /* avail list of (kind, class), or the
+                                       arena's free pool list (within the
+                                       first 48 bytes: kept readable there)   */
     uint8_t cls;                    /* size class                             */
-    uint8_t kind;                   /* OM_KIND_*                              */
+    uint8_t kind;                   /* OM_KIND_* (first cache line: om_free)  */
     uint8_t on_avail;               /* on the avail list of (kind, class)     */
     uint8_t on_gen[2];              /* on the heap's young / middle lists     */
     uint32_t capacity;              /* blocks in the pool                     */
+    struct om__pool *prev;          /* avail list                             */
+    om_heap *heap;                  /* owner: om_heap_of() reads this         */
+    om__arena *arena;               /* the arena it was carved from           */
     struct om__pool *gen_next[2];   /* young / middle list links              */
     struct om__pool *gen_prev[2];
     uint64_t alloc_bm[OM_BM_WORDS]; /* OBJ and GC kinds: live objects         */
     uint64_t young_bm[OM_BM_WORDS]; /* GC kind: generation 0                  */
     uint64_t middle_bm[OM_BM_WORDS];/* GC kind: generation 1                  */
 } om__pool;
+
+_Static_assert(offsetof(om__pool, next) + sizeof(void *) <= 6 * sizeof(void *),
+               "a free pool keeps only its first six words readable (arena.c)");
+_Static_assert(offsetof(om__pool, kind) < 64, "om_free reads kind with free and nalloc");
 
 /* Bytes of header before the first block, per kind. */
 #define OM_POOL_HDR_RAW om__round_up(offsetof(om__pool, alloc_bm), OM_GRANULE)
@@ -90,9 +96,36 @@ static inline size_t om__pool_hdr_size(unsigned kind)
                                : kind == OM_KIND_OBJ ? OM_POOL_HDR_OBJ : OM_POOL_HDR_GC;
 }
 
+/* Pool headers are coloured: the header of the pool at 16 KiB-aligned
+ * address base sits at base + 64 * ((base / 16 KiB) % 16), so the headers
+ * of neighbouring pools fall in different cache sets instead of all
+ * competing for the few sets a 16 KiB stride maps to (measured on the
+ * churn benchmark: bench/RESULTS.md). Blocks start after the header. */
+#define OM_POOL_COLORS 16
+static inline uintptr_t om__pool_color(uintptr_t base)
+{
+    return ((base >> OM_POOL_SHIFT) & (OM_POOL_COLORS - 1)) * 64;
+}
+/* The header of the pool that starts at 16 KiB-aligned address base. */
+static inline om__pool *om__pool_at(const char *base)
+{
+    return (om__pool *)((uintptr_t)base + om__pool_color((uintptr_t)base));
+}
+/* The header of the pool holding address p. */
 static inline om__pool *om__pool_of(const void *p)
 {
-    return (om__pool *)((uintptr_t)p & ~(uintptr_t)(OM_POOL_SIZE - 1));
+    return om__pool_at((const char *)((uintptr_t)p & ~(uintptr_t)(OM_POOL_SIZE - 1)));
+}
+/* The pool's 16 KiB-aligned start and its end. */
+static inline char *om__pool_start(const om__pool *pool)
+{
+    return (char *)((uintptr_t)pool & ~(uintptr_t)(OM_POOL_SIZE - 1));
+}
+static inline char *om__pool_end(const om__pool *pool) { return om__pool_start(pool) + OM_POOL_SIZE; }
+/* Blocks the pool of this kind holds, header and colour subtracted. */
+static inline uint32_t om__pool_capacity(const om__pool *pool, unsigned kind, size_t bsize)
+{
+    return (uint32_t)((size_t)(om__pool_end(pool) - ((char *)pool + om__pool_hdr_size(kind))) / bsize);
 }
 static inline unsigned om__granule(const om__pool *pool, const void *p)
 {

@@ -28,7 +28,7 @@ static void walk_arena(om_heap *h, om__arena *ar, void *arg)
     walk_ctx *w = arg;
     (void)h;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && !w->stop; i++) {
-        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (!om__arena_pool_is_free(ar, pool) && pool->kind != OM_KIND_RAW) walk_pool(pool, w);
     }
 }
@@ -181,7 +181,7 @@ static void leak_raw_arena(om_heap *h, om__arena *ar, void *arg)
     leak_ctx *c = arg;
     (void)h;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
-        om__pool *pool = (om__pool *)(ar->base + i * OM_POOL_SIZE);
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool) || pool->kind != OM_KIND_RAW) continue;
         c->raw += pool->nalloc;
         c->raw_bytes += (size_t)pool->nalloc * pool->bsize;
