@@ -49,8 +49,8 @@ typedef struct om__dentry {
 } om__dentry;
 
 /* The compact dict (CPython 3.6+): `table` is one om_malloc block holding
- * an index array of 2^log2 int32 slots (-1 empty, -2 dummy, else an entry
- * number) followed by `usable` = 2/3 of that many dense entries.
+ * an index array of 2^log2 uint32 slots (a tag and an entry number + 1; 0
+ * empty, see dict.c) followed by `usable` = 2/3 of that many dense entries.
  * Invariants:
  *  1. used <= nentries <= usable; entries past nentries are unused.
  *  2. every live entry is reachable from exactly one index slot by the
@@ -68,7 +68,7 @@ typedef struct om__dict {
     void *table;       /* index array + entries (om_malloc)             */
 } om__dict;
 
-static inline int32_t *om__dict_index(const om__dict *d) { return (int32_t *)d->table; }
+static inline uint32_t *om__dict_index(const om__dict *d) { return (uint32_t *)d->table; }
 static inline om__dentry *om__dict_entries(const om__dict *d)
 {
     return (om__dentry *)((char *)d->table + ((size_t)4 << d->log2));

@@ -8,7 +8,7 @@
  */
 #include "types_impl.h"
 
-enum { IX_EMPTY = -1, IX_DUMMY = -2, MIN_LOG2 = 3, PERTURB_SHIFT = 5, MAX_LOG2 = 31 };
+enum { IX_EMPTY = -1, MIN_LOG2 = 3, PERTURB_SHIFT = 5, MAX_LOG2 = 31 };
 
 static size_t usable_for(uint32_t log2) { return ((size_t)2 << log2) / 3; }
 static size_t table_bytes(uint32_t log2)
@@ -99,6 +99,17 @@ uint64_t om__dict_probe_count(om_heap *h) { return h->types.dict_probes; }
 
 /* ------------------------------------------------------------- lookup */
 
+/* An index slot (uint32) holds a field of log2 + 1 bits: 0 = empty, all
+ * ones = dummy (deleted), else entry number + 1; the bits above it hold a
+ * tag, the top bits of the hash's upper half. A probe whose tag differs
+ * skips the entry without reading it: most collisions then cost no cache
+ * miss on the entry array (the tag is a filter only, never trusted).
+ * Probing visits groups of 4 slots that share a cache line (i, i^1, i^2,
+ * i^3), then jumps by CPython's perturbed recurrence, which still reaches
+ * every slot. */
+static inline uint32_t field_mask(uint32_t log2) { return (uint32_t)(((uint64_t)2 << log2) - 1); }
+static inline uint32_t tag_of(uint64_t hash, uint32_t fmask) { return (uint32_t)(hash >> 32) & ~fmask; }
+
 static inline int key_hash(om_object *k, uint64_t *out)
 {
     if (om__likely(k->type == &om_str_type && ((om__str *)k)->hashed)) {
@@ -115,16 +126,20 @@ static ptrdiff_t lookup(om__dict *d, om_object *key, uint64_t hash, size_t *slot
 {
 restart:;
     if (!d->table) return IX_EMPTY;
-    const int32_t *index = om__dict_index(d);
+    const uint32_t *index = om__dict_index(d);
     om__dentry *ents = om__dict_entries(d);
-    size_t mask = ((size_t)1 << d->log2) - 1, i = hash & mask, probes = 1;
+    size_t mask = ((size_t)1 << d->log2) - 1, i = hash & mask, probes = 0, k = 0;
+    uint32_t fmask = field_mask(d->log2), tag = tag_of(hash, fmask);
     uint64_t perturb = hash;
     int key_is_str = key->type == &om_str_type;
-    for (;; probes++) {
-        int32_t ix = index[i];
-        if (ix == IX_EMPTY) break;
-        if (ix >= 0) {
-            om__dentry *e = &ents[ix];
+    ptrdiff_t ix = IX_EMPTY;
+    for (;;) {
+        k = i ^ (probes & 3);
+        probes++;
+        uint32_t sv = index[k], f = sv & fmask;
+        if (f == 0) break;
+        if (f != fmask && (sv & ~fmask) == tag) {
+            om__dentry *e = &ents[f - 1];
             if (e->key == key) goto found;
             if (e->hash == hash) {
                 om_object *ek = e->key;
@@ -144,28 +159,36 @@ restart:;
                 }
             }
         }
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + perturb + 1) & mask;
+        if ((probes & 3) == 0) {
+            perturb >>= PERTURB_SHIFT;
+            i = (i * 5 + perturb + 1) & mask;
+        }
         continue;
     found:
-        om_heap_of(&d->ob)->types.dict_probes += probes;
-        *slot = i;
-        return ix;
+        ix = (ptrdiff_t)f - 1;
+        break;
     }
     om_heap_of(&d->ob)->types.dict_probes += probes;
-    *slot = i;
-    return IX_EMPTY;
+    *slot = k;
+    return ix;
 }
 
-/* The first slot for hash that holds no entry (empty or dummy). */
-static size_t free_slot(const int32_t *index, size_t mask, uint64_t hash)
+/* The first slot of hash's probe sequence that holds no entry (empty or
+ * dummy). */
+static size_t free_slot(const uint32_t *index, uint32_t log2, uint64_t hash)
 {
-    size_t i = hash & mask;
-    for (uint64_t perturb = hash; index[i] >= 0;) {
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + perturb + 1) & mask;
+    size_t mask = ((size_t)1 << log2) - 1, i = hash & mask;
+    uint32_t fmask = field_mask(log2);
+    uint64_t perturb = hash;
+    for (unsigned probes = 0;; ) {
+        size_t k = i ^ (probes & 3);
+        uint32_t f = index[k] & fmask;
+        if (f == 0 || f == fmask) return k;
+        if ((++probes & 3) == 0) {
+            perturb >>= PERTURB_SHIFT;
+            i = (i * 5 + perturb + 1) & mask;
+        }
     }
-    return i;
 }
 
 /* ------------------------------------------------------------- resize */
@@ -177,16 +200,16 @@ static int resize(om__dict *d, uint32_t log2)
     if (log2 > MAX_LOG2) return om__err(h, OM_ENOMEM, "dict: too many items");
     void *nt = om_malloc(h, table_bytes(log2));
     if (!nt) return om__err(h, OM_ENOMEM, "no memory for a dict table of %zu bytes", table_bytes(log2));
-    int32_t *ni = nt;
+    uint32_t *ni = nt, fmask = field_mask(log2);
     om__dentry *ne = (om__dentry *)((char *)nt + ((size_t)4 << log2));
-    memset(ni, 0xff, (size_t)4 << log2); /* IX_EMPTY */
-    size_t mask = ((size_t)1 << log2) - 1, n = 0;
+    memset(ni, 0, (size_t)4 << log2); /* all empty */
+    size_t n = 0;
     if (d->table) {
         const om__dentry *oe = om__dict_entries(d);
         for (size_t i = 0; i < d->nentries; i++) {
             if (!oe[i].key) continue;
             ne[n] = oe[i];
-            ni[free_slot(ni, mask, oe[i].hash)] = (int32_t)n;
+            ni[free_slot(ni, log2, oe[i].hash)] = tag_of(oe[i].hash, fmask) | (uint32_t)(n + 1);
             n++;
         }
         om_free(h, d->table);
@@ -234,17 +257,16 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
         om_decref(old);
         return 0;
     }
-    if (d->nentries >= d->usable) {
+    if (d->nentries >= d->usable) { /* the table changes: find the slot anew */
         if ((err = grow(d)) < 0) goto fail;
+        slot = free_slot(om__dict_index(d), d->log2, hash);
     }
-    size_t mask = ((size_t)1 << d->log2) - 1;
-    int32_t *index = om__dict_index(d);
-    slot = free_slot(index, mask, hash);
+    uint32_t *index = om__dict_index(d); /* else slot: where the lookup ended, empty */
     om__dentry *e = &om__dict_entries(d)[d->nentries];
     e->hash = hash;
     e->key = key;
     e->value = value;
-    index[slot] = (int32_t)d->nentries++;
+    index[slot] = tag_of(hash, field_mask(d->log2)) | (uint32_t)++d->nentries;
     d->used++;
     d->version++;
     return 0;
@@ -299,7 +321,7 @@ int om_dict_del(om_object *o, om_object *key)
     if (ix < 0) return om__err(om_heap_of(o), OM_EKEY, "om_dict_del: key not found");
     om__dentry *e = &om__dict_entries(d)[ix];
     om_object *k = e->key, *v = e->value;
-    om__dict_index(d)[slot] = IX_DUMMY;
+    om__dict_index(d)[slot] = field_mask(d->log2); /* dummy */
     e->key = e->value = NULL;
     d->used--;
     d->version++;
