@@ -174,6 +174,24 @@ static int items_equal(om_object *const *x, om_object *const *y, size_t n)
     return 1;
 }
 
+/* A user type's eq may change either list: re-read the items each step
+ * and hold them during the call (CPython's list_richcompare). */
+static int list_equal(const om__list *x, const om__list *y)
+{
+    if (x->len != y->len) return 0;
+    for (size_t i = 0; i < x->len && i < y->len; i++) {
+        om_object *a = x->items[i], *b = y->items[i];
+        if (a == b) continue;
+        om_incref(a);
+        om_incref(b);
+        int rc = om_equal(a, b);
+        om_decref(a);
+        om_decref(b);
+        if (rc != 1) return rc;
+    }
+    return x->len == y->len;
+}
+
 static int dict_equal(om_object *a, om_object *b)
 {
     if (om_dict_len(a) != om_dict_len(b)) return 0;
@@ -206,10 +224,7 @@ int om_equal(om_object *a, om_object *b)
             const om__tuple *x = (const om__tuple *)a, *y = (const om__tuple *)b;
             return x->ob.size == y->ob.size ? items_equal(x->items, y->items, x->ob.size) : 0;
         }
-        if (ta == &om_list_type) {
-            const om__list *x = (const om__list *)a, *y = (const om__list *)b;
-            return x->len == y->len ? items_equal(x->items, y->items, x->len) : 0;
-        }
+        if (ta == &om_list_type) return list_equal((const om__list *)a, (const om__list *)b);
         if (ta == &om_dict_type) return dict_equal(a, b);
     }
     if (ta->eq && !(ta->flags & OM_TYPE__BUILTIN)) return ta->eq(a, b);
