@@ -310,9 +310,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dict_set_get_del_len, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_keys_of_every_hashable_type, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_keys_of_every_hashable_type, om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_keeps_insertion_order, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_iteration_detects_mutation, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_many_str_keys, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_many_str_keys, om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_free_list_reuses_and_is_bounded, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_hash_flood_stays_linear, om_test_setup, om_test_teardown),
     };

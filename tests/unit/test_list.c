@@ -183,6 +183,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_append_get_set_len, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_grows_like_cpython, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_equality, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_free_list_reuses_and_is_bounded, om_test_setup, om_test_teardown),
     };
