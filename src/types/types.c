@@ -200,9 +200,29 @@ static size_t freelist_total(const om__typestate *ts)
     return n;
 }
 
+/* Add fl to the last row of st->freelists, or to a new row named name. */
+static void add_fl(om_heap_stats *st, const char *name, const om__freelist *fl, int new_row)
+{
+    if (new_row) st->freelists[st->nfreelists++].name = name;
+    om_freelist_stats *f = &st->freelists[st->nfreelists - 1];
+    f->size += fl->n;
+    f->bound += fl->max;
+    f->hits += fl->hits;
+    f->misses += fl->misses;
+}
+
 void om__types_fill_stats(om_heap *h, om_heap_stats *st)
 {
-    st->heap_objects += h->types.cached_objects + freelist_total(&h->types);
+    const om__typestate *ts = &h->types;
+    st->heap_objects += ts->cached_objects + freelist_total(ts);
+    st->small_ints = ts->ready ? OM_NSMALLINTS : 0;
+    st->cached_objects = ts->cached_objects;
+    st->interned = ts->intern.n;
+    st->nfreelists = 0;
+    add_fl(st, "float", &ts->floats, 1);
+    for (int i = 1; i <= OM_TUPLE_FL_LENS; i++) add_fl(st, "tuple", &ts->tuples[i], i == 1);
+    add_fl(st, "list", &ts->lists, 1);
+    add_fl(st, "dict", &ts->dicts, 1);
 }
 
 static void print_fl(FILE *out, const char *name, const om__freelist *fl)

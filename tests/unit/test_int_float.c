@@ -204,6 +204,54 @@ static void test_int_float_equality_is_exact(void **state)
     for (size_t k = 0; k < 8; k++) om_decref(objs[k]);
 }
 
+static const om_freelist_stats *fl_stats(const om_heap_stats *st, const char *name)
+{
+    for (size_t i = 0; i < st->nfreelists; i++)
+        if (strcmp(st->freelists[i].name, name) == 0) return &st->freelists[i];
+    return NULL;
+}
+
+static void test_types_stats_in_heap_stats_and_print(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *a = om_float_new(h, 1.0), *s = om_str_intern_cstr(h, "interned!");
+    om_decref(a);
+    a = om_float_new(h, 2.0); /* a hit */
+    om_object *t = om_tuple_new(h, 2), *l = om_list_new(h, 0), *d = om_dict_new(h);
+    om_decref(t);
+    om_decref(l);
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    assert_int_equal(st.small_ints, 262);
+    assert_int_equal(st.cached_objects, 262 + 3 + 1 + 1 + 128);
+    assert_int_equal(st.interned, 1);
+    assert_int_equal(st.nfreelists, 4);
+    const om_freelist_stats *f = fl_stats(&st, "float"), *tu = fl_stats(&st, "tuple");
+    assert_non_null(f);
+    assert_int_equal(f->size, 0);
+    assert_int_equal(f->bound, 100);
+    assert_int_equal(f->hits, 1);
+    assert_int_equal(f->misses, 1);
+    assert_int_equal(tu->size, 1);
+    assert_int_equal(tu->bound, 20 * 2000);
+    assert_int_equal(fl_stats(&st, "list")->size, 1);
+    assert_int_equal(fl_stats(&st, "dict")->size, 0);
+    assert_int_equal(fl_stats(&st, "dict")->bound, 80);
+    assert_int_equal(st.heap_objects, st.cached_objects + 2);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    om_heap_print_stats(h, out);
+    fclose(out);
+    assert_non_null(strstr(buf, "# interned strings                 =              1"));
+    assert_non_null(strstr(buf, "# cached small ints (-5..256)      =            262"));
+    assert_non_null(strstr(buf, "float                           0      100            1            1"));
+    free(buf);
+    om_decref(a);
+    om_decref(s);
+    om_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_int_hash_follows_python, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_int_equal_numbers_hash_alike, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_int_float_equality_is_exact, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_stats_in_heap_stats_and_print, om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
