@@ -80,9 +80,11 @@ om_object *om_str_new(om_heap *h, const char *bytes, size_t len)
 {
     if (len <= 1) {
         if (len == 0) return h->types.empty_str;
+        if (!bytes) return om__err_null(h, OM_EINVAL, "om_str_new: bytes is NULL");
         if ((unsigned char)bytes[0] < 128) return h->types.chars[(unsigned char)bytes[0]];
     }
     if (!bytes) return om__err_null(h, OM_EINVAL, "om_str_new: bytes is NULL");
+    if (len > SIZE_MAX - STR_HDR - 1) return om__err_null(h, OM_ENOMEM, "om_str_new: %zu bytes", len);
     ptrdiff_t cp = utf8_count((const unsigned char *)bytes, len);
     if (cp < 0) return om__err_null(h, OM_EUTF8, "om_str_new: %zu bytes are not valid UTF-8", len);
     om__str *s = (om__str *)om__types_alloc(h, &om_str_type, STR_HDR + len + 1);

@@ -20,6 +20,19 @@ static void test_str_lengths_in_bytes_and_code_points(void **state)
     assert_int_equal(om_str_cplen(z), 3);
     assert_memory_equal(om_str_data(z), "a\0b", 4);
     om_decref(z);
+    /* a large string (a large block), 3-byte characters across the 8-byte ASCII scan */
+    enum { NCH = 5000 };
+    char *big = malloc(3 * NCH + 7);
+    memcpy(big, "abcdefg", 7);
+    for (int k = 0; k < NCH; k++) memcpy(big + 7 + 3 * k, "\xe2\x82\xac", 3);
+    om_object *b = om_str_new(h, big, 3 * NCH + 7);
+    assert_non_null(b);
+    assert_int_equal(om_str_cplen(b), NCH + 7);
+    om_object *bi = om_str_intern(h, b);
+    assert_ptr_equal(bi, b);
+    om_decref(bi);
+    om_decref(b);
+    free(big);
     om_object *i = om_int_new(h, 1000);
     assert_null(om_str_data(i));
     assert_int_equal(om_str_len(i), 0);
@@ -53,6 +66,11 @@ static void test_str_invalid_utf8_is_an_error(void **state)
     assert_int_equal(om_errcode(h), OM_EINVAL);
     assert_null(om_str_new(h, NULL, 5));
     assert_int_equal(om_errcode(h), OM_EINVAL);
+    assert_null(om_str_new(h, NULL, 1));
+    assert_int_equal(om_errcode(h), OM_EINVAL);
+    om_errclear(h);
+    assert_null(om_str_new(h, "x", SIZE_MAX - 10));
+    assert_int_equal(om_errcode(h), OM_ENOMEM);
 }
 
 static void test_str_empty_and_ascii_chars_are_cached(void **state)
