@@ -127,7 +127,7 @@ int om_list_append(om_object *o, om_object *v)
 
 om_object *om_list_get(om_object *o, ptrdiff_t i)
 {
-    size_t k;
+    size_t k = 0;
     om__list *l = as_list(o, "om_list_get");
     if (!l) return NULL;
     if (om__unlikely(om__index(i, l->len, &k) < 0)) {
@@ -176,7 +176,7 @@ int om_list_insert(om_object *o, ptrdiff_t i, om_object *v)
 
 om_object *om_list_pop(om_object *o, ptrdiff_t i)
 {
-    size_t k;
+    size_t k = 0;
     om__list *l = as_list(o, "om_list_pop");
     if (!l) return NULL;
     if (om__index(i, l->len, &k) < 0) {

@@ -130,7 +130,7 @@ static om__tuple *checked(om_object *o, ptrdiff_t i, size_t *idx, const char *fn
 
 om_object *om_tuple_get(om_object *o, ptrdiff_t i)
 {
-    size_t k;
+    size_t k = 0;
     om__tuple *t = checked(o, i, &k, "om_tuple_get");
     if (!t) return NULL;
     if (om__unlikely(!t->items[k]))
@@ -140,7 +140,7 @@ om_object *om_tuple_get(om_object *o, ptrdiff_t i)
 
 int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
 {
-    size_t k;
+    size_t k = 0;
     om__tuple *t = checked(o, i, &k, "om_tuple_set");
     if (!t || !v) {
         om_xdecref(v);
