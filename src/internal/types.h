@@ -157,5 +157,7 @@ int om__intern_check(om_heap *h, FILE *out);
 
 /* Raw blocks the dicts' tables hold are the users', so nothing here. */
 uint64_t om__dict_probe_count(om_heap *h);
+/* Check one dict's invariants (om_heap_check). */
+int om__dict_check(om_object *d, FILE *out);
 
 #endif

@@ -355,3 +355,39 @@ int om_dict_next(om_object *o, om_dict_iter *it, om_object **key, om_object **va
     it->pos++;
     return 1;
 }
+
+/* Invariants 1, 2 and 4 of om__dict (src/internal/types.h): counts, every
+ * index slot pointing at a live entry with its tag, and every live entry
+ * found by its own lookup. 0, or OM_ESTATE after a report. */
+int om__dict_check(om_object *o, FILE *out)
+{
+    om__dict *d = (om__dict *)o;
+    const char *why = NULL;
+    if ((d->table == NULL) != (d->log2 == 0)) why = "table and size disagree";
+    else if (d->used > d->nentries || d->nentries > d->usable) why = "counts out of order";
+    else if (d->table) {
+        const uint32_t *index = om__dict_index(d);
+        const om__dentry *e = om__dict_entries(d);
+        uint32_t fmask = field_mask(d->log2);
+        size_t live = 0, pointed = 0;
+        for (size_t i = 0; i < d->nentries; i++) live += e[i].key != NULL;
+        for (size_t i = 0; i < ((size_t)1 << d->log2) && !why; i++) {
+            uint32_t f = index[i] & fmask;
+            if (f == 0 || f == fmask) continue;
+            pointed++;
+            if (f > d->nentries || !e[f - 1].key) why = "a slot points at a dead entry";
+            else if ((index[i] & ~fmask) != tag_of(e[f - 1].hash, fmask)) why = "a slot's tag is wrong";
+        }
+        if (!why && (live != d->used || pointed != d->used)) why = "used does not match the entries";
+        for (size_t i = 0; i < d->nentries && !why; i++) {
+            size_t slot;
+            int err = 0;
+            if (e[i].key && e[i].key->type == &om_str_type &&
+                lookup(d, e[i].key, e[i].hash, &slot, &err) != (ptrdiff_t)i)
+                why = "a str key is not found by its lookup";
+        }
+    }
+    if (!why) return 0;
+    fprintf(out, "objmem: om_heap_check: dict %p: %s\n", (void *)o, why);
+    return OM_ESTATE;
+}

@@ -270,8 +270,30 @@ static int check_fl(FILE *out, const char *name, const om__freelist *fl)
     return 0;
 }
 
+typedef struct obj_check {
+    FILE *out;
+    int rc;
+} obj_check;
+
+/* Per object: a list's length within its allocation, a dict's table. */
+static int check_object(om_object *o, void *arg)
+{
+    obj_check *c = arg;
+    if (o->type == &om_dict_type) c->rc = om__dict_check(o, c->out);
+    else if (o->type == &om_list_type) {
+        const om__list *l = (const om__list *)o;
+        if (l->len > l->alloc || (l->alloc && !l->items)) {
+            fprintf(c->out, "objmem: om_heap_check: list %p: length %zu, room %zu\n", (void *)o,
+                    l->len, l->alloc);
+            c->rc = OM_ESTATE;
+        }
+    }
+    return c->rc;
+}
+
 /* Invariants checked: free lists well formed and within bounds; cached
- * objects immortal with the right values; the intern table consistent. */
+ * objects immortal with the right values; the intern table consistent;
+ * every list and dict well formed. */
 int om__types_check(om_heap *h, FILE *out)
 {
     const om__typestate *ts = &h->types;
@@ -287,5 +309,12 @@ int om__types_check(om_heap *h, FILE *out)
         }
     }
     if (!rc) rc = om__intern_check(h, out);
+    if (!rc && !h->obj.deallocating) {
+        obj_check c = {out, 0};
+        uint64_t probes = h->types.dict_probes; /* checking is not a lookup */
+        om__object_walk(h, check_object, &c);
+        h->types.dict_probes = probes;
+        rc = c.rc;
+    }
     return rc;
 }

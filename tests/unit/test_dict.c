@@ -305,6 +305,23 @@ static void test_dict_hash_flood_stays_linear(void **state)
     om_decref(d);
 }
 
+/* om_heap_check walks every dict: a damaged count is reported. */
+static void test_dict_check_finds_damage(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *d = om_dict_new(h);
+    for (int i = 0; i < 20; i++) om_dict_set_steal(d, om_int_new(h, i * 1000), om_none(h));
+    assert_int_equal(om_heap_check(h), 0);
+    size_t *used = (size_t *)((char *)d + 24); /* om__dict.used */
+    assert_int_equal(*used, 20);
+    *used = 19;
+    int rc = om_heap_check(h);
+    *used = 20;
+    assert_int_equal(rc, OM_ESTATE);
+    assert_int_equal(om_heap_check(h), 0);
+    om_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dict_many_str_keys, om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_free_list_reuses_and_is_bounded, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_hash_flood_stays_linear, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_check_finds_damage, om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
