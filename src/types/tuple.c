@@ -169,6 +169,22 @@ size_t om_tuple_len(const om_object *o)
     return o->type == &om_tuple_type ? ((const om__tuple *)o)->ob.size : 0;
 }
 
+/* Untrack t; a young tuple also gives back its generation-0 count, so
+ * tuples that turn out atomic (the usual fill of om_tuple_new) do not
+ * trigger young collections that would find nothing to do. */
+static void untrack(om_object *t)
+{
+    int young;
+    if (t->gc & OM_GCW_LARGE) young = om__large_hdr(t, om__obj_prefix(t))->gen == 0;
+    else {
+        const om__pool *pool = om__pool_of(t);
+        young = om__bm_test(pool->young_bm, om__granule(pool, t));
+    }
+    om_gc_untrack(t);
+    om_heap *h = om_heap_of(t);
+    if (young && h->gc.count[0] > 0) h->gc.count[0]--;
+}
+
 int om_tuple_maybe_untrack(om_object *o)
 {
     if (o->type != &om_tuple_type) return 0;
@@ -176,6 +192,6 @@ int om_tuple_maybe_untrack(om_object *o)
     const om__tuple *t = (const om__tuple *)o;
     for (size_t i = 0; i < t->ob.size; i++)
         if (!t->items[i] || !om__is_atomic(t->items[i])) return 0;
-    om_gc_untrack(o);
+    untrack(o);
     return 1;
 }

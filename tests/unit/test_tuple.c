@@ -177,6 +177,30 @@ static void test_tuple_hash_and_equality(void **state)
     for (int k = 0; k < 10; k++) om_decref(objs[k]);
 }
 
+/* A tuple filled into atomic gives back its generation-0 count, so such
+ * tuples never trigger young collections. */
+static void test_tuple_untracked_fill_gives_back_gen0_count(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_gc_disable(h);
+    long before[3], after[3];
+    om_gc_get_count(h, before);
+    om_object *t = om_tuple_new(h, 2);
+    om_gc_get_count(h, after);
+    assert_int_equal(after[0], before[0] + 1);
+    om_tuple_set(t, 0, om_none(h));
+    om_tuple_set(t, 1, om_true(h));
+    assert_false(om_gc_is_tracked(t));
+    om_gc_get_count(h, after);
+    assert_int_equal(after[0], before[0]);
+    om_object *p = om_tuple_pack(h, 1, om_none(h)); /* never tracked, never counted */
+    om_gc_get_count(h, after);
+    assert_int_equal(after[0], before[0]);
+    om_decref(p);
+    om_decref(t);
+    om_gc_enable(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +212,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tuple_free_list_reuses_blocks, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_free_list_is_bounded, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_hash_and_equality, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_untracked_fill_gives_back_gen0_count, om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
