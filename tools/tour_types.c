@@ -16,8 +16,10 @@ static void print_types_stats(om_heap *h)
     om_heap_print_stats(h, f);
     rewind(f);
     while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "# built-in types", 16) == 0) on = 1;
-        else if (on && line[0] == '\n') break;
+        if (strncmp(line, "# built-in types", 16) == 0)
+            on = 1;
+        else if (on && line[0] == '\n')
+            break;
         if (on) printf("    %s", line);
     }
     fclose(f);

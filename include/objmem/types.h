@@ -36,15 +36,42 @@ extern const om_type om_none_type, om_bool_type, om_int_type, om_float_type, om_
     om_tuple_type, om_list_type, om_dict_type;
 
 /* The type of o. */
-static inline const om_type *om_type_of(const om_object *o) { return o->type; }
-static inline int om_is_none(const om_object *o) { return o->type == &om_none_type; }
-static inline int om_is_bool(const om_object *o) { return o->type == &om_bool_type; }
-static inline int om_is_int(const om_object *o) { return o->type == &om_int_type; }
-static inline int om_is_float(const om_object *o) { return o->type == &om_float_type; }
-static inline int om_is_str(const om_object *o) { return o->type == &om_str_type; }
-static inline int om_is_tuple(const om_object *o) { return o->type == &om_tuple_type; }
-static inline int om_is_list(const om_object *o) { return o->type == &om_list_type; }
-static inline int om_is_dict(const om_object *o) { return o->type == &om_dict_type; }
+static inline const om_type *om_type_of(const om_object *o)
+{
+    return o->type;
+}
+static inline int om_is_none(const om_object *o)
+{
+    return o->type == &om_none_type;
+}
+static inline int om_is_bool(const om_object *o)
+{
+    return o->type == &om_bool_type;
+}
+static inline int om_is_int(const om_object *o)
+{
+    return o->type == &om_int_type;
+}
+static inline int om_is_float(const om_object *o)
+{
+    return o->type == &om_float_type;
+}
+static inline int om_is_str(const om_object *o)
+{
+    return o->type == &om_str_type;
+}
+static inline int om_is_tuple(const om_object *o)
+{
+    return o->type == &om_tuple_type;
+}
+static inline int om_is_list(const om_object *o)
+{
+    return o->type == &om_list_type;
+}
+static inline int om_is_dict(const om_object *o)
+{
+    return o->type == &om_dict_type;
+}
 
 /* ------------------------------------------------------------ singletons */
 
@@ -172,7 +199,10 @@ typedef struct om_dict_iter {
     uint64_t version; /* the dict's key version when iteration began */
     int started;
 } om_dict_iter;
-#define OM_DICT_ITER_INIT {0, 0, 0}
+#define OM_DICT_ITER_INIT                                                                          \
+    {                                                                                              \
+        0, 0, 0                                                                                    \
+    }
 
 /* The next item in insertion order: 1 with *key and *value (new
  * references; either pointer may be NULL to skip it), 0 at the end, or

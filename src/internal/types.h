@@ -10,7 +10,7 @@
 
 /* ------------------------------------------------------------- objects */
 
-typedef struct om__int {   /* also bool */
+typedef struct om__int { /* also bool */
     om_object ob;
     int64_t value;
 } om__int;
@@ -22,16 +22,16 @@ typedef struct om__float {
 
 typedef struct om__str {
     om_object ob;
-    size_t len;        /* bytes, without the terminating NUL            */
-    size_t cplen;      /* code points                                   */
-    uint64_t hash;     /* valid when hashed                             */
-    uint8_t hashed;    /* hash computed                                 */
-    uint8_t interned;  /* in the intern table (or a cached singleton)   */
-    char data[];       /* len bytes + NUL                               */
+    size_t len;       /* bytes, without the terminating NUL            */
+    size_t cplen;     /* code points                                   */
+    uint64_t hash;    /* valid when hashed                             */
+    uint8_t hashed;   /* hash computed                                 */
+    uint8_t interned; /* in the intern table (or a cached singleton)   */
+    char data[];      /* len bytes + NUL                               */
 } om__str;
 
 typedef struct om__tuple {
-    om_var_object ob;  /* ob.size = number of items                     */
+    om_var_object ob; /* ob.size = number of items                     */
     om_object *items[];
 } om__tuple;
 
@@ -44,7 +44,7 @@ typedef struct om__list {
 
 typedef struct om__dentry {
     uint64_t hash;
-    om_object *key;    /* NULL: a deleted entry                          */
+    om_object *key; /* NULL: a deleted entry                          */
     om_object *value;
 } om__dentry;
 
@@ -60,15 +60,18 @@ typedef struct om__dentry {
  *  4. table == NULL iff log2 == 0 (no insertion yet, or cleared). */
 typedef struct om__dict {
     om_object ob;
-    uint32_t log2;     /* index slots = 1 << log2 (0: no table)         */
-    uint32_t version;  /* key-set version                               */
-    size_t used;       /* live items                                    */
-    size_t nentries;   /* entries ever filled in this table              */
-    size_t usable;     /* entry capacity                                */
-    void *table;       /* index array + entries (om_malloc)             */
+    uint32_t log2;    /* index slots = 1 << log2 (0: no table)         */
+    uint32_t version; /* key-set version                               */
+    size_t used;      /* live items                                    */
+    size_t nentries;  /* entries ever filled in this table              */
+    size_t usable;    /* entry capacity                                */
+    void *table;      /* index array + entries (om_malloc)             */
 } om__dict;
 
-static inline uint32_t *om__dict_index(const om__dict *d) { return (uint32_t *)d->table; }
+static inline uint32_t *om__dict_index(const om__dict *d)
+{
+    return (uint32_t *)d->table;
+}
 static inline om__dentry *om__dict_entries(const om__dict *d)
 {
     return (om__dentry *)((char *)d->table + ((size_t)4 << d->log2));
@@ -83,10 +86,10 @@ typedef struct om__flnode {
 
 typedef struct om__freelist {
     om__flnode *head;
-    uint32_t n;        /* objects on the list                            */
-    uint32_t max;      /* bound                                          */
-    size_t hits;       /* creations served by the list                   */
-    size_t misses;     /* creations that went to the allocator           */
+    uint32_t n;    /* objects on the list                            */
+    uint32_t max;  /* bound                                          */
+    size_t hits;   /* creations served by the list                   */
+    size_t misses; /* creations that went to the allocator           */
 } om__freelist;
 
 /* ---------------------------------------------------------- heap state */
@@ -95,11 +98,11 @@ enum {
     OM_SMALLINT_MIN = -5,
     OM_SMALLINT_MAX = 256,
     OM_NSMALLINTS = OM_SMALLINT_MAX - OM_SMALLINT_MIN + 1,
-    OM_FLOAT_FL_MAX = 100,        /* CPython's PyFloat_MAXFREELIST        */
-    OM_TUPLE_FL_LENS = 20,        /* lengths 1..20 (CPython: PyTuple_MAXSAVESIZE) */
-    OM_TUPLE_FL_MAX = 2000,       /* per length (CPython: PyTuple_MAXFREELIST) */
-    OM_LIST_FL_MAX = 80,          /* CPython's PyList_MAXFREELIST         */
-    OM_DICT_FL_MAX = 80,          /* CPython's PyDict_MAXFREELIST         */
+    OM_FLOAT_FL_MAX = 100,  /* CPython's PyFloat_MAXFREELIST        */
+    OM_TUPLE_FL_LENS = 20,  /* lengths 1..20 (CPython: PyTuple_MAXSAVESIZE) */
+    OM_TUPLE_FL_MAX = 2000, /* per length (CPython: PyTuple_MAXFREELIST) */
+    OM_LIST_FL_MAX = 80,    /* CPython's PyList_MAXFREELIST         */
+    OM_DICT_FL_MAX = 80,    /* CPython's PyDict_MAXFREELIST         */
 };
 
 /* The intern table: open addressing, linear probing, backward-shift
@@ -116,7 +119,7 @@ typedef struct om__intern {
 typedef struct om__typestate {
     om_object *none, *true_, *false_, *empty_tuple, *empty_str;
     om_object *small_ints[OM_NSMALLINTS];
-    om_object *chars[128];   /* one-character ASCII strings              */
+    om_object *chars[128]; /* one-character ASCII strings              */
     om__freelist floats;
     om__freelist tuples[OM_TUPLE_FL_LENS + 1]; /* index = length         */
     om__freelist lists;

@@ -10,7 +10,10 @@
 
 enum { IX_EMPTY = -1, MIN_LOG2 = 3, PERTURB_SHIFT = 5, MAX_LOG2 = 31 };
 
-static size_t usable_for(uint32_t log2) { return ((size_t)2 << log2) / 3; }
+static size_t usable_for(uint32_t log2)
+{
+    return ((size_t)2 << log2) / 3;
+}
 static size_t table_bytes(uint32_t log2)
 {
     return ((size_t)4 << log2) + usable_for(log2) * sizeof(om__dentry);
@@ -95,7 +98,10 @@ om_object *om_dict_new(om_heap *h)
     return o;
 }
 
-uint64_t om__dict_probe_count(om_heap *h) { return h->types.dict_probes; }
+uint64_t om__dict_probe_count(om_heap *h)
+{
+    return h->types.dict_probes;
+}
 
 /* ------------------------------------------------------------- lookup */
 
@@ -107,8 +113,14 @@ uint64_t om__dict_probe_count(om_heap *h) { return h->types.dict_probes; }
  * Probing visits groups of 4 slots that share a cache line (i, i^1, i^2,
  * i^3), then jumps by CPython's perturbed recurrence, which still reaches
  * every slot. */
-static inline uint32_t field_mask(uint32_t log2) { return (uint32_t)(((uint64_t)2 << log2) - 1); }
-static inline uint32_t tag_of(uint64_t hash, uint32_t fmask) { return (uint32_t)(hash >> 32) & ~fmask; }
+static inline uint32_t field_mask(uint32_t log2)
+{
+    return (uint32_t)(((uint64_t)2 << log2) - 1);
+}
+static inline uint32_t tag_of(uint64_t hash, uint32_t fmask)
+{
+    return (uint32_t)(hash >> 32) & ~fmask;
+}
 
 static inline int key_hash(om_object *k, uint64_t *out)
 {
@@ -180,7 +192,7 @@ static size_t free_slot(const uint32_t *index, uint32_t log2, uint64_t hash)
     size_t mask = ((size_t)1 << log2) - 1, i = hash & mask;
     uint32_t fmask = field_mask(log2);
     uint64_t perturb = hash;
-    for (unsigned probes = 0;; ) {
+    for (unsigned probes = 0;;) {
         size_t k = i ^ (probes & 3);
         uint32_t f = index[k] & fmask;
         if (f == 0 || f == fmask) return k;
@@ -199,7 +211,8 @@ static int resize(om__dict *d, uint32_t log2)
     om_heap *h = om_heap_of(&d->ob);
     if (log2 > MAX_LOG2) return om__err(h, OM_ENOMEM, "dict: too many items");
     void *nt = om_malloc(h, table_bytes(log2));
-    if (!nt) return om__err(h, OM_ENOMEM, "no memory for a dict table of %zu bytes", table_bytes(log2));
+    if (!nt)
+        return om__err(h, OM_ENOMEM, "no memory for a dict table of %zu bytes", table_bytes(log2));
     uint32_t *ni = nt, fmask = field_mask(log2);
     om__dentry *ne = (om__dentry *)((char *)nt + ((size_t)4 << log2));
     memset(ni, 0, (size_t)4 << log2); /* all empty */
@@ -246,7 +259,8 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
     size_t slot;
     if (om__unlikely(!d || !key || !value))
         err = d ? om__err(om_heap_of(o), OM_EINVAL, "om_dict_set: NULL key or value") : OM_ETYPE;
-    else err = key_hash(key, &hash);
+    else
+        err = key_hash(key, &hash);
     ptrdiff_t ix = err ? IX_EMPTY : lookup(d, key, hash, &slot, &err);
     if (om__unlikely(err < 0)) goto fail;
     if (ix >= 0) { /* replace the value: the key set is unchanged */
@@ -344,7 +358,8 @@ int om_dict_next(om_object *o, om_dict_iter *it, om_object **key, om_object **va
         it->pos = 0;
         it->version = d->version;
     } else if (it->version != d->version) {
-        return om__err(om_heap_of(o), OM_EMUTATED, "om_dict_next: the dict changed size during iteration");
+        return om__err(om_heap_of(o), OM_EMUTATED,
+                       "om_dict_next: the dict changed size during iteration");
     }
     if (!d->table) return 0;
     const om__dentry *e = om__dict_entries(d);
@@ -363,8 +378,10 @@ int om__dict_check(om_object *o, FILE *out)
 {
     om__dict *d = (om__dict *)o;
     const char *why = NULL;
-    if ((d->table == NULL) != (d->log2 == 0)) why = "table and size disagree";
-    else if (d->used > d->nentries || d->nentries > d->usable) why = "counts out of order";
+    if ((d->table == NULL) != (d->log2 == 0))
+        why = "table and size disagree";
+    else if (d->used > d->nentries || d->nentries > d->usable)
+        why = "counts out of order";
     else if (d->table) {
         const uint32_t *index = om__dict_index(d);
         const om__dentry *e = om__dict_entries(d);
@@ -375,10 +392,13 @@ int om__dict_check(om_object *o, FILE *out)
             uint32_t f = index[i] & fmask;
             if (f == 0 || f == fmask) continue;
             pointed++;
-            if (f > d->nentries || !e[f - 1].key) why = "a slot points at a dead entry";
-            else if ((index[i] & ~fmask) != tag_of(e[f - 1].hash, fmask)) why = "a slot's tag is wrong";
+            if (f > d->nentries || !e[f - 1].key)
+                why = "a slot points at a dead entry";
+            else if ((index[i] & ~fmask) != tag_of(e[f - 1].hash, fmask))
+                why = "a slot's tag is wrong";
         }
-        if (!why && (live != d->used || pointed != d->used)) why = "used does not match the entries";
+        if (!why && (live != d->used || pointed != d->used))
+            why = "used does not match the entries";
         for (size_t i = 0; i < d->nentries && !why; i++) {
             size_t slot;
             int err = 0;

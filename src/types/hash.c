@@ -12,12 +12,22 @@
 /* -------------------------------------------------------- SipHash-1-3 */
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                          \
-    do {                                                                  \
-        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);         \
-        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                            \
-        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                            \
-        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);         \
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = ROTL(v1, 13);                                                                         \
+        v1 ^= v0;                                                                                  \
+        v0 = ROTL(v0, 32);                                                                         \
+        v2 += v3;                                                                                  \
+        v3 = ROTL(v3, 16);                                                                         \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = ROTL(v3, 21);                                                                         \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = ROTL(v1, 17);                                                                         \
+        v1 ^= v2;                                                                                  \
+        v2 = ROTL(v2, 32);                                                                         \
     } while (0)
 
 /* SipHash-1-3 (Aumasson & Bernstein; the variant CPython uses since 3.11)
@@ -36,14 +46,22 @@ uint64_t om__siphash13(uint64_t k0, uint64_t k1, const void *src, size_t len)
     }
     uint64_t t = 0;
     switch (len) {
-    case 7: t |= (uint64_t)in[6] << 48; /* fall through */
-    case 6: t |= (uint64_t)in[5] << 40; /* fall through */
-    case 5: t |= (uint64_t)in[4] << 32; /* fall through */
-    case 4: t |= (uint64_t)in[3] << 24; /* fall through */
-    case 3: t |= (uint64_t)in[2] << 16; /* fall through */
-    case 2: t |= (uint64_t)in[1] << 8;  /* fall through */
-    case 1: t |= (uint64_t)in[0];       /* fall through */
-    default: break;
+    case 7:
+        t |= (uint64_t)in[6] << 48; /* fall through */
+    case 6:
+        t |= (uint64_t)in[5] << 40; /* fall through */
+    case 5:
+        t |= (uint64_t)in[4] << 32; /* fall through */
+    case 4:
+        t |= (uint64_t)in[3] << 24; /* fall through */
+    case 3:
+        t |= (uint64_t)in[2] << 16; /* fall through */
+    case 2:
+        t |= (uint64_t)in[1] << 8; /* fall through */
+    case 1:
+        t |= (uint64_t)in[0]; /* fall through */
+    default:
+        break;
     }
     b |= t;
     v3 ^= b;
@@ -58,11 +76,14 @@ uint64_t om__siphash13(uint64_t k0, uint64_t k1, const void *src, size_t len)
 
 /* ------------------------------------------------------ numeric hash */
 
-#define HASH_BITS 61
+#define HASH_BITS    61
 #define HASH_MODULUS (((uint64_t)1 << HASH_BITS) - 1)
-#define HASH_INF 314159
+#define HASH_INF     314159
 
-static uint64_t fix_minus_one(int64_t x) { return (uint64_t)(x == -1 ? -2 : x); }
+static uint64_t fix_minus_one(int64_t x)
+{
+    return (uint64_t)(x == -1 ? -2 : x);
+}
 
 /* Python's hash(int): the value modulo 2^61 - 1, with its sign. */
 uint64_t om__hash_int(int64_t v)
@@ -101,9 +122,9 @@ uint64_t om__hash_double(double v)
 
 /* ----------------------------------------------------------- om_hash */
 
-#define XXPRIME_1 11400714785074694791ull
-#define XXPRIME_2 14029467366897019727ull
-#define XXPRIME_5 2870177450012600261ull
+#define XXPRIME_1   11400714785074694791ull
+#define XXPRIME_2   14029467366897019727ull
+#define XXPRIME_5   2870177450012600261ull
 #define XXROTATE(x) (((x) << 31) | ((x) >> 33))
 
 /* CPython 3.8+ tuplehash (bpo-34751). */
@@ -129,13 +150,20 @@ static int hash_tuple(om_object *o, uint64_t *out)
 int om_hash(om_object *o, uint64_t *out)
 {
     const om_type *t = o->type;
-    if (om__likely(t == &om_str_type)) *out = om__str_hash(o);
-    else if (t == &om_int_type || t == &om_bool_type) *out = om__hash_int(((om__int *)o)->value);
-    else if (t == &om_float_type) *out = om__hash_double(((om__float *)o)->value);
-    else if (t == &om_tuple_type) return hash_tuple(o, out);
-    else if (t == &om_none_type) *out = 0xFCA86420u; /* CPython 3.12's constant */
-    else if (t->hash && t != &om_list_type && t != &om_dict_type) return t->hash(o, out);
-    else return om__err(om_heap_of(o), OM_EUNHASH, "unhashable type: '%s'", t->name);
+    if (om__likely(t == &om_str_type))
+        *out = om__str_hash(o);
+    else if (t == &om_int_type || t == &om_bool_type)
+        *out = om__hash_int(((om__int *)o)->value);
+    else if (t == &om_float_type)
+        *out = om__hash_double(((om__float *)o)->value);
+    else if (t == &om_tuple_type)
+        return hash_tuple(o, out);
+    else if (t == &om_none_type)
+        *out = 0xFCA86420u; /* CPython 3.12's constant */
+    else if (t->hash && t != &om_list_type && t != &om_dict_type)
+        return t->hash(o, out);
+    else
+        return om__err(om_heap_of(o), OM_EUNHASH, "unhashable type: '%s'", t->name);
     return 0;
 }
 

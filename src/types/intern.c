@@ -8,7 +8,10 @@
  */
 #include "types_impl.h"
 
-static size_t home(const om__intern *t, om_object *s) { return om__str_hash(s) & (t->cap - 1); }
+static size_t home(const om__intern *t, om_object *s)
+{
+    return om__str_hash(s) & (t->cap - 1);
+}
 
 static int grow(om_heap *h, om__intern *t)
 {

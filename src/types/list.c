@@ -32,7 +32,10 @@ static void list_dealloc(om_object *o)
     om__freelist_put(h, &h->types.lists, o);
 }
 
-static size_t list_extra(const om_object *o) { return ((const om__list *)o)->alloc * sizeof(om_object *); }
+static size_t list_extra(const om_object *o)
+{
+    return ((const om__list *)o)->alloc * sizeof(om_object *);
+}
 
 static int list_repr(om_object *o, char *buf, size_t n)
 {
@@ -141,8 +144,10 @@ int om_list_set_steal(om_object *o, ptrdiff_t i, om_object *v)
 {
     size_t k = 0;
     om__list *l = as_list(o, "om_list_set");
-    int rc = !l ? OM_ETYPE : !v ? om__err(om_heap_of(o), OM_EINVAL, "om_list_set: NULL item")
-           : om__index(i, l->len, &k) < 0 ? range_err(o, "om_list_set", i) : 0;
+    int rc = !l   ? OM_ETYPE
+             : !v ? om__err(om_heap_of(o), OM_EINVAL, "om_list_set: NULL item")
+             : om__index(i, l->len, &k) < 0 ? range_err(o, "om_list_set", i)
+                                            : 0;
     if (rc < 0) {
         om_xdecref(v);
         return rc;
@@ -180,8 +185,10 @@ om_object *om_list_pop(om_object *o, ptrdiff_t i)
     om__list *l = as_list(o, "om_list_pop");
     if (!l) return NULL;
     if (om__index(i, l->len, &k) < 0) {
-        if (l->len == 0) om__err(om_heap_of(o), OM_ERANGE, "om_list_pop: pop from an empty list");
-        else range_err(o, "om_list_pop", i);
+        if (l->len == 0)
+            om__err(om_heap_of(o), OM_ERANGE, "om_list_pop: pop from an empty list");
+        else
+            range_err(o, "om_list_pop", i);
         return NULL;
     }
     om_object *v = l->items[k];

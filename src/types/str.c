@@ -15,7 +15,10 @@ static void str_dealloc(om_object *o)
     if (((om__str *)o)->interned) om__intern_remove(om_heap_of(o), o);
 }
 
-static size_t str_extra(const om_object *o) { return ((const om__str *)o)->len + 1; }
+static size_t str_extra(const om_object *o)
+{
+    return ((const om__str *)o)->len + 1;
+}
 
 static int str_repr(om_object *o, char *buf, size_t n)
 {
@@ -52,8 +55,10 @@ static ptrdiff_t utf8_count(const unsigned char *s, size_t len)
         unsigned c = s[i];
         size_t k;
         unsigned lo = 0x80, hi = 0xBF;
-        if (c < 0x80) k = 0;
-        else if (c >= 0xC2 && c <= 0xDF) k = 1;
+        if (c < 0x80)
+            k = 0;
+        else if (c >= 0xC2 && c <= 0xDF)
+            k = 1;
         else if (c >= 0xE0 && c <= 0xEF) {
             k = 2;
             if (c == 0xE0) lo = 0xA0;
@@ -62,7 +67,8 @@ static ptrdiff_t utf8_count(const unsigned char *s, size_t len)
             k = 3;
             if (c == 0xF0) lo = 0x90;
             if (c == 0xF4) hi = 0x8F;
-        } else return -1;
+        } else
+            return -1;
         if (i + k >= len) return -1; /* truncated sequence */
         for (size_t j = 1; j <= k; j++) {
             unsigned d = s[i + j];
@@ -84,7 +90,8 @@ om_object *om_str_new(om_heap *h, const char *bytes, size_t len)
         if ((unsigned char)bytes[0] < 128) return h->types.chars[(unsigned char)bytes[0]];
     }
     if (!bytes) return om__err_null(h, OM_EINVAL, "om_str_new: bytes is NULL");
-    if (len > SIZE_MAX - STR_HDR - 1) return om__err_null(h, OM_ENOMEM, "om_str_new: %zu bytes", len);
+    if (len > SIZE_MAX - STR_HDR - 1)
+        return om__err_null(h, OM_ENOMEM, "om_str_new: %zu bytes", len);
     ptrdiff_t cp = utf8_count((const unsigned char *)bytes, len);
     if (cp < 0) return om__err_null(h, OM_EUTF8, "om_str_new: %zu bytes are not valid UTF-8", len);
     om__str *s = (om__str *)om__types_alloc(h, &om_str_type, STR_HDR + len + 1);

@@ -29,8 +29,10 @@ static void tuple_dealloc(om_object *o)
     size_t n = t->ob.size;
     for (size_t i = 0; i < n; i++) om_xdecref(t->items[i]);
     om_heap *h = om_heap_of(o);
-    if (n <= OM_TUPLE_FL_LENS) om__freelist_put(h, &h->types.tuples[n], o);
-    else om__object_free_memory(o);
+    if (n <= OM_TUPLE_FL_LENS)
+        om__freelist_put(h, &h->types.tuples[n], o);
+    else
+        om__object_free_memory(o);
 }
 
 static int tuple_repr(om_object *o, char *buf, size_t n)
@@ -123,8 +125,8 @@ static om__tuple *checked(om_object *o, ptrdiff_t i, size_t *idx, const char *fn
         return om__err_null(om_heap_of(o), OM_ETYPE, "%s: %s is not a tuple", fn, o->type->name);
     om__tuple *t = (om__tuple *)o;
     if (om__unlikely(om__index(i, t->ob.size, idx) < 0))
-        return om__err_null(om_heap_of(o), OM_ERANGE, "%s: index %td out of range for a tuple of %zu",
-                            fn, i, t->ob.size);
+        return om__err_null(om_heap_of(o), OM_ERANGE,
+                            "%s: index %td out of range for a tuple of %zu", fn, i, t->ob.size);
     return t;
 }
 
@@ -175,7 +177,8 @@ size_t om_tuple_len(const om_object *o)
 static void untrack(om_object *t)
 {
     int young;
-    if (t->gc & OM_GCW_LARGE) young = om__large_hdr(t, om__obj_prefix(t))->gen == 0;
+    if (t->gc & OM_GCW_LARGE)
+        young = om__large_hdr(t, om__obj_prefix(t))->gen == 0;
     else {
         const om__pool *pool = om__pool_of(t);
         young = om__bm_test(pool->young_bm, om__granule(pool, t));

@@ -33,10 +33,22 @@ const om_type om_bool_type = {
 
 /* ------------------------------------------------------------ singletons */
 
-om_object *om_none(om_heap *h) { return h->types.none; }
-om_object *om_true(om_heap *h) { return h->types.true_; }
-om_object *om_false(om_heap *h) { return h->types.false_; }
-om_object *om_bool(om_heap *h, int v) { return v ? h->types.true_ : h->types.false_; }
+om_object *om_none(om_heap *h)
+{
+    return h->types.none;
+}
+om_object *om_true(om_heap *h)
+{
+    return h->types.true_;
+}
+om_object *om_false(om_heap *h)
+{
+    return h->types.false_;
+}
+om_object *om_bool(om_heap *h, int v)
+{
+    return v ? h->types.true_ : h->types.false_;
+}
 
 int om_bool_value(const om_object *o)
 {
@@ -239,7 +251,8 @@ void om__types_print_stats(om_heap *h, FILE *out)
             OM_NSMALLINTS);
     fprintf(out, "# cached objects (all singletons)  = %14zu\n", ts->cached_objects);
     fprintf(out, "# interned strings                 = %14zu\n", ts->intern.n);
-    fprintf(out, "# dict index probes                = %14llu\n", (unsigned long long)ts->dict_probes);
+    fprintf(out, "# dict index probes                = %14llu\n",
+            (unsigned long long)ts->dict_probes);
     fprintf(out, "%-24s %8s %8s %12s %12s\n", "free list", "size", "bound", "hits", "misses");
     print_fl(out, "float", &ts->floats);
     for (int i = 1; i <= OM_TUPLE_FL_LENS; i++) {
@@ -263,8 +276,8 @@ static int check_fl(FILE *out, const char *name, const om__freelist *fl)
             return OM_ESTATE;
         }
     if (n != fl->n || n > fl->max) {
-        fprintf(out, "objmem: om_heap_check: %s free list holds %u, counted %u (bound %u)\n",
-                name, n, fl->n, fl->max);
+        fprintf(out, "objmem: om_heap_check: %s free list holds %u, counted %u (bound %u)\n", name,
+                n, fl->n, fl->max);
         return OM_ESTATE;
     }
     return 0;
@@ -279,7 +292,8 @@ typedef struct obj_check {
 static int check_object(om_object *o, void *arg)
 {
     obj_check *c = arg;
-    if (o->type == &om_dict_type) c->rc = om__dict_check(o, c->out);
+    if (o->type == &om_dict_type)
+        c->rc = om__dict_check(o, c->out);
     else if (o->type == &om_list_type) {
         const om__list *l = (const om__list *)o;
         if (l->len > l->alloc || (l->alloc && !l->items)) {

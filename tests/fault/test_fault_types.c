@@ -24,7 +24,8 @@ static int build(om_heap *h, void *arg)
         om_object *s = om_str_from_cstr(h, buf);
         om_object *t = s ? om_tuple_pack(h, 3, s, om_none(h), s) : NULL;
         om_object *f = om_float_new(h, i);
-        if (t && om_list_append_steal(l, om_incref(t)) < 0) assert_int_equal(om_errcode(h), OM_ENOMEM);
+        if (t && om_list_append_steal(l, om_incref(t)) < 0)
+            assert_int_equal(om_errcode(h), OM_ENOMEM);
         if (s && f && om_dict_set(d, s, f) < 0) assert_int_equal(om_errcode(h), OM_ENOMEM);
         if (!s || !t || !f) assert_int_equal(om_errcode(h), OM_ENOMEM);
         om_xdecref(t);

@@ -35,7 +35,10 @@ static int point_eq(om_object *a, om_object *b)
 }
 
 static const om_type point_type = {
-    .name = "point", .basic_size = sizeof(point), .hash = point_hash, .eq = point_eq,
+    .name = "point",
+    .basic_size = sizeof(point),
+    .hash = point_hash,
+    .eq = point_eq,
 };
 static const om_type opaque_type = {.name = "opaque", .basic_size = sizeof(point)};
 
@@ -115,20 +118,22 @@ static void test_dict_keys_of_every_hashable_type(void **state)
 {
     om_heap *h = OM_HEAP(state);
     om_object *d = om_dict_new(h);
-    om_object *one = om_int_new(h, 1), *onef = om_float_new(h, 1.0), *big = om_int_new(h, (int64_t)1 << 40);
+    om_object *one = om_int_new(h, 1), *onef = om_float_new(h, 1.0),
+              *big = om_int_new(h, (int64_t)1 << 40);
     om_object *s = om_str_from_cstr(h, "s"), *t = om_tuple_pack(h, 2, one, s);
     om_object *t2 = om_tuple_pack(h, 2, onef, s), *p = new_point(h, 3, 4), *p2 = new_point(h, 3, 4);
     om_object *half = om_float_new(h, 0.5);
     om_object *keys[] = {one, big, s, t, om_none(h), om_false(h), p, half};
-    for (int i = 0; i < 8; i++) assert_int_equal(om_dict_set_steal(d, om_incref(keys[i]), om_int_new(h, i)), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(om_dict_set_steal(d, om_incref(keys[i]), om_int_new(h, i)), 0);
     assert_int_equal(om_dict_len(d), 8);
-    assert_int_equal(get_int(d, onef), 0);          /* 1.0 finds 1 */
-    assert_int_equal(get_int(d, om_true(h)), 0);    /* True finds 1 */
-    assert_int_equal(get_int(d, t2), 3);            /* (1.0, 's') finds (1, 's') */
-    assert_int_equal(get_int(d, p2), 6);            /* user eq */
+    assert_int_equal(get_int(d, onef), 0);       /* 1.0 finds 1 */
+    assert_int_equal(get_int(d, om_true(h)), 0); /* True finds 1 */
+    assert_int_equal(get_int(d, t2), 3);         /* (1.0, 's') finds (1, 's') */
+    assert_int_equal(get_int(d, p2), 6);         /* user eq */
     assert_int_equal(get_int(d, om_none(h)), 4);
     om_object *zero = om_int_new(h, 0);
-    assert_int_equal(get_int(d, zero), 5);          /* 0 finds False */
+    assert_int_equal(get_int(d, zero), 5); /* 0 finds False */
     /* True replaces the value of the key 1, keeping the key 1 */
     assert_int_equal(om_dict_set(d, om_true(h), om_none(h)), 0);
     assert_int_equal(om_dict_len(d), 8);
@@ -326,15 +331,23 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dict_set_get_del_len, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_keys_of_every_hashable_type, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_keys_of_every_hashable_type, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_keeps_insertion_order, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_iteration_detects_mutation, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_keys_of_every_hashable_type, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_keys_of_every_hashable_type, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_keeps_insertion_order, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_iteration_detects_mutation, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_dict_many_str_keys, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_many_str_keys, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_free_list_reuses_and_is_bounded, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_hash_flood_stays_linear, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_dict_check_finds_damage, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_many_str_keys, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_free_list_reuses_and_is_bounded, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_hash_flood_stays_linear, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_dict_check_finds_damage, om_test_setup,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

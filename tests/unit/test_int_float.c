@@ -143,9 +143,14 @@ static uint64_t hash_of(om_object *o)
 static void test_int_hash_follows_python(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    struct { double f; int64_t expect; } cases[] = {
-        {1.5, 1152921504606846977LL}, {-1.5, -1152921504606846977LL}, {0.1, 230584300921369408LL},
-        {INFINITY, 314159}, {-INFINITY, -314159}, {-1.0, -2}, {1e300, 1224995262755759164LL},
+    struct {
+        double f;
+        int64_t expect;
+    } cases[] = {
+        {1.5, 1152921504606846977LL},   {-1.5, -1152921504606846977LL},
+        {0.1, 230584300921369408LL},    {INFINITY, 314159},
+        {-INFINITY, -314159},           {-1.0, -2},
+        {1e300, 1224995262755759164LL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         om_object *f = om_float_new(h, cases[i].f);
@@ -165,7 +170,8 @@ static void test_int_hash_follows_python(void **state)
 static void test_int_equal_numbers_hash_alike(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    static const int64_t vals[] = {0, 1, -1, 5, 1000, -123456789, (int64_t)1 << 52, (int64_t)1 << 62};
+    static const int64_t vals[] = {
+        0, 1, -1, 5, 1000, -123456789, (int64_t)1 << 52, (int64_t)1 << 62};
     for (size_t k = 0; k < sizeof vals / sizeof *vals; k++) {
         om_object *i = om_int_new(h, vals[k]), *f = om_float_new(h, (double)vals[k]);
         assert_int_equal(om_equal(i, f), 1);
@@ -245,7 +251,8 @@ static void test_types_stats_in_heap_stats_and_print(void **state)
     fclose(out);
     assert_non_null(strstr(buf, "# interned strings                 =              1"));
     assert_non_null(strstr(buf, "# cached small ints (-5..256)      =            262"));
-    assert_non_null(strstr(buf, "float                           0      100            1            1"));
+    assert_non_null(
+        strstr(buf, "float                           0      100            1            1"));
     free(buf);
     om_decref(a);
     om_decref(s);
@@ -255,17 +262,28 @@ static void test_types_stats_in_heap_stats_and_print(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_int_singletons_are_immortal_and_unique, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_int_small_ints_are_one_object, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_int_values_round_trip, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_float_values_and_type_errors, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_float_freed_block_comes_back, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_float_free_list_is_bounded, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_float_debug_heap_bypasses_free_list, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_int_hash_follows_python, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_int_equal_numbers_hash_alike, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_int_float_equality_is_exact, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_types_stats_in_heap_stats_and_print, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int_singletons_are_immortal_and_unique, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int_small_ints_are_one_object, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int_values_round_trip, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_float_values_and_type_errors, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_float_freed_block_comes_back, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_float_free_list_is_bounded, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_float_debug_heap_bypasses_free_list,
+                                        om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int_hash_follows_python, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int_equal_numbers_hash_alike, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int_float_equality_is_exact, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_stats_in_heap_stats_and_print, om_test_setup,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

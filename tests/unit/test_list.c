@@ -11,7 +11,10 @@ static size_t heap_objects(om_heap *h)
     return st.heap_objects;
 }
 
-static size_t capacity(const om_object *l) { return (om_sizeof(l) - 40) / 8; }
+static size_t capacity(const om_object *l)
+{
+    return (om_sizeof(l) - 40) / 8;
+}
 
 static om_object *list_of(om_heap *h, int n)
 {
@@ -112,10 +115,10 @@ static void test_list_insert_pop_delete(void **state)
     om_heap *h = OM_HEAP(state);
     om_object *l = list_of(h, 5); /* 0 1 2 3 4 */
     om_object *m = om_int_new(h, -1000);
-    assert_int_equal(om_list_insert(l, 0, m), 0);      /* m 0 1 2 3 4 */
-    assert_int_equal(om_list_insert(l, 100, m), 0);    /* ... 4 m (clamped) */
-    assert_int_equal(om_list_insert(l, -100, m), 0);   /* m m 0 1 2 3 4 m */
-    assert_int_equal(om_list_insert(l, -1, m), 0);     /* m m 0 1 2 3 4 m m */
+    assert_int_equal(om_list_insert(l, 0, m), 0);    /* m 0 1 2 3 4 */
+    assert_int_equal(om_list_insert(l, 100, m), 0);  /* ... 4 m (clamped) */
+    assert_int_equal(om_list_insert(l, -100, m), 0); /* m m 0 1 2 3 4 m */
+    assert_int_equal(om_list_insert(l, -1, m), 0);   /* m m 0 1 2 3 4 m m */
     assert_int_equal(om_refcount(m), 5);
     assert_int_equal(om_list_len(l), 9);
     assert_int_equal(item(l, 2), 0);
@@ -180,12 +183,17 @@ static void test_list_free_list_reuses_and_is_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_list_append_get_set_len, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_list_grows_like_cpython, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_append_get_set_len, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_grows_like_cpython, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup_debug,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_equality, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_list_free_list_reuses_and_is_bounded, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_free_list_reuses_and_is_bounded, om_test_setup,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

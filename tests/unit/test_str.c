@@ -45,8 +45,9 @@ static void test_str_invalid_utf8_is_an_error(void **state)
 {
     om_heap *h = OM_HEAP(state);
     static const char *bad[] = {
-        "\xff", "a\x80", "\xc0\x80", "\xc1\xbf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xe2\x82",
-        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf0\x8f\xbf\xbf", "abcdefgh\xe2", "\xc3",
+        "\xff",         "a\x80",    "\xc0\x80",         "\xc1\xbf",         "\xe0\x80\xaf",
+        "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf0\x8f\xbf\xbf",
+        "abcdefgh\xe2", "\xc3",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         om_errclear(h);
@@ -54,8 +55,9 @@ static void test_str_invalid_utf8_is_an_error(void **state)
         assert_int_equal(om_errcode(h), OM_EUTF8);
         assert_non_null(strstr(om_errmsg(h), "UTF-8"));
     }
-    static const char *good[] = {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf",
-                                 "\xee\x80\x80", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf"};
+    static const char *good[] = {"\xc2\x80",        "\xdf\xbf",     "\xe0\xa0\x80",
+                                 "\xed\x9f\xbf",    "\xee\x80\x80", "\xf0\x90\x80\x80",
+                                 "\xf4\x8f\xbf\xbf"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         om_object *s = om_str_from_cstr(h, good[i]);
         assert_non_null(s);
@@ -203,12 +205,18 @@ static void test_str_interned_alive_at_heap_destroy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_str_lengths_in_bytes_and_code_points, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_str_invalid_utf8_is_an_error, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_str_empty_and_ascii_chars_are_cached, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_str_hash_is_cached_and_keyed, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_str_intern_returns_one_object, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_str_intern_table_survives_churn, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_lengths_in_bytes_and_code_points, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_invalid_utf8_is_an_error, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_empty_and_ascii_chars_are_cached, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_hash_is_cached_and_keyed, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_intern_returns_one_object, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_intern_table_survives_churn, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test(test_str_interned_alive_at_heap_destroy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,15 +204,22 @@ static void test_tuple_untracked_fill_gives_back_gen0_count(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tuple_empty_is_a_singleton, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_empty_is_a_singleton, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_get_set_len, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_from_and_pack, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_free_list_reuses_blocks, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_free_list_is_bounded, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_hash_and_equality, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_untracked_fill_gives_back_gen0_count, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_free_list_reuses_blocks, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_free_list_is_bounded, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_hash_and_equality, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_untracked_fill_gives_back_gen0_count,
+                                        om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,19 +64,25 @@ static void test_types_gc_mixed_ring(void **state)
     om_incref(first);
     for (int i = 0; i < N; i++) {
         om_object *next;
-        if (i % 3 == 0) next = om_dict_new(h);
-        else next = om_list_new(h, 0);
+        if (i % 3 == 0)
+            next = om_dict_new(h);
+        else
+            next = om_list_new(h, 0);
         om_object *num = om_int_new(h, i);
         om_object *box = om_tuple_pack(h, 2, next, num); /* a tuple on the path */
         om_decref(num);
-        if (om_is_dict(prev)) om_dict_set_steal(prev, om_int_new(h, i), box);
-        else om_list_append_steal(prev, box);
+        if (om_is_dict(prev))
+            om_dict_set_steal(prev, om_int_new(h, i), box);
+        else
+            om_list_append_steal(prev, box);
         om_decref(prev);
         prev = next;
     }
     om_list_append(first, first);
-    if (om_is_dict(prev)) om_dict_set(prev, om_none(h), first);
-    else om_list_append(prev, first);
+    if (om_is_dict(prev))
+        om_dict_set(prev, om_none(h), first);
+    else
+        om_list_append(prev, first);
     om_decref(prev);
     om_decref(first);
     collect(h);
@@ -111,12 +117,17 @@ static void test_types_gc_reachable_containers_survive(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_types_gc_list_holding_itself, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_types_gc_dict_holding_itself, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_types_gc_tuple_list_cycle, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_gc_list_holding_itself, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_gc_dict_holding_itself, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_gc_tuple_list_cycle, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_types_gc_mixed_ring, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_types_gc_reachable_containers_survive, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_types_gc_list_holding_itself, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_gc_reachable_containers_survive, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_types_gc_list_holding_itself, om_test_setup_debug,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
