@@ -15,31 +15,12 @@
 static inline om_object *om__types_alloc(om_heap *h, const om_type *t, size_t size)
 {
     unsigned kind = (t->flags & OM_TYPE_GC) ? OM_KIND_GC : OM_KIND_OBJ;
-    om_object *o = NULL;
-    /* Inline fast path: the head pool's free list, exactly what
-     * om__block_alloc does through om__pool_alloc_slow when no hook is on
-     * (om_malloc's fast path, for object blocks); anything else (no head
-     * pool, an empty free list, hooks, large) goes the full way. */
-    if (om__likely(!h->hooks && size <= OM_SMALL_MAX)) {
-        om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
-        om__block *b;
-        if (om__likely(pool != NULL && (b = pool->free) != NULL)) {
-            om__unpoison(b, pool->bsize);
-            om__vg_defined(b, sizeof *b); /* the link, as pool.c's link_read */
-            pool->free = b->next;
-            pool->nalloc++;
-            h->alloc.used += pool->bsize;
-            if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
-            om__bm_set(pool->alloc_bm, om__granule(pool, b));
-            o = (om_object *)b;
-        }
-    }
-    if (!o) o = om__block_alloc(h, size, kind);
+    om_object *o = om__block_alloc(h, size, kind); /* inlines the pool fast path itself */
     if (om__unlikely(o == NULL))
         return om__err_null(h, OM_ENOMEM, "no memory for a %s of %zu bytes", t->name, size);
     o->refcnt = 1;
-    o->gc =
-        (size > OM_SMALL_MAX ? OM_GCW_LARGE : 0) | ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
+    o->gc = (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
+            ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
     o->type = t;
     h->obj.live++;
     return o;

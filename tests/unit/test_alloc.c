@@ -157,16 +157,17 @@ static void test_alloc_kept_pools_do_not_pin_arenas(void **state)
 {
     om_heap *h = OM_HEAP(state);
     enum { N = 40000 };
+    om_heap_stats st, st0; /* the heap's own objects (built-in singletons) */
+    om_heap_get_stats(h, &st0);
     void **v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++) v[i] = om_malloc(h, (size_t)(i % 32) * 16 + 1);
-    om_heap_stats st;
     om_heap_get_stats(h, &st);
     assert_true(st.arenas >= 4);
     for (int i = 0; i < N; i++) om_free(h, v[i]);
     free(v);
     om_heap_get_stats(h, &st);
-    assert_int_equal(st.pools_used, 0);
-    assert_true(st.arenas <= 2);
+    assert_int_equal(st.pools_used, st0.pools_used);
+    assert_true(st.arenas <= st0.arenas + 2);
     assert_int_equal(om_heap_check(h), 0);
 }
 

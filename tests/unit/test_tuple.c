@@ -201,6 +201,22 @@ static void test_tuple_untracked_fill_gives_back_gen0_count(void **state)
     om_gc_enable(h);
 }
 
+/* Sizes around the small/large boundary (in debug mode the prefix and
+ * guard move it): every tuple still finds its heap and frees cleanly. */
+static void test_tuple_sizes_across_the_large_boundary(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    for (size_t n = 50; n < 70; n++) {
+        om_object *t = om_tuple_new(h, n), *l = om_list_new(h, 0);
+        for (size_t i = 0; i < n; i++) assert_int_equal(om_tuple_set(t, (ptrdiff_t)i, l), 0);
+        assert_ptr_equal(om_heap_of(t), h);
+        assert_true(om_gc_is_tracked(t));
+        om_decref(l);
+        assert_int_equal(om_heap_check(h), 0);
+        om_decref(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +236,10 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_untracked_fill_gives_back_gen0_count,
                                         om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary,
+                                        om_test_setup_debug, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
