@@ -242,8 +242,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_untracked_fill_gives_back_gen0_count,
                                         om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary,
-                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary,
                                         om_test_setup_debug, om_test_teardown),
     };
