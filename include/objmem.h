@@ -32,5 +32,6 @@
 #include "objmem/gc.h"
 #include "objmem/weakref.h"
 #include "objmem/trace.h"
+#include "objmem/types.h"
 
 #endif

@@ -135,6 +135,7 @@ void om_heap_get_stats(om_heap *h, om_heap_stats *st)
     memset(st, 0, sizeof *st);
     om__alloc_fill_stats(h, st);
     om__object_fill_stats(h, st);
+    om__types_fill_stats(h, st);
 }
 
 void om_heap_print_stats(om_heap *h, FILE *out)

@@ -14,6 +14,7 @@ static const om_tour_section sections[] = {
     {"refcount", "Reference counting: a = point(); b = a; del a", om_tour_refcount},
     {"trace", "Tracing allocations: top sites and a leak found by diff", om_tour_trace},
     {"gc", "The cycle collector: cycles, generations, finalizers, weak references", om_tour_gc},
+    {"types", "Built-in types: small ints, interning, free lists, untracked tuples", om_tour_types},
 };
 
 void om_tour_say(const char *fmt, ...)

@@ -30,6 +30,7 @@ int om_tour_trace(void);
 /* Write the tour_trace workload's two snapshots (before and after a leak). */
 int om_tour_trace_dumps(const char *old_path, const char *new_path);
 int om_tour_gc(void);
+int om_tour_types(void);
 
 /* Helpers for sections. */
 void om_tour_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -131,6 +131,17 @@ typedef struct om_type_stats {
 
 enum { OM_STATS_MAX_TYPES = 64 };
 
+/* One free list of the built-in types (objmem/types.h). */
+typedef struct om_freelist_stats {
+    const char *name; /* "float", "tuple" (lengths 1..20 together), "list", "dict" */
+    size_t size;      /* objects parked now                    */
+    size_t bound;     /* most it keeps                         */
+    size_t hits;      /* creations it served                   */
+    size_t misses;    /* creations that went to the allocator  */
+} om_freelist_stats;
+
+enum { OM_STATS_MAX_FREELISTS = 8 };
+
 typedef struct om_heap_stats {
     /* allocator */
     size_t bytes_in_use;   /* bytes of blocks handed out (block sizes)        */
@@ -159,6 +170,12 @@ typedef struct om_heap_stats {
     size_t heap_raw_blocks;/* of raw_blocks, those the heap itself holds      */
     size_t ntypes;         /* entries used in types[]                          */
     om_type_stats types[OM_STATS_MAX_TYPES];
+    /* built-in types (objmem/types.h) */
+    size_t small_ints;     /* cached small ints (-5..256)                      */
+    size_t cached_objects; /* immortal built-in singletons, small ints included */
+    size_t interned;       /* strings in the intern table                      */
+    size_t nfreelists;     /* entries used in freelists[]                      */
+    om_freelist_stats freelists[OM_STATS_MAX_FREELISTS];
 } om_heap_stats;
 
 /* Fill *st with the heap's statistics (walks the arenas: O(pools)). */

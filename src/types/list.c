@@ -1,0 +1,212 @@
+/*
+ * list.c - growable lists with CPython's over-allocation (amortised O(1)
+ * append, listobject.c's list_resize), item storage in heap blocks
+ * (om_realloc), and a free list of list objects.
+ * Design note: docs/types.md ("Lists").
+ */
+#include "types_impl.h"
+
+static int list_traverse(om_object *o, om_visit_fn visit, void *arg)
+{
+    om__list *l = (om__list *)o;
+    for (size_t i = l->len; i-- > 0;) OM_VISIT(l->items[i], visit, arg);
+    return 0;
+}
+
+/* Drop every item and the storage; the list stays valid and empty. */
+static void list_clear(om_object *o)
+{
+    om__list *l = (om__list *)o;
+    om_object **items = l->items;
+    size_t n = l->len;
+    l->items = NULL;
+    l->len = l->alloc = 0;
+    while (n-- > 0) om_decref(items[n]);
+    if (items) om_free(om_heap_of(o), items);
+}
+
+static void list_dealloc(om_object *o)
+{
+    list_clear(o);
+    om_heap *h = om_heap_of(o);
+    om__freelist_put(h, &h->types.lists, o);
+}
+
+static size_t list_extra(const om_object *o)
+{
+    return ((const om__list *)o)->alloc * sizeof(om_object *);
+}
+
+static int list_repr(om_object *o, char *buf, size_t n)
+{
+    return snprintf(buf, n, "[list of %zu]", ((om__list *)o)->len);
+}
+
+const om_type om_list_type = {
+    .name = "list",
+    .basic_size = sizeof(om__list),
+    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY,
+    .traverse = list_traverse,
+    .clear = list_clear,
+    .dealloc = list_dealloc,
+    .sizeof_extra = list_extra,
+    .repr = list_repr,
+};
+
+/* Make room for newsize items, growing by CPython's rule (~1/8 extra,
+ * rounded to 4) or shrinking when less than half would be used. */
+static om__noinline int list_resize(om__list *l, size_t newsize)
+{
+    if (l->alloc >= newsize && newsize >= (l->alloc >> 1)) return 0;
+    size_t cap = (newsize + (newsize >> 3) + 6) & ~(size_t)3;
+    if (newsize - l->len > cap - newsize) cap = (newsize + 3) & ~(size_t)3;
+    if (newsize == 0) cap = 0;
+    om_heap *h = om_heap_of(&l->ob);
+    if (cap > SIZE_MAX / sizeof(om_object *))
+        return om__err(h, OM_ENOMEM, "list of %zu items overflows", newsize);
+    if (cap == 0) {
+        om_free(h, l->items);
+        l->items = NULL;
+    } else {
+        om_object **p = om_realloc(h, l->items, cap * sizeof(om_object *));
+        if (!p) return om__err(h, OM_ENOMEM, "no memory for %zu list items", cap);
+        l->items = p;
+    }
+    l->alloc = cap;
+    return 0;
+}
+
+om_object *om_list_new(om_heap *h, size_t capacity)
+{
+    om_object *o = om__freelist_take(h, &h->types.lists, &om_list_type);
+    if (!o && !(o = om__types_alloc(h, &om_list_type, sizeof(om__list)))) return NULL;
+    om__list *l = (om__list *)o;
+    l->len = l->alloc = 0;
+    l->items = NULL;
+    if (capacity) {
+        if (capacity > SIZE_MAX / sizeof(om_object *) ||
+            !(l->items = om_malloc(h, capacity * sizeof(om_object *)))) {
+            om__freelist_put(h, &h->types.lists, o);
+            return om__err_null(h, OM_ENOMEM, "no memory for %zu list items", capacity);
+        }
+        l->alloc = capacity;
+    }
+    om__gc_track_new(h, o);
+    return o;
+}
+
+static om__list *as_list(om_object *o, const char *fn)
+{
+    if (om__likely(o->type == &om_list_type)) return (om__list *)o;
+    return om__err_null(om_heap_of(o), OM_ETYPE, "%s: %s is not a list", fn, o->type->name);
+}
+
+static int range_err(om_object *o, const char *fn, ptrdiff_t i)
+{
+    return om__err(om_heap_of(o), OM_ERANGE, "%s: index %td out of range for a list of %zu", fn, i,
+                   ((om__list *)o)->len);
+}
+
+int om_list_append_steal(om_object *o, om_object *v)
+{
+    om__list *l = as_list(o, "om_list_append");
+    if (om__unlikely(!l || !v)) {
+        om_xdecref(v);
+        return l ? om__err(om_heap_of(o), OM_EINVAL, "om_list_append: NULL item") : OM_ETYPE;
+    }
+    if (om__unlikely(l->len == l->alloc) && list_resize(l, l->len + 1) < 0) {
+        om_decref(v);
+        return OM_ENOMEM;
+    }
+    l->items[l->len++] = v;
+    return 0;
+}
+
+int om_list_append(om_object *o, om_object *v)
+{
+    if (v) om_incref(v);
+    return om_list_append_steal(o, v);
+}
+
+om_object *om_list_get(om_object *o, ptrdiff_t i)
+{
+    size_t k = 0;
+    om__list *l = as_list(o, "om_list_get");
+    if (!l) return NULL;
+    if (om__unlikely(om__index(i, l->len, &k) < 0)) {
+        range_err(o, "om_list_get", i);
+        return NULL;
+    }
+    return om_incref(l->items[k]);
+}
+
+int om_list_set_steal(om_object *o, ptrdiff_t i, om_object *v)
+{
+    size_t k = 0;
+    om__list *l = as_list(o, "om_list_set");
+    int rc = !l   ? OM_ETYPE
+             : !v ? om__err(om_heap_of(o), OM_EINVAL, "om_list_set: NULL item")
+             : om__index(i, l->len, &k) < 0 ? range_err(o, "om_list_set", i)
+                                            : 0;
+    if (rc < 0) {
+        om_xdecref(v);
+        return rc;
+    }
+    om_object *old = l->items[k];
+    l->items[k] = v;
+    om_decref(old);
+    return 0;
+}
+
+int om_list_set(om_object *o, ptrdiff_t i, om_object *v)
+{
+    if (v) om_incref(v);
+    return om_list_set_steal(o, i, v);
+}
+
+int om_list_insert(om_object *o, ptrdiff_t i, om_object *v)
+{
+    om__list *l = as_list(o, "om_list_insert");
+    if (!l) return OM_ETYPE;
+    if (!v) return om__err(om_heap_of(o), OM_EINVAL, "om_list_insert: NULL item");
+    size_t n = l->len, k;
+    if (i < 0) i += (ptrdiff_t)n;
+    k = i < 0 ? 0 : (size_t)i > n ? n : (size_t)i;
+    if (list_resize(l, n + 1) < 0) return OM_ENOMEM;
+    memmove(&l->items[k + 1], &l->items[k], (n - k) * sizeof(om_object *));
+    l->items[k] = om_incref(v);
+    l->len = n + 1;
+    return 0;
+}
+
+om_object *om_list_pop(om_object *o, ptrdiff_t i)
+{
+    size_t k = 0;
+    om__list *l = as_list(o, "om_list_pop");
+    if (!l) return NULL;
+    if (om__index(i, l->len, &k) < 0) {
+        if (l->len == 0)
+            om__err(om_heap_of(o), OM_ERANGE, "om_list_pop: pop from an empty list");
+        else
+            range_err(o, "om_list_pop", i);
+        return NULL;
+    }
+    om_object *v = l->items[k];
+    memmove(&l->items[k], &l->items[k + 1], (l->len - k - 1) * sizeof(om_object *));
+    l->len--;
+    (void)list_resize(l, l->len); /* shrinking: a failure keeps the bigger block */
+    return v;
+}
+
+int om_list_delete(om_object *o, ptrdiff_t i)
+{
+    om_object *v = om_list_pop(o, i);
+    if (!v) return om_errcode(om_heap_of(o));
+    om_decref(v);
+    return 0;
+}
+
+size_t om_list_len(const om_object *o)
+{
+    return o->type == &om_list_type ? ((const om__list *)o)->len : 0;
+}

@@ -1,0 +1,200 @@
+/*
+ * tuple.c - tuples: the empty tuple a singleton, free lists per length
+ * 1..20, and CPython's untracking of tuples that hold only atomic objects
+ * (no cycle can pass through them, so the collector never sees them).
+ * Design note: docs/types.md ("Tuples").
+ */
+#include <stdarg.h>
+
+#include "types_impl.h"
+
+#define TUPLE_SIZE(n) (sizeof(om__tuple) + (n) * sizeof(om_object *))
+
+static int tuple_traverse(om_object *o, om_visit_fn visit, void *arg)
+{
+    om__tuple *t = (om__tuple *)o;
+    for (size_t i = t->ob.size; i-- > 0;) OM_VISIT(t->items[i], visit, arg);
+    return 0;
+}
+
+static void tuple_clear(om_object *o)
+{
+    om__tuple *t = (om__tuple *)o;
+    for (size_t i = 0; i < t->ob.size; i++) om_clear_ref(&t->items[i]);
+}
+
+static void tuple_dealloc(om_object *o)
+{
+    om__tuple *t = (om__tuple *)o;
+    size_t n = t->ob.size;
+    for (size_t i = 0; i < n; i++) om_xdecref(t->items[i]);
+    om_heap *h = om_heap_of(o);
+    if (n <= OM_TUPLE_FL_LENS)
+        om__freelist_put(h, &h->types.tuples[n], o);
+    else
+        om__object_free_memory(o);
+}
+
+static int tuple_repr(om_object *o, char *buf, size_t n)
+{
+    return snprintf(buf, n, "(tuple of %zu)", ((om__tuple *)o)->ob.size);
+}
+
+const om_type om_tuple_type = {
+    .name = "tuple",
+    .basic_size = sizeof(om__tuple),
+    .item_size = sizeof(om_object *),
+    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY,
+    .traverse = tuple_traverse,
+    .clear = tuple_clear,
+    .dealloc = tuple_dealloc,
+    .repr = tuple_repr,
+};
+
+/* A tuple of n > 0 NULL items, untracked. */
+static om__tuple *tuple_alloc(om_heap *h, size_t n)
+{
+    om_object *o = NULL;
+    if (n <= OM_TUPLE_FL_LENS) o = om__freelist_take(h, &h->types.tuples[n], &om_tuple_type);
+    if (!o) {
+        if (n > (SIZE_MAX - sizeof(om__tuple)) / sizeof(om_object *))
+            return om__err_null(h, OM_ENOMEM, "om_tuple_new: %zu items overflow", n);
+        o = om__types_alloc(h, &om_tuple_type, TUPLE_SIZE(n));
+        if (!o) return NULL;
+    }
+    om__tuple *t = (om__tuple *)o;
+    t->ob.size = n;
+    memset(t->items, 0, n * sizeof(om_object *));
+    return t;
+}
+
+om_object *om_tuple_new(om_heap *h, size_t n)
+{
+    if (n == 0) return h->types.empty_tuple;
+    om__tuple *t = tuple_alloc(h, n);
+    if (!t) return NULL;
+    om__gc_track_new(h, &t->ob.ob_base);
+    return &t->ob.ob_base;
+}
+
+/* t is filled; track it only when an item could be part of a cycle. */
+static om_object *finish(om_heap *h, om__tuple *t)
+{
+    for (size_t i = 0; i < t->ob.size; i++)
+        if (!om__is_atomic(t->items[i])) {
+            om__gc_track_new(h, &t->ob.ob_base);
+            break;
+        }
+    return &t->ob.ob_base;
+}
+
+om_object *om_tuple_from(om_heap *h, size_t n, om_object *const *items)
+{
+    if (n == 0) return h->types.empty_tuple;
+    for (size_t i = 0; i < n; i++)
+        if (!items[i]) return om__err_null(h, OM_EINVAL, "om_tuple_from: item %zu is NULL", i);
+    om__tuple *t = tuple_alloc(h, n);
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++) t->items[i] = om_incref(items[i]);
+    return finish(h, t);
+}
+
+om_object *om_tuple_pack(om_heap *h, size_t n, ...)
+{
+    if (n == 0) return h->types.empty_tuple;
+    om__tuple *t = tuple_alloc(h, n);
+    if (!t) return NULL;
+    va_list ap;
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++) {
+        om_object *v = va_arg(ap, om_object *);
+        t->items[i] = v ? om_incref(v) : NULL;
+    }
+    va_end(ap);
+    for (size_t i = 0; i < n; i++)
+        if (!t->items[i]) {
+            om_decref(&t->ob.ob_base);
+            return om__err_null(h, OM_EINVAL, "om_tuple_pack: item %zu is NULL", i);
+        }
+    return finish(h, t);
+}
+
+static om__tuple *checked(om_object *o, ptrdiff_t i, size_t *idx, const char *fn)
+{
+    if (om__unlikely(o->type != &om_tuple_type))
+        return om__err_null(om_heap_of(o), OM_ETYPE, "%s: %s is not a tuple", fn, o->type->name);
+    om__tuple *t = (om__tuple *)o;
+    if (om__unlikely(om__index(i, t->ob.size, idx) < 0))
+        return om__err_null(om_heap_of(o), OM_ERANGE,
+                            "%s: index %td out of range for a tuple of %zu", fn, i, t->ob.size);
+    return t;
+}
+
+om_object *om_tuple_get(om_object *o, ptrdiff_t i)
+{
+    size_t k = 0;
+    om__tuple *t = checked(o, i, &k, "om_tuple_get");
+    if (!t) return NULL;
+    if (om__unlikely(!t->items[k]))
+        return om__err_null(om_heap_of(o), OM_EINVAL, "om_tuple_get: slot %zu is not set", k);
+    return om_incref(t->items[k]);
+}
+
+int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
+{
+    size_t k = 0;
+    om__tuple *t = checked(o, i, &k, "om_tuple_set");
+    if (!t || !v) {
+        om_xdecref(v);
+        if (t) return om__err(om_heap_of(o), OM_EINVAL, "om_tuple_set: the item is NULL");
+        return om_errcode(om_heap_of(o));
+    }
+    om_object *old = t->items[k];
+    t->items[k] = v;
+    if (!(o->gc & OM_GCW_TRACKED)) {
+        if (!om__is_atomic(v)) om_gc_track(o);
+    } else if (k + 1 == t->ob.size) {
+        om_tuple_maybe_untrack(o);
+    }
+    om_xdecref(old);
+    return 0;
+}
+
+int om_tuple_set(om_object *o, ptrdiff_t i, om_object *v)
+{
+    if (v) om_incref(v);
+    return om_tuple_set_steal(o, i, v);
+}
+
+size_t om_tuple_len(const om_object *o)
+{
+    return o->type == &om_tuple_type ? ((const om__tuple *)o)->ob.size : 0;
+}
+
+/* Untrack t; a young tuple also gives back its generation-0 count, so
+ * tuples that turn out atomic (the usual fill of om_tuple_new) do not
+ * trigger young collections that would find nothing to do. */
+static void untrack(om_object *t)
+{
+    int young;
+    if (t->gc & OM_GCW_LARGE)
+        young = om__large_hdr(t, om__obj_prefix(t))->gen == 0;
+    else {
+        const om__pool *pool = om__pool_of(t);
+        young = om__bm_test(pool->young_bm, om__granule(pool, t));
+    }
+    om_gc_untrack(t);
+    om_heap *h = om_heap_of(t);
+    if (young && h->gc.count[0] > 0) h->gc.count[0]--;
+}
+
+int om_tuple_maybe_untrack(om_object *o)
+{
+    if (o->type != &om_tuple_type) return 0;
+    if (!(o->gc & OM_GCW_TRACKED)) return 1;
+    const om__tuple *t = (const om__tuple *)o;
+    for (size_t i = 0; i < t->ob.size; i++)
+        if (!t->items[i] || !om__is_atomic(t->items[i])) return 0;
+    untrack(o);
+    return 1;
+}

@@ -1,0 +1,63 @@
+/*
+ * types_impl.h - inline helpers shared by the files of src/types/ only:
+ * the lean creation path of built-in objects and the free lists' take.
+ * Design note: docs/types.md ("Creation paths").
+ */
+#ifndef OM_TYPES_IMPL_H
+#define OM_TYPES_IMPL_H
+
+#include "internal/heap.h"
+
+/* A new object block of `size` bytes for type t (a GC pool for GC types),
+ * header set, count 1, not tracked, not zeroed past the header. NULL with
+ * OM_ENOMEM recorded. Skips om_new's checks: the built-in types are
+ * known-good, and each fills its own fields. */
+static inline om_object *om__types_alloc(om_heap *h, const om_type *t, size_t size)
+{
+    unsigned kind = (t->flags & OM_TYPE_GC) ? OM_KIND_GC : OM_KIND_OBJ;
+    om_object *o = om__block_alloc(h, size, kind); /* inlines the pool fast path itself */
+    if (om__unlikely(o == NULL))
+        return om__err_null(h, OM_ENOMEM, "no memory for a %s of %zu bytes", t->name, size);
+    o->refcnt = 1;
+    o->gc = (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
+            ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
+    o->type = t;
+    h->obj.live++;
+    return o;
+}
+
+/* Take an object off fl (NULL when empty, or when the heap has hooks: in
+ * debug and tracing mode every object comes from the allocator so that it
+ * is checked and traced), re-typed as t with count 1, not tracked. */
+static inline om_object *om__freelist_take(om_heap *h, om__freelist *fl, const om_type *t)
+{
+    om__flnode *n = fl->head;
+    if (om__likely(n != NULL && !h->hooks)) {
+        fl->head = n->next;
+        fl->n--;
+        fl->hits++;
+        n->ob.type = t;
+        return &n->ob;
+    }
+    fl->misses++;
+    return NULL;
+}
+
+/* Resolve a Python index (negative counts from the end) against len:
+ * 0 and *out, or -1. */
+static inline int om__index(ptrdiff_t i, size_t len, size_t *out)
+{
+    if (i < 0) i += (ptrdiff_t)len;
+    if (i < 0 || (size_t)i >= len) return -1;
+    *out = (size_t)i;
+    return 0;
+}
+
+/* 1 when o cannot be part of a cycle: not a GC object, or an untracked
+ * one (CPython's _PyObject_GC_MAY_BE_TRACKED, negated). */
+static inline int om__is_atomic(const om_object *o)
+{
+    return !(o->type->flags & OM_TYPE_GC) || !(o->gc & OM_GCW_TRACKED);
+}
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * test_tuple.c - tuples: the empty singleton, get/set/len and their
+ * errors, untracking of atomic tuples, free lists per length and their
+ * bound, hashing and equality.
+ */
+#include "om_test.h"
+
+static size_t heap_objects(om_heap *h)
+{
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    return st.heap_objects;
+}
+
+static void test_tuple_empty_is_a_singleton(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *a = om_tuple_new(h, 0), *b = om_tuple_from(h, 0, NULL), *c = om_tuple_pack(h, 0);
+    assert_ptr_equal(a, b);
+    assert_ptr_equal(a, c);
+    assert_true(om_is_immortal(a));
+    assert_true(om_is_tuple(a));
+    assert_int_equal(om_tuple_len(a), 0);
+    assert_false(om_gc_is_tracked(a));
+    assert_null(om_tuple_get(a, 0));
+    assert_int_equal(om_errcode(h), OM_ERANGE);
+}
+
+static void test_tuple_get_set_len(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *t = om_tuple_new(h, 3);
+    om_object *x = om_int_new(h, 1000), *s = om_str_from_cstr(h, "abc");
+    assert_int_equal(om_tuple_len(t), 3);
+    assert_int_equal(om_tuple_set(t, 0, x), 0);
+    assert_int_equal(om_refcount(x), 2);
+    assert_int_equal(om_tuple_set_steal(t, -2, s), 0); /* slot 1 */
+    assert_int_equal(om_refcount(s), 1);
+    assert_null(om_tuple_get(t, 2));
+    assert_int_equal(om_errcode(h), OM_EINVAL);
+    assert_int_equal(om_tuple_set(t, 2, om_none(h)), 0);
+    om_object *g = om_tuple_get(t, 0);
+    assert_ptr_equal(g, x);
+    assert_int_equal(om_refcount(x), 3); /* getters return new references */
+    om_decref(g);
+    g = om_tuple_get(t, -1);
+    assert_ptr_equal(g, om_none(h));
+    /* replacing drops the old item */
+    assert_int_equal(om_tuple_set(t, 0, om_none(h)), 0);
+    assert_int_equal(om_refcount(x), 1);
+    /* errors */
+    assert_null(om_tuple_get(t, 3));
+    assert_int_equal(om_errcode(h), OM_ERANGE);
+    assert_non_null(strstr(om_errmsg(h), "out of range"));
+    assert_null(om_tuple_get(t, -4));
+    assert_int_equal(om_errcode(h), OM_ERANGE);
+    assert_int_equal(om_tuple_set(t, 5, x), OM_ERANGE);
+    assert_int_equal(om_refcount(x), 1);
+    assert_int_equal(om_tuple_set(t, 0, NULL), OM_EINVAL);
+    om_incref(x);
+    assert_int_equal(om_tuple_set_steal(t, 9, x), OM_ERANGE); /* stolen even on failure */
+    assert_int_equal(om_refcount(x), 1);
+    assert_null(om_tuple_get(x, 0));
+    assert_int_equal(om_errcode(h), OM_ETYPE);
+    assert_int_equal(om_tuple_set(x, 0, x), OM_ETYPE);
+    assert_int_equal(om_tuple_len(x), 0);
+    assert_int_equal(om_sizeof(t), 24 + 3 * 8);
+    om_decref(x);
+    om_decref(t);
+}
+
+static void test_tuple_from_and_pack(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *a = om_int_new(h, 1), *b = om_float_new(h, 2.5);
+    om_object *items[] = {a, b};
+    om_object *t = om_tuple_from(h, 2, items), *u = om_tuple_pack(h, 2, a, b);
+    assert_int_equal(om_equal(t, u), 1);
+    assert_int_equal(om_refcount(b), 3);
+    om_object *bad[] = {a, NULL};
+    assert_null(om_tuple_from(h, 2, bad));
+    assert_int_equal(om_errcode(h), OM_EINVAL);
+    assert_null(om_tuple_pack(h, 2, a, NULL));
+    assert_int_equal(om_errcode(h), OM_EINVAL);
+    assert_int_equal(om_refcount(b), 3);
+    om_decref(t);
+    om_decref(u);
+    om_decref(b);
+}
+
+static void test_tuple_of_atomics_is_untracked(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *i = om_int_new(h, 1000), *s = om_str_from_cstr(h, "x"), *f = om_float_new(h, 1.0);
+    om_object *l = om_list_new(h, 0);
+    om_object *t = om_tuple_pack(h, 4, i, s, f, om_none(h));
+    assert_false(om_gc_is_tracked(t));
+    om_object *nested = om_tuple_pack(h, 2, t, om_true(h));
+    assert_false(om_gc_is_tracked(nested)); /* an untracked tuple is atomic */
+    om_object *withlist = om_tuple_pack(h, 2, i, l);
+    assert_true(om_gc_is_tracked(withlist));
+    /* filled slot by slot: untracked when the last slot is set */
+    om_object *u = om_tuple_new(h, 2);
+    assert_true(om_gc_is_tracked(u));
+    om_tuple_set(u, 0, i);
+    assert_true(om_gc_is_tracked(u));
+    om_tuple_set(u, 1, f);
+    assert_false(om_gc_is_tracked(u));
+    /* storing a container tracks it again */
+    om_tuple_set(u, 0, l);
+    assert_true(om_gc_is_tracked(u));
+    assert_int_equal(om_tuple_maybe_untrack(u), 0);
+    om_tuple_set(u, 0, i);
+    assert_int_equal(om_tuple_maybe_untrack(u), 1);
+    assert_false(om_gc_is_tracked(u));
+    assert_int_equal(om_tuple_maybe_untrack(i), 0);
+    om_object *objs[] = {i, s, f, l, t, nested, withlist, u};
+    for (int k = 0; k < 8; k++) om_decref(objs[k]);
+}
+
+static void test_tuple_free_list_reuses_blocks(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *t = om_tuple_pack(h, 3, om_none(h), om_none(h), om_none(h));
+    void *addr = t;
+    om_decref(t);
+    om_object *u = om_tuple_new(h, 3);
+    assert_ptr_equal(u, addr);
+    assert_int_equal(om_tuple_len(u), 3);
+    assert_null(om_tuple_get(u, 0)); /* items cleared */
+    om_decref(u);
+    /* a tuple of another length does not take it */
+    om_object *w = om_tuple_new(h, 2);
+    assert_ptr_not_equal(w, addr);
+    om_decref(w);
+    /* over 20 items: no free list */
+    size_t base = heap_objects(h);
+    om_object *big = om_tuple_new(h, 21);
+    om_decref(big);
+    assert_int_equal(heap_objects(h), base);
+}
+
+static void test_tuple_free_list_is_bounded(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 2100 };
+    static om_object *v[N];
+    size_t base = heap_objects(h);
+    for (int i = 0; i < N; i++) v[i] = om_tuple_new(h, 5);
+    for (int i = 0; i < N; i++) om_decref(v[i]);
+    assert_int_equal(heap_objects(h) - base, 2000);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
+static void test_tuple_hash_and_equality(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *one = om_int_new(h, 1), *onef = om_float_new(h, 1.0), *two = om_int_new(h, 2);
+    om_object *a = om_tuple_pack(h, 2, one, two), *b = om_tuple_pack(h, 2, onef, two);
+    om_object *c = om_tuple_pack(h, 2, two, one), *d = om_tuple_pack(h, 1, one);
+    uint64_t ha, hb, hc;
+    assert_int_equal(om_hash(a, &ha), 0);
+    assert_int_equal(om_hash(b, &hb), 0);
+    assert_int_equal(om_hash(c, &hc), 0);
+    assert_int_equal(ha, hb);
+    assert_int_not_equal(ha, hc);
+    assert_int_equal((int64_t)ha, -3550055125485641917LL); /* hash((1, 2)) in CPython 3.11 */
+    assert_int_equal(om_equal(a, b), 1);
+    assert_int_equal(om_equal(a, c), 0);
+    assert_int_equal(om_equal(a, d), 0);
+    om_object *l = om_list_new(h, 0);
+    om_object *e = om_tuple_pack(h, 2, one, l);
+    assert_int_equal(om_hash(e, &ha), OM_EUNHASH);
+    om_object *unset = om_tuple_new(h, 1);
+    assert_int_equal(om_hash(unset, &ha), OM_EINVAL);
+    om_object *objs[] = {one, onef, two, a, b, c, d, l, e, unset};
+    for (int k = 0; k < 10; k++) om_decref(objs[k]);
+}
+
+/* A tuple filled into atomic gives back its generation-0 count, so such
+ * tuples never trigger young collections. */
+static void test_tuple_untracked_fill_gives_back_gen0_count(void **state)
+{
+    (void)state;
+    om_config cfg;
+    om_config_init(&cfg);
+    cfg.gc_stress = 0; /* counts only mean something without stress collections */
+    om_heap *h = om_heap_new(&cfg);
+    om_gc_disable(h);
+    long before[3], after[3];
+    om_gc_get_count(h, before);
+    om_object *t = om_tuple_new(h, 2);
+    om_gc_get_count(h, after);
+    assert_int_equal(after[0], before[0] + 1);
+    om_tuple_set(t, 0, om_none(h));
+    om_tuple_set(t, 1, om_true(h));
+    assert_false(om_gc_is_tracked(t));
+    om_gc_get_count(h, after);
+    assert_int_equal(after[0], before[0]);
+    om_object *p = om_tuple_pack(h, 1, om_none(h)); /* never tracked, never counted */
+    om_gc_get_count(h, after);
+    assert_int_equal(after[0], before[0]);
+    om_decref(p);
+    om_decref(t);
+    om_gc_enable(h);
+    assert_int_equal(om_heap_check(h), 0);
+    om_heap_destroy(h);
+}
+
+/* Sizes around the small/large boundary (in debug mode the prefix and
+ * guard move it): every tuple still finds its heap and frees cleanly. */
+static void test_tuple_sizes_across_the_large_boundary(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    for (size_t n = 50; n < 70; n++) {
+        om_object *t = om_tuple_new(h, n), *l = om_list_new(h, 0);
+        for (size_t i = 0; i < n; i++) assert_int_equal(om_tuple_set(t, (ptrdiff_t)i, l), 0);
+        assert_ptr_equal(om_heap_of(t), h);
+        assert_true(om_gc_is_tracked(t));
+        om_decref(l);
+        assert_int_equal(om_heap_check(h), 0);
+        om_decref(t);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tuple_empty_is_a_singleton, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_get_set_len, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_from_and_pack, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_free_list_reuses_blocks, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_free_list_is_bounded, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_hash_and_equality, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_untracked_fill_gives_back_gen0_count,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_sizes_across_the_large_boundary,
+                                        om_test_setup_debug, om_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
