@@ -51,8 +51,9 @@ int om_tour_refcount(void)
     om_clear_ref(&a);
     om_tour_say("del a            count(b) = %u   (om_clear_ref(&a): a is NULL now)", om_refcount(b));
     size_t before = blocks_used(h, cls);
-    om_tour_say("The point sits in a %zu-byte block of size class %u: %zu block(s) of that class in use.",
+    om_tour_say("The point sits in a %zu-byte block of size class %u: %zu block(s) of that class in use",
                 bi.block_size, cls, before);
+    om_tour_say("(the others are the heap's own cached objects, such as the small ints).");
     om_clear_ref(&b);
     size_t after = blocks_used(h, cls);
     om_tour_say("del b            count reaches 0: dealloc ran %d time, and the block went back",

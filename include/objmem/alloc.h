@@ -35,6 +35,13 @@ void *om_realloc(om_heap *h, void *p, size_t size);
  * report naming the pointer, then abort). */
 void om_free(om_heap *h, void *p);
 
+/* For allocators layered over another one (the CPython plug-in): when p
+ * lies in one of h's arenas or is a large block of h, free it as om_free
+ * does and return 1; otherwise touch nothing and return 0, so the caller
+ * can hand p to the allocator that made it. One lookup, O(1), safe on any
+ * pointer. NULL returns 1 (nothing to hand on). */
+int om_free_if_owned(om_heap *h, void *p);
+
 /* Bytes usable at p (at least what was requested), 0 for a foreign p. */
 size_t om_usable_size(om_heap *h, const void *p);
 

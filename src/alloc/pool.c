@@ -355,26 +355,48 @@ static om__noinline void free_slow(om_heap *h, void *p)
     om__large_free(h, lb);
 }
 
+/* The fast free of a block in one of h's arenas (no hooks). */
+static inline void free_in_arena(om_heap *h, void *p)
+{
+    om__pool *pool = om__pool_of(p);
+    if (om__likely(pool->free != NULL && pool->nalloc > 1 && pool->kind == OM_KIND_RAW)) {
+        om__vg_free(p);
+        link_write((om__block *)p, pool->free, pool->bsize);
+        pool->free = (om__block *)p;
+        pool->nalloc--;
+        h->alloc.used -= pool->bsize;
+        return;
+    }
+    if (pool->kind == OM_KIND_RAW) {
+        om__vg_free(p);
+        om__pool_free_slow(h, pool, (om__block *)p);
+        return;
+    }
+    free_slow(h, p);
+}
+
 void om_free(om_heap *h, void *p)
 {
     if (p == NULL) return;
     if (om__likely(!h->hooks && om__arena_of_ptr(&h->alloc, p) != NULL)) {
-        om__pool *pool = om__pool_of(p);
-        if (om__likely(pool->free != NULL && pool->nalloc > 1 && pool->kind == OM_KIND_RAW)) {
-            om__vg_free(p);
-            link_write((om__block *)p, pool->free, pool->bsize);
-            pool->free = (om__block *)p;
-            pool->nalloc--;
-            h->alloc.used -= pool->bsize;
-            return;
-        }
-        if (pool->kind == OM_KIND_RAW) {
-            om__vg_free(p);
-            om__pool_free_slow(h, pool, (om__block *)p);
-            return;
-        }
+        free_in_arena(h, p);
+        return;
     }
     free_slow(h, p);
+}
+
+int om_free_if_owned(om_heap *h, void *p)
+{
+    if (p == NULL) return 1;
+    if (om__arena_of_ptr(&h->alloc, p) != NULL) {
+        if (om__likely(!h->hooks)) free_in_arena(h, p);
+        else free_slow(h, p);
+        return 1;
+    }
+    size_t prefix = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
+    if (!om__large_find(h, (const char *)p - prefix)) return 0;
+    free_slow(h, p);
+    return 1;
 }
 
 size_t om_usable_size(om_heap *h, const void *p)

@@ -41,6 +41,22 @@ static void test_alloc_size_class_boundaries(void **state)
     for (size_t i = 0; i < 10; i++) om_free(h, p[i]);
 }
 
+static void test_alloc_free_if_owned_routes(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    char *m = malloc(32);
+    void *small = om_malloc(h, 40), *large = om_malloc(h, 5000);
+    assert_int_equal(om_free_if_owned(h, m), 0); /* not ours: untouched */
+    assert_int_equal(om_free_if_owned(h, small), 1);
+    assert_int_equal(om_free_if_owned(h, large), 1);
+    assert_int_equal(om_free_if_owned(h, NULL), 1);
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    assert_int_equal(st.bad_frees, 0);
+    assert_int_equal(st.large_blocks, 0);
+    free(m);
+}
+
 static void test_alloc_free_null_is_noop(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -323,6 +339,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_alloc_size_class_boundaries, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_free_null_is_noop, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_free_if_owned_routes, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_free_if_owned_routes, om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_calloc_zeroes_and_overflow, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_realloc_within_and_across, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_foreign_pointer_left_alone, om_test_setup, om_test_teardown),

@@ -125,8 +125,7 @@ static void shim_free(void *ctx, void *p)
 {
     shim_domain *d = ctx;
     if (p == NULL) return;
-    if (om_owns(g_heap, p)) {
-        om_free(g_heap, p);
+    if (om_free_if_owned(g_heap, p)) { /* one O(1) lookup decides and frees */
         g_cnt.frees++;
         return;
     }
