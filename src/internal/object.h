@@ -49,7 +49,7 @@ static inline void om__gc_set_refs(om_object *o, uint32_t r)
  * another deallocation was running, linked through their own headers. */
 typedef struct om__objstate {
     om_object *pending;  /* head of the list                              */
-    int deallocating;    /* a deallocation loop is running                */
+    int deallocating;    /* nesting depth of running deallocations (0: none) */
     size_t live;         /* live objects (maintained always)              */
 } om__objstate;
 

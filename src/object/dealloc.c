@@ -1,10 +1,10 @@
 /*
  * dealloc.c - immediate deallocation when a count reaches zero, in bounded
- * C stack. The first object to die runs a loop; any object whose count
- * reaches zero while that loop runs (a child dropped by its parent's
- * dealloc) waits on a list threaded through its own header, so dropping the
- * head of a 10-million-long chain recurses not at all (CPython's trashcan
- * problem, solved without a depth limit).
+ * C stack. Deallocations nest directly up to OM_DEALLOC_DEPTH; an object
+ * whose count reaches zero deeper than that waits on a list threaded
+ * through its own header, and the outermost deallocation empties the list,
+ * so dropping the head of a 10-million-long chain uses bounded stack
+ * (CPython's trashcan problem, solved without leaking at any depth).
  * Design note: docs/object.md ("Deallocation").
  */
 #include "internal/heap.h"
@@ -49,6 +49,11 @@ static void dealloc_one(om_object *o)
     if (!(t->flags & OM_TYPE__OWNS_MEMORY)) om__object_free_memory(o);
 }
 
+/* Deallocations nest directly up to this depth (a list dropping its
+ * tuples dropping their items costs no queueing); deeper ones wait on the
+ * pending list, so the C stack stays bounded at any depth of structure. */
+#define OM_DEALLOC_DEPTH 24
+
 /* o's count just reached zero. PEP 442: the finalizer runs first, once,
  * with o alive (count 1), and may resurrect it. Then weak references are
  * cleared and their callbacks run, o leaves the collector, and it is
@@ -69,12 +74,17 @@ void om__object_dealloc(om_object *o)
         if (--o->refcnt != 0) return;
     }
     if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying(h, o);
-    if (h->obj.deallocating) {
+    int depth = h->obj.deallocating;
+    if (depth >= OM_DEALLOC_DEPTH) { /* deep: the outermost loop frees it */
         pending_push(h, o);
         return;
     }
-    h->obj.deallocating = 1;
-    do dealloc_one(o);
-    while ((o = pending_pop(h)) != NULL);
-    h->obj.deallocating = 0;
+    h->obj.deallocating = depth + 1;
+    dealloc_one(o); /* shallow nesting recurses: no list traffic */
+    if (depth == 0)
+        while ((o = pending_pop(h)) != NULL) {
+            h->obj.deallocating = 1;
+            dealloc_one(o);
+        }
+    h->obj.deallocating = depth;
 }
