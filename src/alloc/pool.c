@@ -12,14 +12,7 @@
 
 /* ------------------------------------------------- free-list link access */
 
-/* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
- * word included; these open the link word just for the access. */
-static inline om__block *link_read(om__block *b)
-{
-    om__unpoison(b, sizeof *b);
-    om__vg_defined(b, sizeof *b);
-    return b->next;
-}
+#define link_read om__link_read
 
 static inline void link_write(om__block *b, om__block *next, size_t bsize)
 {
@@ -227,21 +220,7 @@ static void *block_alloc_hooked(om_heap *h, size_t size, unsigned kind)
     return p;
 }
 
-/* Pop the head pool's free list of (kind, size's class), or NULL: the
- * fast path om_malloc inlines, for the object kinds. */
-static inline void *pool_pop_fast(om_heap *h, size_t size, unsigned kind)
-{
-    om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
-    if (om__unlikely(pool == NULL)) return NULL;
-    om__block *b = pool->free;
-    if (om__unlikely(b == NULL)) return NULL;
-    pool->free = link_read(b);
-    om__unpoison(b, pool->bsize);
-    pool->nalloc++;
-    h->alloc.used += pool->bsize;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
-    return b;
-}
+#define pool_pop_fast om__pool_pop_fast
 
 void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
 {

@@ -43,6 +43,48 @@ static inline int om__block_is_large(const om_heap *h, size_t size)
     return size > OM_SMALL_MAX;
 }
 
+/* ------------------------------------------------ allocation fast paths */
+
+/* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
+ * word included; this opens the link word just for the read. */
+static inline om__block *om__link_read(om__block *b)
+{
+    om__unpoison(b, sizeof *b);
+    om__vg_defined(b, sizeof *b);
+    return b->next;
+}
+
+/* Pop the head pool's free list of (kind, size's class), or NULL (the slow
+ * path then decides). No hooks may be on. */
+static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
+{
+    om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
+    if (om__unlikely(pool == NULL)) return NULL;
+    om__block *b = pool->free;
+    if (om__unlikely(b == NULL)) return NULL;
+    pool->free = om__link_read(b);
+    om__unpoison(b, pool->bsize);
+    pool->nalloc++;
+    h->alloc.used += pool->bsize;
+    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    return b;
+}
+
+/* om__block_alloc with its fast path inlined, for object creation. */
+static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
+{
+    if (om__likely(!h->hooks && size <= OM_SMALL_MAX)) {
+        void *p = om__pool_pop_fast(h, size, kind);
+        if (om__likely(p != NULL)) {
+            om__pool *pool = om__pool_of(p);
+            om__vg_undefined(p, size);
+            om__bm_set(pool->alloc_bm, om__granule(pool, p));
+            return p;
+        }
+    }
+    return om__block_alloc(h, size, kind);
+}
+
 /* Record a failure in h and return code (for `return om__err(...)`). */
 int om__err(om_heap *h, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, for functions that return a pointer: records and returns NULL. */

@@ -13,7 +13,7 @@ static om_object *new_object(om_heap *h, const om_type *t, size_t size)
     int gc = (t->flags & OM_TYPE_GC) != 0;
     if (gc && !t->traverse)
         return om__err_null(h, OM_EINVAL, "type %s is OM_TYPE_GC but has no traverse", t->name);
-    om_object *o = om__block_alloc(h, size, gc ? OM_KIND_GC : OM_KIND_OBJ);
+    om_object *o = om__obj_block_alloc(h, size, gc ? OM_KIND_GC : OM_KIND_OBJ);
     if (!o) return NULL;
     memset(o, 0, size);
     o->refcnt = 1;

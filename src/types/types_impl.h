@@ -15,7 +15,7 @@
 static inline om_object *om__types_alloc(om_heap *h, const om_type *t, size_t size)
 {
     unsigned kind = (t->flags & OM_TYPE_GC) ? OM_KIND_GC : OM_KIND_OBJ;
-    om_object *o = om__block_alloc(h, size, kind); /* inlines the pool fast path itself */
+    om_object *o = om__obj_block_alloc(h, size, kind); /* the pool fast path, inlined */
     if (om__unlikely(o == NULL))
         return om__err_null(h, OM_ENOMEM, "no memory for a %s of %zu bytes", t->name, size);
     o->refcnt = 1;
