@@ -4,7 +4,7 @@
 # apt-get line and fail.
 set -e
 case "$1" in
-  build) pkgs="cmake gcc make" ;;
+  build) pkgs="cmake gcc make libcmocka-dev libdw-dev" ;;
   test) pkgs="cmake gcc make libcmocka-dev libdw-dev" ;;
   valgrind) pkgs="cmake gcc make libcmocka-dev valgrind" ;;
   *) pkgs="$*" ;;
