@@ -186,6 +186,23 @@ void om_heap_get_stats(om_heap *h, om_heap_stats *st);
  * other layers' summaries. out NULL = stdout. */
 void om_heap_print_stats(om_heap *h, FILE *out);
 
+/* Print the heap's statistics as one JSON object and a newline, for
+ * monitoring and for comparing runs. out NULL = stdout. The numbers are
+ * exactly those of the public structs:
+ *   "allocator": om_heap_stats' allocator fields, and "classes": one
+ *                {class, block_size, pools, blocks_used, blocks_free} each
+ *   "arenas":    {count, peak, cached, mapped_total, unmapped_total, os_bytes}
+ *   "objects":   {live, heap_objects, heap_raw_blocks, total_refs,
+ *                 "types": [{name, count, bytes}]}
+ *   "types":     {small_ints, cached_objects, interned,
+ *                 "freelists": [{name, size, bound, hits, misses}]}
+ *   "gc":        {enabled, frozen, garbage, "generations": 3 x {count,
+ *                 threshold, collections, collected, uncollectable, pause_ns}}
+ *   "trace":     {tracing} and, while tracing, {traceback_limit,
+ *                 traced_bytes, traced_peak, tracer_bytes}
+ * Returns 0, OM_EINVAL for a NULL heap, or OM_EIO when writing failed. */
+int om_heap_print_stats_json(om_heap *h, FILE *out);
+
 /* Walk every structure of h and verify the invariants written above them.
  * Returns 0 when all hold, else a negative code after writing what broke
  * to the report file. In debug mode it also checks guard bytes of live
