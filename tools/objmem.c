@@ -9,11 +9,13 @@
 #include "tour.h"
 
 int om_cmd_snapshot(int argc, char **argv); /* tools/snapshot_cmd.c */
+int om_cmd_stats(int argc, char **argv);    /* tools/stats_cmd.c */
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: objmem tour [--section NAME]\n       objmem tour --list\n");
     fprintf(out, "       objmem snapshot top|diff|folded|demo ... (objmem snapshot for help)\n");
+    fprintf(out, "       objmem stats [--json]\n");
 }
 
 int main(int argc, char **argv)
@@ -24,6 +26,7 @@ int main(int argc, char **argv)
         if (argc == 2) return om_tour_run(NULL);
     }
     if (argc >= 2 && strcmp(argv[1], "snapshot") == 0) return om_cmd_snapshot(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "stats") == 0) return om_cmd_stats(argc - 2, argv + 2);
     usage(stderr);
     return 2;
 }
