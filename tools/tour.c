@@ -12,9 +12,14 @@ static const om_tour_section sections[] = {
     {"classes", "Size classes and the large-object path", om_tour_classes},
     {"arenas", "Freeing: pools drain, arenas go back to the OS", om_tour_arenas},
     {"refcount", "Reference counting: a = point(); b = a; del a", om_tour_refcount},
-    {"trace", "Tracing allocations: top sites and a leak found by diff", om_tour_trace},
-    {"gc", "The cycle collector: cycles, generations, finalizers, weak references", om_tour_gc},
+    {"dealloc", "Immediate deallocation: count zero frees at once, containers too", om_tour_dealloc},
+    {"gc", "The cycle collector: cycles and generations", om_tour_gc},
+    {"finalizers", "Finalizers and resurrection (PEP 442)", om_tour_finalizers},
+    {"weakrefs", "Weak references", om_tour_weakrefs},
     {"types", "Built-in types: small ints, interning, free lists, untracked tuples", om_tour_types},
+    {"trace", "Tracing allocations: top sites and a leak found by diff", om_tour_trace},
+    {"referrers", "Who holds the leak: a snapshot diff, then get_referrers", om_tour_referrers},
+    {"debug", "Debug hooks: an overrun caught (in a child process)", om_tour_debug},
 };
 
 void om_tour_say(const char *fmt, ...)

@@ -26,10 +26,15 @@ int om_tour_pools(void);
 int om_tour_classes(void);
 int om_tour_arenas(void);
 int om_tour_refcount(void);
+int om_tour_dealloc(void);
 int om_tour_trace(void);
 /* Write the tour_trace workload's two snapshots (before and after a leak). */
 int om_tour_trace_dumps(const char *old_path, const char *new_path);
 int om_tour_gc(void);
+int om_tour_finalizers(void);
+int om_tour_weakrefs(void);
+int om_tour_referrers(void);
+int om_tour_debug(void);
 int om_tour_types(void);
 
 /* Helpers for sections. */

@@ -1,8 +1,8 @@
 /*
  * tour_gc.c - tour section for the cycle collector: a cycle refcounting
  * cannot free, found by the collector; counts moving through generations;
- * a finalizer that resurrects; a weak reference and its callback;
- * get_referrers naming who holds an object.
+ * a finalizer that resurrects (its own section); weak references and
+ * their callbacks (their own section). get_referrers: tools/tour_leak.c.
  */
 #include "tour.h"
 
@@ -136,20 +136,12 @@ static int resurrect_part(om_heap *h)
     return 0;
 }
 
-static int referrers_part(om_heap *h)
+static void say_gc_stats(om_heap *h)
 {
-    pair *t = new_pair(h, &pair_type, "target"), *x = new_pair(h, &pair_type, "holder-x");
-    pair *y = new_pair(h, &pair_type, "holder-y"), *z = new_pair(h, &pair_type, "bystander");
-    x->a = om_incref(OM_OBJ(t));
-    y->b = om_incref(OM_OBJ(t));
-    om_object *target = OM_OBJ(t);
-    size_t n;
-    om_object **r = om_gc_get_referrers(h, &target, 1, &n);
-    om_tour_say("Who holds \"target\"? om_gc_get_referrers finds %zu:", n);
-    for (size_t i = 0; r && i < n; i++) om_tour_say("  %s", ((pair *)r[i])->name);
-    om_gc_list_free(h, r, n);
-    om_decref(t), om_decref(x), om_decref(y), om_decref(z);
-    return 0;
+    om_gc_stats st[3];
+    om_gc_get_stats(h, st);
+    om_tour_say("Statistics: %zu full collections, %zu objects collected, %.3f ms paused in all.",
+                st[2].collections, st[2].collected, (double)st[2].pause_ns / 1e6);
 }
 
 int om_tour_gc(void)
@@ -157,11 +149,47 @@ int om_tour_gc(void)
     om_heap *h = om_heap_new(NULL);
     if (!h) return 1;
     om_gc_disable(h); /* the numbers below come from explicit collections */
-    int rc = cycle_part(h) || generations_part(h) || resurrect_part(h) || referrers_part(h);
-    om_gc_stats st[3];
-    om_gc_get_stats(h, st);
-    om_tour_say("Statistics: %zu full collections, %zu objects collected, %.3f ms paused in all.",
-                st[2].collections, st[2].collected, (double)st[2].pause_ns / 1e6);
+    int rc = cycle_part(h) || generations_part(h);
+    say_gc_stats(h);
+    om_heap_destroy(h);
+    return rc;
+}
+
+int om_tour_finalizers(void)
+{
+    om_heap *h = om_heap_new(NULL);
+    if (!h) return 1;
+    om_gc_disable(h);
+    int rc = resurrect_part(h);
+    om_heap_destroy(h);
+    return rc;
+}
+
+/* A weak reference to an object freed by refcounting (no collector). */
+static int weak_part(om_heap *h)
+{
+    pair *p = new_pair(h, &pair_type, "cache entry");
+    if (!p) return 1;
+    om_object *wr = om_weakref_new(h, OM_OBJ(p), on_death, "cache entry");
+    om_object *r = om_weakref_get(wr);
+    om_tour_say("A weak reference does not count: count(entry) = %u with one strong reference",
+                om_refcount(r) - 1);
+    om_tour_say("and the weak one; om_weakref_get gives %s while it lives.",
+                r == OM_OBJ(p) ? "the object" : "NULL (?)");
+    om_decref(r);
+    om_tour_say("Dropping the last strong reference frees it at once, and clears the weak one:");
+    om_decref(p);
+    om_tour_say("  then om_weakref_get: %s.", om_weakref_get(wr) ? "an object (?)" : "NULL");
+    om_decref(wr);
+    return 0;
+}
+
+int om_tour_weakrefs(void)
+{
+    om_heap *h = om_heap_new(NULL);
+    if (!h) return 1;
+    om_gc_disable(h);
+    int rc = weak_part(h);
     om_heap_destroy(h);
     return rc;
 }

@@ -66,3 +66,39 @@ int om_tour_refcount(void)
     om_heap_destroy(h);
     return after + 1 == before ? 0 : 1;
 }
+
+static size_t live_objects(om_heap *h)
+{
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    return st.objects - st.heap_objects;
+}
+
+int om_tour_dealloc(void)
+{
+    om_heap *h = om_heap_new(NULL);
+    if (!h) return 1;
+    om_gc_disable(h); /* no collector: what goes below goes by counts alone */
+    om_object *l = om_list_new(h, 0);
+    for (int i = 0; l && i < 10000; i++) {
+        om_object *f = om_float_new(h, i);
+        if (!f || om_list_append(l, f) < 0) return 1;
+        om_decref(f);
+    }
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    size_t before = live_objects(h), bytes = st.bytes_in_use;
+    om_tour_say("A list of 10,000 floats: %zu live objects, %zu bytes in use.", before, bytes);
+    om_decref(l);
+    om_heap_get_stats(h, &st);
+    size_t after = live_objects(h);
+    om_gc_stats gs[3];
+    om_gc_get_stats(h, gs);
+    size_t ncoll = gs[0].collections + gs[1].collections + gs[2].collections;
+    om_tour_say("om_decref(list): the list's count reaches 0, it drops its items, theirs reach 0:");
+    om_tour_say("  %zu live objects, %zu bytes in use, at once -- collections run: %zu.",
+                after, st.bytes_in_use, ncoll);
+    om_tour_say("Freed floats park on the float free list (bounded); the rest go back to pools.");
+    om_heap_destroy(h);
+    return after == 0 ? 0 : 1;
+}
