@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := tools/ensure-deps.sh
 CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
-.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test
+.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test docs check-install
 
 all: build
 
@@ -59,6 +59,18 @@ cpython-test:
 	@cmake --build build/release -j $(JOBS) --target objmem_cpython
 	/usr/bin/python3.11 tools/cpython/cpython_test.py --site build/release/cpython-site \
 		--jobs $(JOBS) $(CPYTHON_TESTS)
+
+# API reference from the header comments (Doxygen; warnings are errors).
+docs:
+	@$(DEPS) doxygen
+	@mkdir -p build/docs
+	doxygen docs/Doxyfile
+
+# Install into a temporary prefix, build the examples against it with
+# find_package(objmem) and with pkg-config, and run them.
+check-install: build
+	@$(DEPS) pkg-config
+	tools/check-install.sh build/release
 
 clean:
 	rm -rf build

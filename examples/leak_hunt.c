@@ -98,15 +98,15 @@ int main(int argc, char **argv)
     size_t n;
     om_object **objs = om_gc_get_objects(h, -1, &n), *leaked = NULL;
     om_frame leak_at = {0};
-    for (size_t k = 0; k < st->n && k < 3 && !leaked; k++) {
-        leak_at = st->items[k].traceback.frames[0];
-        for (size_t i = 0; objs && i < n && !leaked; i++) {
-            om_traceback *tb = om_trace_object_traceback(objs[i]);
-            if (tb && tb->nframe && tb->frames[0].lineno == leak_at.lineno &&
-                strcmp(tb->frames[0].filename, leak_at.filename) == 0)
-                leaked = om_incref(objs[i]);
-            om_traceback_free(h, tb);
+    size_t top = st->n < 3 ? st->n : 3;
+    for (size_t i = 0; objs && i < n && !leaked; i++) {
+        om_traceback *tb = om_trace_object_traceback(objs[i]);
+        for (size_t k = 0; tb && tb->nframe && k < top && !leaked; k++) {
+            const om_frame *f = &st->items[k].traceback.frames[0];
+            if (tb->frames[0].lineno == f->lineno && strcmp(tb->frames[0].filename, f->filename) == 0)
+                leaked = om_incref(objs[i]), leak_at = *f;
         }
+        om_traceback_free(h, tb);
     }
     om_gc_list_free(h, objs, n);
     if (!leaked) return 1;
