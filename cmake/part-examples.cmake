@@ -8,3 +8,12 @@ if(OM_BUILD_EXAMPLES)
   endif()
   add_subdirectory(${PROJECT_SOURCE_DIR}/examples ${PROJECT_BINARY_DIR}/examples)
 endif()
+
+# The tour and `objmem stats` run whole and exit 0 (their sections check
+# their own numbers and fail the run when a claim does not hold).
+if(OM_BUILD_TOOLS AND OM_BUILD_TESTS)
+  add_test(NAME tool_tour COMMAND objmem tour)
+  add_test(NAME tool_stats COMMAND objmem stats)
+  add_test(NAME tool_stats_json COMMAND objmem stats --json)
+  set_tests_properties(tool_tour tool_stats tool_stats_json PROPERTIES LABELS unit TIMEOUT 60)
+endif()
