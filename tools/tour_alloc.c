@@ -10,16 +10,18 @@ int om_tour_heap(void)
     if (!h) return 1;
     om_tour_say("All objects live in a private heap; the program never sees its arenas.");
     om_tour_say("A heap is independent: make as many as you like, one per thread.");
+    om_heap_stats st0, st;
+    om_heap_get_stats(h, &st0);
+    om_tour_say("A new heap: %zu arena (%zu KiB mapped from the OS), %zu pools, %zu objects of its own",
+                st0.arenas, st0.os_bytes / 1024, st0.pools_used, st0.heap_objects);
+    om_tour_say("(None, True, False, the small ints -5..256, one-character strings: immortal).");
     void *p = om_malloc(h, 40);
-    om_heap_stats st;
     om_heap_get_stats(h, &st);
-    om_tour_say("After one 40-byte request: %zu arena (%zu KiB mapped from the OS), %zu pool in use,",
-                st.arenas, st.os_bytes / 1024, st.pools_used);
-    om_tour_say("%zu bytes handed out (the request rounded up to its 16-byte size class).",
-                st.bytes_in_use);
+    om_tour_say("One 40-byte request: +%zu pool, +%zu bytes handed out (rounded up to its 16-byte class).",
+                st.pools_used - st0.pools_used, st.bytes_in_use - st0.bytes_in_use);
     om_free(h, p);
     om_heap_destroy(h);
-    return 0;
+    return st.bytes_in_use - st0.bytes_in_use == 48 ? 0 : 1;
 }
 
 int om_tour_pools(void)

@@ -146,7 +146,8 @@ typedef struct om_heap_stats {
     /* allocator */
     size_t bytes_in_use;   /* bytes of blocks handed out (block sizes)        */
     size_t peak_bytes;     /* highest bytes_in_use since the heap was made    */
-    size_t requested;      /* bytes asked for, of blocks handed out          */
+    size_t requested;      /* bytes asked for, of blocks handed out (kept in
+                              debug mode only, where blocks record it; else 0) */
     size_t arenas;         /* arenas mapped now                               */
     size_t arenas_peak;    /* most arenas mapped at once                      */
     size_t arenas_cached;  /* of those, wholly empty ones kept for reuse      */
