@@ -98,16 +98,31 @@ static double get(int side, const char *name)
 }
 
 /* One row; lower is better for every value, so ratio = CPython / objmem. */
-static void row(const char *what, const char *name, const char *unit)
+static void row_as(const char *what, const char *oname, const char *pname, const char *unit)
 {
-    double o = get(0, name), c = get(1, name);
+    double o = get(0, oname), c = get(1, pname);
     if (o <= 0) return;
     if (c > 0) printf("%-38s %10.2f %10.2f %8.2f   %s\n", what, o, c, c / o, unit);
     else printf("%-38s %10.2f %10s %8s   %s\n", what, o, "-", "-", unit);
 }
 
-int main(void)
+static void row(const char *what, const char *name, const char *unit) { row_as(what, name, name, unit); }
+
+int main(int argc, char **argv)
 {
+    /* "bench_gc full|garbage|churn": objmem only, for perf record */
+    if (argc > 1) {
+        static om_object *roots[500000];
+        heap = om_heap_new(NULL);
+        if (!heap) return 1;
+        for (int i = 0; i < 5; i++) {
+            if (!strcmp(argv[1], "full")) gc_full_live(roots, 1000000);
+            else if (!strcmp(argv[1], "garbage")) gc_garbage(roots, 1000000);
+            else gc_churn();
+        }
+        om_heap_destroy(heap);
+        return 0;
+    }
     const char *b = getenv("BENCH_BIG");
     int big = b && *b && strcmp(b, "0");
     printf("== bench_gc: cycle collection, objmem vs CPython 3.11\n");
@@ -122,6 +137,12 @@ int main(void)
     FILE *saved = stdout;
     stdout = mem;
     gc_run_all(big);
+    /* objmem's default threshold 0 is 2000 (src/gc/auto.c); CPython's 700 */
+    long thr[3];
+    om_gc_get_threshold(heap, thr);
+    om_gc_set_threshold(heap, 700, thr[1], thr[2]);
+    printf("R churn700 %.3f\n", gc_churn());
+    om_gc_set_threshold(heap, thr[0], thr[1], thr[2]);
     fflush(mem);
     stdout = saved;
     rewind(mem);
@@ -152,6 +173,7 @@ int main(void)
     row("full collection, 1M live in 2-cycles", "full_live", "ns/object (median of 5)");
     row("collection of 1M objects of garbage", "garbage", "ns/object (median of 3)");
     row("young churn, auto gc, default thresh.", "churn", "ns/pair (best of 3 medians of 5)");
+    row_as("young churn, objmem threshold0 = 700", "churn700", "churn", "ns/pair (CPython: its default, 700)");
     row("full collection pause, 1M live", "full_pause_1M", "us (longest of 3)");
     row("gen-0 collection pause, 1M live", "gen0_pause_1M", "us (longest of 100)");
     row("gen-0 collection median, 1M live", "gen0_med_1M", "us (median of 100)");
@@ -159,6 +181,7 @@ int main(void)
     row("gen-0 collection pause, 10M live", "gen0_pause_10M", "us (longest of 100)");
     row("gen-0 collection median, 10M live", "gen0_med_10M", "us (median of 100)");
     if (!big) printf("(10M pauses: run with BENCH_BIG=1)\n");
+    printf("default thresholds: objmem %ld/%ld/%ld, CPython 700/10/10\n", thr[0], thr[1], thr[2]);
     printf("\nheader bytes per GC object: objmem sizeof(om_object) = %zu; CPython "
            "sizeof(PyGC_Head) + sizeof(PyObject) = %zu + %zu = %zu\n",
            sizeof(om_object), py_gchead, py_obj, py_gchead + py_obj);

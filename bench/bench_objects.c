@@ -93,8 +93,16 @@ static void size_row(const char *name, const char *what, om_object *o)
     om_decref(o);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* "bench_objects tuples|dict": objmem only, 10 runs, for perf record */
+    if (argc > 1) {
+        heap = om_heap_new(NULL);
+        if (!heap) return 1;
+        for (int i = 0; i < 10; i++) (strcmp(argv[1], "dict") ? tuples_body : dict_body)(NULL);
+        om_heap_destroy(heap);
+        return 0;
+    }
     printf("== bench_objects: built-in types, objmem vs CPython 3.11 (C API)\n");
     bh_print_machine(stdout);
     heap = om_heap_new(NULL);
