@@ -95,9 +95,14 @@ static void size_row(const char *name, const char *what, om_object *o)
 
 int main(int argc, char **argv)
 {
-    /* "bench_objects tuples|dict": objmem only, 10 runs, for perf record */
+    /* "bench_objects tuples|dict": objmem only, 10 runs, for perf record;
+     * BENCH_ARENA_CACHE=n sets om_config.arena_cache (an experiment) */
     if (argc > 1) {
-        heap = om_heap_new(NULL);
+        om_config cfg;
+        om_config_init(&cfg);
+        const char *ac = getenv("BENCH_ARENA_CACHE");
+        if (ac) cfg.arena_cache = strtoul(ac, NULL, 10);
+        heap = om_heap_new(&cfg);
         if (!heap) return 1;
         for (int i = 0; i < 10; i++) (strcmp(argv[1], "dict") ? tuples_body : dict_body)(NULL);
         om_heap_destroy(heap);
