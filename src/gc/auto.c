@@ -58,7 +58,7 @@ void om__gc_on_threshold(om_heap *h)
 
 int om__gc_init(om_heap *h)
 {
-    h->gc.threshold[0] = 2000;
+    h->gc.threshold[0] = 700; /* CPython 3.11: (700, 10, 10) */
     h->gc.threshold[1] = 10;
     h->gc.threshold[2] = 10;
     h->gc.enabled = 1;

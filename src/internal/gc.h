@@ -36,7 +36,7 @@ typedef struct om__gcstate {
     om__pool *gen_pools[2]; /* pools that may hold young / middle objects   */
     long count[3];          /* gen0: tracked allocations minus deallocations;
                                gen1, gen2: collections of the younger one   */
-    long threshold[3];      /* 2000, 10, 10 as in CPython 3.11             */
+    long threshold[3];      /* 700, 10, 10 as in CPython 3.11               */
     int enabled;            /* automatic collection                        */
     int collecting;         /* a collection is running                     */
     /* Called by object creation when count[0] passes threshold[0] (set by

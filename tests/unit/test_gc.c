@@ -412,7 +412,7 @@ static void test_gc_threshold_triggers(void **state)
     om_heap *h = OM_HEAP(state);
     long t[3];
     om_gc_get_threshold(h, t);
-    assert_int_equal(t[0], 2000);
+    assert_int_equal(t[0], 700); /* CPython 3.11 */
     assert_int_equal(t[1], 10);
     assert_int_equal(t[2], 10);
     assert_int_equal(om_gc_set_threshold(h, 10, 2, 2), 0);
