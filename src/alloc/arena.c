@@ -179,15 +179,18 @@ om__pool *om__arena_take_pool(om_heap *h)
         ar = a->cache;
         cache_unlink(a, ar);
         ar->purged = 0;
+        a->shrinking = 0;
     } else if (!(ar = arena_map(h))) {
         return om__err_null(h, OM_ENOMEM, "cannot map a %zu-byte arena", OM_ARENA_SIZE);
+    } else {
+        a->shrinking = 0;
     }
     om__pool *pool;
-    if (ar->free_pools) {
-        pool = ar->free_pools;
-        om__unpoison(pool, sizeof(om__pool *) * 6);
-        ar->free_pools = pool->next;
-        ar->free_bm &= ~(1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE));
+    if (ar->free_bm) { /* the lowest free pool: arenas fill from the bottom */
+        unsigned idx = (unsigned)__builtin_ctzll(ar->free_bm);
+        pool = om__pool_at(ar->base + (size_t)idx * OM_POOL_SIZE);
+        ar->free_bm &= ~(1ull << idx);
+        ar->dirty_bm &= ar->free_bm;
     } else {
         pool = om__pool_at(ar->base + (OM_POOLS_PER_ARENA - ar->untouched) * OM_POOL_SIZE);
         ar->untouched--;
@@ -200,6 +203,23 @@ om__pool *om__arena_take_pool(om_heap *h)
     return pool;
 }
 
+/* While the heap shrinks, the free pools of arenas still in use give their
+ * pages back, eight pools at a time, runs of neighbours in one call. */
+static void purge_dirty(om_heap *h, om__arena *ar)
+{
+    if (!h->cfg.sys.purge) return;
+    uint64_t m = ar->dirty_bm;
+    while (m) {
+        unsigned lo = (unsigned)__builtin_ctzll(m);
+        uint64_t run = m >> lo; /* bit 0 set: count the ones from here */
+        unsigned n = ~run == 0 ? 64 - lo : (unsigned)__builtin_ctzll(~run);
+        h->cfg.sys.purge(h->cfg.sys.ctx, ar->base + (size_t)lo * OM_POOL_SIZE,
+                         (size_t)n * OM_POOL_SIZE);
+        m &= n + lo >= 64 ? 0 : ~0ull << (lo + n);
+    }
+    ar->dirty_bm = 0;
+}
+
 /* Give an emptied pool back to its arena; a wholly free arena goes to the
  * cache, and the oldest cached one beyond cache_max back to the OS. */
 void om__arena_give_pool(om_heap *h, om__pool *pool)
@@ -207,20 +227,20 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     om__alloc *a = &h->alloc;
     om__arena *ar = pool->arena;
     if (ar->nfree > 0) bucket_unlink(a, ar);
-    pool->next = ar->free_pools;
-    ar->free_pools = pool;
     ar->free_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    ar->dirty_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
     ar->nfree++;
-    om__poison((char *)pool + sizeof(om__pool *) * 6,
-               (size_t)(om__pool_end(pool) - (char *)pool) - sizeof(om__pool *) * 6);
-    om__vg_noaccess((char *)pool + sizeof(om__pool *) * 6,
-                    (size_t)(om__pool_end(pool) - (char *)pool) - sizeof(om__pool *) * 6);
+    om__poison(om__pool_start(pool), OM_POOL_SIZE);
+    om__vg_noaccess(om__pool_start(pool), OM_POOL_SIZE);
     if (ar->nfree < OM_POOLS_PER_ARENA) {
         bucket_push(a, ar);
+        if (a->shrinking && __builtin_popcountll(ar->dirty_bm) >= 8) purge_dirty(h, ar);
         return;
     }
+    ar->dirty_bm = 0; /* the whole arena is cached (purged below) or unmapped */
     cache_push(a, ar);
     if (a->ncache <= a->cache_max) return;
+    a->shrinking = 1;
     /* The heap is shrinking: the oldest cached arenas go back to the OS and
      * the pages of those kept are purged, so RSS falls back while a loop at
      * the boundary (which never overflows the cache) makes no system call. */
@@ -234,10 +254,10 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
         if (!c->purged) {
             h->cfg.sys.purge(h->cfg.sys.ctx, c->base, OM_ARENA_SIZE);
             c->purged = 1;
-            c->free_pools = NULL; /* their links were in the purged pages: */
-            c->free_bm = 0;       /* every pool is untouched again        */
+            c->free_bm = 0; /* every pool is untouched again */
             c->untouched = OM_POOLS_PER_ARENA;
         }
+    if (h->cfg.sys.purge) om__pool_release_kept(h);
 }
 
 /* Unmap every arena (heap destroy). */

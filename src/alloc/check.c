@@ -39,7 +39,11 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
 {
     size_t n = 0;
     if (pool->free && pool->stash) FAIL(c, "pool %p: both a free list and a stash", (void *)pool);
-    if (pool->stash && pool->nalloc) FAIL(c, "pool %p: a stash but blocks in use", (void *)pool);
+    if ((pool->stash && !pool->kept) || (pool->kept && pool->nalloc))
+        FAIL(c, "pool %p: kept %u, stash %p, %u blocks in use", (void *)pool, pool->kept,
+             (void *)pool->stash, pool->nalloc);
+    if (pool->kept && h->alloc.kept[pool->kind][pool->cls] != pool)
+        FAIL(c, "pool %p: kept but not the kept pool of its list", (void *)pool);
     for (om__block *b = pool->free ? pool->free : pool->stash; b; n++) {
         if (n > pool->capacity || !in_block_area(pool, b))
             FAIL(c, "pool %p: free list broken at %p", (void *)pool, (void *)b);
@@ -113,13 +117,11 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     if ((uintptr_t)ar->base & (OM_ARENA_SIZE - 1)) FAIL(c, "arena %p: misaligned", ar->base);
     if (om__arena_find(&h->alloc, (uintptr_t)ar->base) != ar)
         FAIL(c, "arena %p: not in the arena table", ar->base);
-    unsigned nlisted = 0;
-    uint64_t listed_bm = 0;
-    for (om__pool *p = ar->free_pools; p; p = p->next) {
-        if (++nlisted > OM_POOLS_PER_ARENA) FAIL(c, "arena %p: free pool list loops", ar->base);
-        listed_bm |= 1ull << (((uintptr_t)p - (uintptr_t)ar->base) / OM_POOL_SIZE);
-    }
-    if (listed_bm != ar->free_bm) FAIL(c, "arena %p: free_bm does not match the free list", ar->base);
+    unsigned nlisted = (unsigned)__builtin_popcountll(ar->free_bm);
+    uint64_t top = ar->untouched ? ~0ull << (OM_POOLS_PER_ARENA - ar->untouched) : 0;
+    if ((ar->free_bm & top) || (ar->dirty_bm & ~ar->free_bm))
+        FAIL(c, "arena %p: free_bm overlaps the untouched pools, or dirty_bm is not in it",
+             ar->base);
     if (ar->nfree != nlisted + ar->untouched || ar->nfree > OM_POOLS_PER_ARENA)
         FAIL(c, "arena %p: nfree %u != %u listed + %u untouched", ar->base, ar->nfree, nlisted,
              ar->untouched);
@@ -133,7 +135,7 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) continue;
         used++;
-        kept += pool->stash != NULL;
+        kept += pool->kept;
         check_pool(h, ar, pool, c);
     }
     if (kept != ar->nempty || (kept && kept == used))

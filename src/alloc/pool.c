@@ -97,21 +97,35 @@ static void carve_bump(om__pool *pool)
     pool->bump = pool->limit;
 }
 
+/* Park an emptied pool's free list: the pool stays on its list, kept. */
+static void keep(om_heap *h, om__pool *pool)
+{
+    pool->stash = pool->free;
+    pool->free = NULL;
+    pool->kept = 1;
+    pool->arena->nempty++;
+    h->alloc.kept[pool->kind][pool->cls] = pool;
+}
+
+static void unkeep(om_heap *h, om__pool *pool)
+{
+    if (pool->stash) pool->free = pool->stash;
+    pool->stash = NULL;
+    pool->kept = 0;
+    pool->arena->nempty--;
+    h->alloc.kept[pool->kind][pool->cls] = NULL;
+}
+
 /* The slow path of a small allocation: the head pool is missing or full.
  * Returns a block of (kind, cls) or NULL with OM_ENOMEM. */
 void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 {
     om__pool *pool = h->alloc.avail[kind][cls];
-    while (pool && !pool->free && pool->bump == pool->limit) {
-        if (pool->stash) { /* a kept empty pool: in use again */
-            pool->free = pool->stash;
-            pool->stash = NULL;
-            pool->arena->nempty--;
-            break;
-        }
+    while (pool && !pool->free && pool->bump == pool->limit && !pool->kept) {
         avail_unlink(h, pool); /* a full head left there by the fast path */
         pool = h->alloc.avail[kind][cls];
     }
+    if (pool && pool->kept) unkeep(h, pool); /* a kept empty pool: in use again */
     if (!pool) {
         pool = om__arena_take_pool(h);
         if (!pool) return NULL;
@@ -143,18 +157,17 @@ static void release_kept(om_heap *h, om__arena *ar)
 {
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && ar->nempty; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
-        if (om__arena_pool_is_free(ar, pool) || !pool->stash) continue;
-        pool->free = pool->stash;
-        pool->stash = NULL;
-        ar->nempty--;
+        if (om__arena_pool_is_free(ar, pool) || !pool->kept) continue;
+        unkeep(h, pool);
         retire(h, pool);
     }
 }
 
 /* The slow path of a small free, the whole of it: the pool may have been
  * full (off its list) or may become empty. An emptied pool is kept (its
- * free list parked in stash) when it is the sole pool of its list and its
- * arena has another pool in use; otherwise it goes back to its arena. */
+ * free list parked in stash) when it is the sole pool of its list, its
+ * arena has another pool in use and the heap is not shrinking (arena.c);
+ * otherwise it goes back to its arena. */
 void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
 {
     link_write(b, pool->free, pool->bsize);
@@ -166,14 +179,25 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     om__arena *ar = pool->arena;
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
     uint32_t in_use = OM_POOLS_PER_ARENA - ar->nfree - ar->nempty; /* pool included */
-    if (*head == pool && pool->next == NULL && in_use > 1) {
-        pool->stash = pool->free; /* keep the sole pool: no carve-retire loop */
-        pool->free = NULL;
-        ar->nempty++;
+    if (*head == pool && pool->next == NULL && in_use > 1 && !h->alloc.shrinking) {
+        keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
         return;
     }
     retire(h, pool);
     if (ar->nempty && ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
+}
+
+/* The heap is shrinking (arena.c): the kept empty pools go back to their
+ * arenas too, where their pages are purged with the other free pools. */
+void om__pool_release_kept(om_heap *h)
+{
+    for (unsigned k = 0; k < OM_NKINDS; k++)
+        for (unsigned c = 0; c < OM_NUM_CLASSES; c++) {
+            om__pool *pool = h->alloc.kept[k][c];
+            if (!pool) continue;
+            unkeep(h, pool);
+            retire(h, pool);
+        }
 }
 
 #ifdef OM_VALGRIND

@@ -47,8 +47,10 @@ typedef struct om__arena om__arena;
  *     pool with nalloc 0 is on its list only if it was the sole pool there
  *     when it emptied and its arena had a pool in use (so a loop at the
  *     boundary does not retire the pool and carve it again); such a kept
- *     pool parks its free list in stash (free is NULL), so the fast path
- *     misses and the slow path, which takes it back, keeps arena->nempty. avail_tail is the last pool of each list; a
+ *     pool (kept = 1, heap->alloc.kept[kind][class]) parks its free list in
+ *     stash (free is NULL), so the fast path misses and the slow path,
+ *     which takes it back, keeps arena->nempty. Once the heap shrinks (the
+ *     arena cache overflows) the kept pools go back to their arenas. avail_tail is the last pool of each list; a
  *     full pool that gets a block back is appended there (pool.c).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
@@ -70,6 +72,7 @@ typedef struct om__pool {
     uint8_t kind;                   /* OM_KIND_* (first cache line: om_free)  */
     uint8_t on_avail;               /* on the avail list of (kind, class)     */
     uint8_t on_gen[2];              /* on the heap's young / middle lists     */
+    uint8_t kept;                   /* a kept empty pool (invariant 3)        */
     uint32_t capacity;              /* blocks in the pool                     */
     struct om__pool *prev;          /* avail list                             */
     om_heap *heap;                  /* owner: om_heap_of() reads this         */
@@ -146,7 +149,8 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *
  * Invariants:
  *  1. base is aligned to OM_ARENA_SIZE and is in the heap's arena table.
- *  2. nfree == pools on the free list + untouched pools (never carved).
+ *  2. nfree == popcount(free_bm) + untouched pools (never carved, at the
+ *     top of the arena).
  *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
  *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
  *     list or has been unmapped.
@@ -154,18 +158,19 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *     whose free list is parked in stash (see om__pool invariant 3); an
  *     arena never holds only such pools: when its last pool in use empties,
  *     they go back too, so kept pools cannot pin each other's arenas.
- *  4. Bit i of free_bm is set iff pool i is on the free list (O(1) test
- *     for om_owns without walking the list).
+ *  4. Bit i of free_bm is set iff pool i was carved and given back; a free
+ *     pool keeps nothing in its own pages, so they can be purged whole.
+ *     dirty_bm is a subset of free_bm: the free pools not purged yet.
  */
 struct om__arena {
     char *base;                    /* OM_ARENA_SIZE-aligned start            */
-    om__pool *free_pools;          /* pools given back, reusable             */
     uint32_t untouched;            /* pools never carved (from the top)      */
-    uint32_t nfree;                /* free_pools + untouched                 */
+    uint32_t nfree;                /* free_bm pools + untouched              */
     struct om__arena *next, *prev; /* bucket list or cache list              */
-    uint64_t free_bm;              /* pools on free_pools, by index          */
+    uint64_t free_bm;              /* pools given back, by index             */
     uint32_t nempty;               /* carved pools kept empty (pool->stash)  */
     uint32_t purged;               /* cached and its pages given back        */
+    uint64_t dirty_bm;             /* free pools whose pages may be resident */
 };
 
 /* A large block (over OM_SMALL_MAX): this header, then (debug mode) the
@@ -215,6 +220,7 @@ typedef struct om__arena_slot {
 
 typedef struct om__alloc {
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
+    om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
     om__pool *avail_tail[OM_NKINDS][OM_NUM_CLASSES]; /* last pool of each list */
     size_t used;                 /* bytes of blocks handed out                 */
     size_t peak;                 /* highest used                               */
@@ -223,6 +229,8 @@ typedef struct om__alloc {
     uint64_t bucket_bits;        /* bit k: buckets[k] non-empty                */
     om__arena *cache;            /* wholly free arenas kept mapped             */
     size_t ncache, cache_max;
+    int shrinking;               /* the cache overflowed since the heap last
+                                    grew: free pools' pages are purged      */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
     size_t atab_mask;            /* capacity - 1 (power of two)                */
@@ -297,6 +305,7 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
 int om__arena_table_init(om_heap *h);
 om__pool *om__arena_take_pool(om_heap *h);
 void om__arena_give_pool(om_heap *h, om__pool *pool);
+void om__pool_release_kept(om_heap *h);
 void om__arena_release_all(om_heap *h);
 void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg);
 int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
