@@ -25,6 +25,7 @@ test-release:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
 	cmake --build build/release -j $(JOBS)
 	cd build/release && ctest --output-on-failure -j $(JOBS)
+	cd build/release && OBJMEM_GC_STRESS=1 ctest --output-on-failure -j $(JOBS) -L unit
 
 test-asan:
 	@$(DEPS) test
