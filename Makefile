@@ -87,7 +87,7 @@ fuzz:
 	for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t && \
 		./build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
-			2>&1 | tee build/fuzz/$$t.log | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
+			2>&1 | tee build/fuzz/$$t.log | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
 			&& ! grep -q -E '==ERROR|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
 
 clean:
