@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := tools/ensure-deps.sh
 CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
-.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test docs check-install
+.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test docs check-install fuzz
 
 all: build
 
@@ -25,6 +25,7 @@ test-release:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
 	cmake --build build/release -j $(JOBS)
 	cd build/release && ctest --output-on-failure -j $(JOBS)
+	cd build/release && OBJMEM_GC_STRESS=1 ctest --output-on-failure -j $(JOBS) -L unit
 
 test-asan:
 	@$(DEPS) test
@@ -71,6 +72,23 @@ docs:
 check-install: build
 	@$(DEPS) pkg-config
 	tools/check-install.sh build/release
+
+# libFuzzer (clang, ASan+UBSan): each target of tests/fuzz/ for FUZZ_SECONDS,
+# starting from its corpus tests/fuzz/corpus/<target>/; new inputs go to
+# build/fuzz/corpus/<target>/ (copy the interesting ones into the corpus).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_api fuzz_snapshot_load
+fuzz:
+	@$(DEPS) cmake make clang libclang-rt-14-dev libdw-dev
+	cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DOM_SANITIZE=ON -DOM_BUILD_FUZZ=ON -DOM_BUILD_TESTS=OFF -DOM_BUILD_TOOLS=OFF \
+		-DOM_DEBUG_LEVEL=1 >/dev/null
+	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t && \
+		./build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+			2>&1 | tee build/fuzz/$$t.log | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
+			&& ! grep -q -E '==ERROR|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
 
 clean:
 	rm -rf build

@@ -26,10 +26,4 @@ endforeach()
 # beyond the first. Embedders do the same for deep native tracebacks.
 add_compile_options(-fno-omit-frame-pointer)
 
-# libFuzzer target for the snapshot loader (clang only).
-if(OM_BUILD_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-  add_executable(fuzz_snapshot_load ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_snapshot_load.c)
-  target_compile_options(fuzz_snapshot_load PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_snapshot_load PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_snapshot_load PRIVATE objmem::objmem)
-endif()
+# (the libFuzzer targets are built by cmake/part-reliab.cmake)

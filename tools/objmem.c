@@ -10,12 +10,14 @@
 
 int om_cmd_snapshot(int argc, char **argv); /* tools/snapshot_cmd.c */
 int om_cmd_stats(int argc, char **argv);    /* tools/stats_cmd.c */
+int om_cmd_soak(int argc, char **argv);     /* tools/soak_cmd.c */
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: objmem tour [--section NAME]\n       objmem tour --list\n");
     fprintf(out, "       objmem snapshot top|diff|folded|demo ... (objmem snapshot for help)\n");
     fprintf(out, "       objmem stats [--json]\n");
+    fprintf(out, "       objmem soak [--minutes N] [--seed S] (a seeded random workload)\n");
 }
 
 int main(int argc, char **argv)
@@ -27,6 +29,7 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "snapshot") == 0) return om_cmd_snapshot(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "stats") == 0) return om_cmd_stats(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "soak") == 0) return om_cmd_soak(argc - 2, argv + 2);
     usage(stderr);
     return 2;
 }

@@ -60,10 +60,46 @@ static void test_fault_types_containers(void **state)
     print_message("types: survived %ld injection points\n", runs - 1);
 }
 
+/* Interning: equal texts give one object while it lives; a failed intern
+ * (the table cannot grow) leaves no half-entry behind. A list grows and
+ * shrinks by append / pop alongside. */
+static int interning(om_heap *h, void *arg)
+{
+    (void)arg;
+    char buf[32];
+    om_object *keep[400] = {0};
+    om_object *l = om_list_new(h, 0);
+    for (int i = 0; i < 400; i++) {
+        snprintf(buf, sizeof buf, "name-%d", i % 250);
+        om_object *s = om_str_intern_cstr(h, buf);
+        if (!s) {
+            assert_int_equal(om_errcode(h), OM_ENOMEM);
+            continue;
+        }
+        assert_true(om_str_is_interned(s));
+        if (i >= 250 && keep[i - 250]) assert_ptr_equal(s, keep[i - 250]); /* the same object */
+        keep[i] = s;
+        if (l && om_list_append(l, s) < 0) assert_int_equal(om_errcode(h), OM_ENOMEM);
+        if (l && i % 3 == 0 && om_list_len(l) > 0) om_xdecref(om_list_pop(l, -1));
+    }
+    for (int i = 0; i < 400; i++) om_xdecref(keep[i]);
+    om_xdecref(l);
+    return 0;
+}
+
+static void test_fault_types_interning(void **state)
+{
+    (void)state;
+    long runs = om_fault_run(interning, NULL, 100000);
+    assert_true(runs > 3);
+    print_message("interning: survived %ld injection points\n", runs - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_types_containers),
+        cmocka_unit_test(test_fault_types_interning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

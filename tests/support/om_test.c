@@ -8,19 +8,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int setup_with(void **state, int debug)
+static int setup_with(void **state, int debug, int nostress)
 {
     om_config cfg;
     om_config_init(&cfg);
     cfg.debug = debug;
+    if (nostress) cfg.gc_stress = 0;
     om_heap *h = om_heap_new(&cfg);
     if (!h) return -1;
     *state = h;
     return 0;
 }
 
-int om_test_setup(void **state) { return setup_with(state, 0); }
-int om_test_setup_debug(void **state) { return setup_with(state, 1); }
+int om_test_setup(void **state) { return setup_with(state, 0, 0); }
+int om_test_setup_debug(void **state) { return setup_with(state, 1, 0); }
+int om_test_setup_nostress(void **state) { return setup_with(state, 0, 1); }
+
+int om_test_gc_stress(void)
+{
+    const char *s = getenv("OBJMEM_GC_STRESS");
+    return s && *s && strcmp(s, "0") != 0;
+}
 
 int om_test_teardown(void **state)
 {

@@ -23,6 +23,12 @@
 int om_test_setup(void **state);
 /* cmocka setup: a fresh heap in debug mode. */
 int om_test_setup_debug(void **state);
+/* cmocka setup: default config but never gc_stress, for cases that build
+ * millions of objects (a full collection per allocation is quadratic). */
+int om_test_setup_nostress(void **state);
+/* 1 when the environment asks for gc_stress (OBJMEM_GC_STRESS=1): cases
+ * that assert exact collection counts skip then. */
+int om_test_gc_stress(void);
 /* cmocka teardown: om_heap_check passes, no live object or block remains
  * (what the case made it must free), then the heap is destroyed. */
 int om_test_teardown(void **state);

@@ -13,6 +13,25 @@ static int setup(void **state)
     return om_test_setup(state);
 }
 
+/* Cases that build millions of objects, and cases that count collections
+ * or check generations: never under gc_stress (OBJMEM_GC_STRESS=1). */
+static int setup_nostress(void **state)
+{
+    reset_globals();
+    return om_test_setup_nostress(state);
+}
+
+static int setup_debug_nostress(void **state)
+{
+    reset_globals();
+    om_config cfg;
+    om_config_init(&cfg);
+    cfg.debug = 1;
+    cfg.gc_stress = 0;
+    *state = om_heap_new(&cfg);
+    return *state ? 0 : -1;
+}
+
 /* The same cases on a debug-mode heap (objects after a debug prefix). */
 static int setup_debug(void **state)
 {
@@ -858,21 +877,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_saveall, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_debug_output, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_collect_inside_finalizer_deferred, setup,
+        cmocka_unit_test_setup_teardown(test_gc_debug_output, setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_collect_inside_finalizer_deferred, setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_untrack_during_collection, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_counts, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_threshold_triggers, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_full_needs_pending, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_counts, setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_threshold_triggers, setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_full_needs_pending, setup_nostress, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_freeze, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_callbacks_and_stats, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_callbacks_and_stats, setup_nostress, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_referrers_referents, setup, om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
-        cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, setup,
+        cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_gc_collect_during_dealloc),
         cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup_debug,
@@ -880,11 +899,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_resurrection, setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup_debug,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_debug,
+        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_debug_nostress,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_freeze, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_long_chain_small_stack, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, setup,
+        cmocka_unit_test_setup_teardown(test_gc_long_chain_small_stack, setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_gc_oom_abandons_cleanly),
         cmocka_unit_test(test_gc_destroy_collects),
