@@ -129,6 +129,7 @@ typedef struct om__typestate {
     uint64_t dict_probes;    /* index slots inspected by dict lookups    */
     size_t cached_objects;   /* singletons + small ints + cached strs     */
     int ready;               /* init finished                            */
+    int depth;               /* nesting of om_hash / om_equal on containers */
 } om__typestate;
 
 int om__types_init(om_heap *h);

@@ -147,6 +147,24 @@ static int hash_tuple(om_object *o, uint64_t *out)
     return 0;
 }
 
+static int containers_equal(om_object *a, om_object *b);
+
+/* Hash (b NULL) or compare containers one nesting level deeper: past
+ * OM_MAX_NESTING levels a clean error instead of a stack overflow (Python's
+ * RecursionError; the limit keeps the recursion within a 256 KiB stack). */
+#define OM_MAX_NESTING 500
+static int nested(om_object *a, om_object *b, uint64_t *out)
+{
+    om_heap *h = om_heap_of(a);
+    if (h->types.depth >= OM_MAX_NESTING)
+        return om__err(h, OM_EINVAL, "%s: containers nested deeper than %d levels",
+                       b ? "om_equal" : "om_hash", OM_MAX_NESTING);
+    h->types.depth++;
+    int rc = b ? containers_equal(a, b) : hash_tuple(a, out);
+    h->types.depth--;
+    return rc;
+}
+
 int om_hash(om_object *o, uint64_t *out)
 {
     const om_type *t = o->type;
@@ -157,7 +175,7 @@ int om_hash(om_object *o, uint64_t *out)
     else if (t == &om_float_type)
         *out = om__hash_double(((om__float *)o)->value);
     else if (t == &om_tuple_type)
-        return hash_tuple(o, out);
+        return nested(o, NULL, out);
     else if (t == &om_none_type)
         *out = 0xFCA86420u; /* CPython 3.12's constant */
     else if (t->hash && t != &om_list_type && t != &om_dict_type)
@@ -247,15 +265,20 @@ int om_equal(om_object *a, om_object *b)
     const om_type *ta = a->type, *tb = b->type;
     if (ta == &om_str_type && tb == &om_str_type) return om__str_eq(a, b);
     if (is_num(ta) && is_num(tb)) return num_equal(a, b);
-    if (ta == tb) {
-        if (ta == &om_tuple_type) {
-            const om__tuple *x = (const om__tuple *)a, *y = (const om__tuple *)b;
-            return x->ob.size == y->ob.size ? items_equal(x->items, y->items, x->ob.size) : 0;
-        }
-        if (ta == &om_list_type) return list_equal((const om__list *)a, (const om__list *)b);
-        if (ta == &om_dict_type) return dict_equal(a, b);
-    }
+    if (ta == tb && (ta == &om_tuple_type || ta == &om_list_type || ta == &om_dict_type))
+        return nested(a, b, NULL);
     if (ta->eq && !(ta->flags & OM_TYPE__BUILTIN)) return ta->eq(a, b);
     if (tb->eq && !(tb->flags & OM_TYPE__BUILTIN)) return tb->eq(b, a);
     return 0;
+}
+
+/* Equality of two containers of the same built-in type (via nested). */
+static int containers_equal(om_object *a, om_object *b)
+{
+    if (a->type == &om_tuple_type) {
+        const om__tuple *x = (const om__tuple *)a, *y = (const om__tuple *)b;
+        return x->ob.size == y->ob.size ? items_equal(x->items, y->items, x->ob.size) : 0;
+    }
+    if (a->type == &om_list_type) return list_equal((const om__list *)a, (const om__list *)b);
+    return dict_equal(a, b);
 }
