@@ -112,12 +112,18 @@ int main(int argc, char **argv)
 {
     /* "bench_gc full|garbage|churn": objmem only, for perf record */
     if (argc > 1) {
+        /* BENCH_GC_N objects (default 1M), BENCH_GC_REPS repetitions (5):
+         * smaller runs for valgrind --tool=callgrind */
         static om_object *roots[500000];
+        const char *ns = getenv("BENCH_GC_N"), *rs = getenv("BENCH_GC_REPS");
+        size_t n = ns ? (size_t)strtoul(ns, NULL, 10) : 1000000;
+        int reps = rs ? atoi(rs) : 5;
+        if (n > 1000000 || n < 2) n = 1000000;
         heap = om_heap_new(NULL);
         if (!heap) return 1;
-        for (int i = 0; i < 5; i++) {
-            if (!strcmp(argv[1], "full")) gc_full_live(roots, 1000000);
-            else if (!strcmp(argv[1], "garbage")) gc_garbage(roots, 1000000);
+        for (int i = 0; i < reps; i++) {
+            if (!strcmp(argv[1], "full")) gc_full_live(roots, n);
+            else if (!strcmp(argv[1], "garbage")) gc_garbage(roots, n);
             else gc_churn();
         }
         om_heap_destroy(heap);

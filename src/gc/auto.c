@@ -82,8 +82,10 @@ void om__gc_fini(om_heap *h)
     om__weakref_fini(h);
     if (h->gc.stack) om__sys_free(h, h->gc.stack, h->gc.stack_cap * sizeof *h->gc.stack);
     if (h->gc.pools) om__sys_free(h, h->gc.pools, h->gc.pools_cap * sizeof *h->gc.pools);
+    if (h->gc.cand) om__sys_free(h, h->gc.cand, h->gc.cand_cap * sizeof *h->gc.cand);
     h->gc.stack = NULL;
     h->gc.pools = NULL;
-    h->gc.stack_cap = h->gc.pools_cap = 0;
+    h->gc.cand = NULL;
+    h->gc.stack_cap = h->gc.pools_cap = h->gc.cand_cap = 0;
     h->gc.on_threshold = NULL;
 }

@@ -8,6 +8,16 @@
  * (full collection), plus the large GC blocks. Scratch state lives in the
  * gc word: COLLECTING, REACHABLE, UNREACHABLE flags and gc_refs in the high
  * bits. Nothing recurses: marking uses an explicit work stack.
+ *
+ * Invariants (during phases 1-4; see also docs/gc.md):
+ *  1. A candidate has COLLECTING from its first visit until it is found
+ *     reachable (phase 3) or taken (phase 4); "reachable" is recorded by
+ *     clearing all scratch state, so survivors need no later write.
+ *  2. A non-candidate never has COLLECTING or gc_refs.
+ *  3. A full collection initialises a candidate's gc_refs on first touch
+ *     (its own sweep or a parent's traverse), so phases 1 and 2 share one
+ *     sweep; the candidate test there (tracked, unfrozen, not a pending
+ *     large block) must equal the sweep's.
  * Design note: docs/gc.md.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,6 +36,7 @@ typedef struct cctx {
     size_t nreach; /* of those marked reachable                         */
     size_t sp;     /* work stack depth                                  */
     int overflow;  /* a push failed                                     */
+    int arr;       /* candidates listed in h->gc.cand[0..ncand)         */
 } cctx;
 
 /* ------------------------------------------------------------- scanning */
@@ -127,12 +138,30 @@ static inline void init_refs(om_object *o)
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
-/* Contract: no scratch bits set on entry; afterwards every candidate has
- * COLLECTING and gc_refs = min(refcnt, REFS_MAX). */
+/* Append o to the candidate array at n; 0, or -1 when it cannot grow. */
+static int cand_push(om_heap *h, size_t n, om_object *o)
+{
+    om__gcstate *g = &h->gc;
+    if (om__unlikely(n == g->cand_cap)) {
+        size_t cap = g->cand_cap ? g->cand_cap * 2 : 1024;
+        om_object **p = om__sys_realloc(h, g->cand, g->cand_cap * sizeof *p, cap * sizeof *p);
+        if (!p) return -1;
+        g->cand = p;
+        g->cand_cap = cap;
+    }
+    g->cand[n] = o;
+    return 0;
+}
+
+/* Contract (gen 0, 1): no scratch bits set on entry; afterwards every
+ * candidate has COLLECTING and gc_refs = min(refcnt, REFS_MAX), and, unless
+ * the array could not grow (then later phases walk the bitmaps again), the
+ * candidates are listed in h->gc.cand so later phases need no bitmap walk. */
 static void update_refs(cctx *c)
 {
     om_heap *h = c->h;
     size_t n = 0;
+    int arr = 1;
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
@@ -140,6 +169,7 @@ static void update_refs(cctx *c)
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 init_refs(o);
+                if (arr && cand_push(h, n, o) < 0) arr = 0;
                 n++;
             }
     }
@@ -148,15 +178,96 @@ static void update_refs(cctx *c)
         if ((int)lb->gen > c->gen) continue;
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         init_refs(o);
+        if (arr && cand_push(h, n, o) < 0) arr = 0;
         n++;
     }
     c->ncand = n;
+    c->arr = arr;
 }
 
-/* Run fn on every candidate (COLLECTING set). */
+/* Phases 1+2 of a full collection in one sweep: every candidate is
+ * reached by the sweep, so initialising gc_refs on first touch (the sweep
+ * or a parent's traverse) before any decrement gives the same counts. */
+static inline int full_candidate(uint32_t gw)
+{
+    return (gw & (OM_GCW_TRACKED | OM_GCW_FROZEN)) == OM_GCW_TRACKED &&
+           (gw & (OM_GCW_PENDING | OM_GCW_LARGE)) != (OM_GCW_PENDING | OM_GCW_LARGE);
+}
+
+static inline uint32_t init_word(const om_object *o, uint32_t gw)
+{
+    uint32_t rc = o->refcnt;
+    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    return (gw & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
+}
+
+static int visit_decref_full(om_object *child, void *arg)
+{
+    uint32_t gw = child->gc;
+    if (!(gw & OM_GCW_COLLECTING)) {
+        if (!full_candidate(gw)) return 0;
+        gw = init_word(child, gw);
+        ++*(size_t *)arg;
+    }
+    uint32_t r = gw >> OM_GCW_FLAG_BITS;
+    if (r != 0 && r != OM_GCW_REFS_MAX) gw -= REFS_ONE;
+    child->gc = gw;
+    return 0;
+}
+
+static inline void full_one(om_object *o, size_t *ninit)
+{
+    uint32_t gw = o->gc;
+    if (!(gw & OM_GCW_COLLECTING)) {
+        o->gc = init_word(o, gw);
+        ++*ninit;
+    }
+    o->type->traverse(o, visit_decref_full, ninit);
+}
+
+/* Contract (gen 2 only): no scratch bits set on entry; afterwards as
+ * update_refs followed by subtract_refs. */
+static void refs_full(cctx *c)
+{
+    om_heap *h = c->h;
+    size_t n = 0, ninit = 0;
+    for (size_t i = 0; i < c->npools; i++) {
+        om__pool *pool = h->gc.pools[i];
+        for (unsigned w = 0; w < OM_BM_WORDS; w++)
+            for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
+                om_object *o = obj_at(pool, w, m);
+                if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                full_one(o, &ninit);
+                n++;
+            }
+    }
+    for (om__large *lb = h->alloc.large[OM_KIND_GC]; lb; lb = lb->next) {
+        om_object *o = large_obj(h, lb);
+        if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
+        OM_ASSERT(o->gc & OM_GCW_LARGE);
+        full_one(o, &ninit);
+        n++;
+    }
+    OM_ASSERT(ninit == n); /* the traverse touched no non-candidate */
+    c->ncand = n;
+}
+
+/* Run body on every candidate still COLLECTING: from the candidate array
+ * when there is one, else by walking the bitmaps and the large list. */
 #define FOR_CANDIDATES(c, o, body)                                                                 \
     do {                                                                                           \
         om_heap *h_ = (c)->h;                                                                      \
+        if ((c)->arr) {                                                                            \
+            om_object **a_ = h_->gc.cand;                                                          \
+            size_t n_ = (c)->ncand;                                                                \
+            for (size_t i_ = 0; i_ < n_; i_++) {                                                   \
+                om_object *o = a_[i_];                                                             \
+                if (i_ + 4 < n_) __builtin_prefetch(a_[i_ + 4]);                                   \
+                if (!(o->gc & OM_GCW_COLLECTING)) continue;                                        \
+                body;                                                                              \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
         for (size_t i_ = 0; i_ < (c)->npools; i_++) {                                              \
             om__pool *pool_ = h_->gc.pools[i_];                                                    \
             for (unsigned w_ = 0; w_ < OM_BM_WORDS; w_++)                                          \
@@ -193,11 +304,18 @@ static void subtract_refs(cctx *c)
 
 /* ---------------------------- phase 3: mark what is reachable from outside */
 
+/* Found reachable: drop the scratch state (invariant 1). */
+static inline void reached(om_object *o, uint32_t gw)
+{
+    o->gc = gw & OM_GCW_FLAGS_MASK & ~SCRATCH;
+}
+
 static int visit_reach(om_object *child, void *arg)
 {
     cctx *c = arg;
-    if ((child->gc & SCRATCH) == OM_GCW_COLLECTING) {
-        child->gc |= OM_GCW_REACHABLE;
+    uint32_t gw = child->gc;
+    if (gw & OM_GCW_COLLECTING) {
+        reached(child, gw);
         c->nreach++;
         push(c, child);
     }
@@ -215,14 +333,16 @@ static void drain(cctx *c, om_visit_fn visit)
     }
 }
 
-/* Contract: afterwards REACHABLE marks every candidate with gc_refs > 0 and
- * everything reachable from one through candidates. Returns OM_ENOMEM
- * (marks incomplete) when the stack could not grow. */
+/* Contract: afterwards every candidate with gc_refs > 0, and everything
+ * reachable from one through candidates, has lost its scratch state (no
+ * COLLECTING); the rest keep COLLECTING. Returns OM_ENOMEM (marks
+ * incomplete) when the stack could not grow. */
 static int mark_reachable(cctx *c)
 {
     FOR_CANDIDATES(c, o, {
-        if (!(o->gc & OM_GCW_REACHABLE) && (o->gc >> OM_GCW_FLAG_BITS) != 0) {
-            o->gc |= OM_GCW_REACHABLE;
+        uint32_t gw = o->gc;
+        if ((gw >> OM_GCW_FLAG_BITS) != 0) {
+            reached(o, gw);
             c->nreach++;
             o->type->traverse(o, visit_reach, c);
             drain(c, visit_reach);
@@ -240,20 +360,17 @@ static void clear_scratch(cctx *c)
 
 /* ------------------------- phase 4: take the unreachable, clear scratch */
 
-/* Contract: u has room for ncand - nreach objects. Survivors lose their
- * scratch state; the unreachable get a strong reference in u and only the
- * UNREACHABLE flag. Returns how many went to u. */
+/* Contract: u has room for ncand - nreach objects (the candidates still
+ * COLLECTING; survivors have no scratch state left after phase 3, so with
+ * nothing unreachable this sweep is skipped). The unreachable get a strong
+ * reference in u and only the UNREACHABLE flag. Returns how many went to u. */
 static size_t take_unreachable(cctx *c, om_object **u)
 {
     size_t k = 0;
     FOR_CANDIDATES(c, o, {
-        if (o->gc & OM_GCW_REACHABLE) {
-            o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
-        } else {
-            o->gc = (o->gc & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
-            o->refcnt++;
-            u[k++] = o;
-        }
+        o->gc = (o->gc & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
+        o->refcnt++;
+        u[k++] = o;
     });
     return k;
 }
@@ -504,8 +621,12 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
     *u = NULL;
     *ucap = 0;
     if (gather_pools(c) < 0) return OM_ENOMEM;
-    update_refs(c);
-    subtract_refs(c);
+    if (c->gen == 2) {
+        refs_full(c); /* phases 1+2 in one sweep */
+    } else {
+        update_refs(c);
+        subtract_refs(c);
+    }
     if (mark_reachable(c) < 0) {
         clear_scratch(c);
         c->sp = 0;
@@ -519,16 +640,21 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
             return om__err(h, OM_ENOMEM, "gc: no memory for %zu unreachable objects", nu);
         }
         *ucap = nu;
+        size_t k = take_unreachable(c, *u);
+        OM_ASSERT(k == nu);
+        (void)k;
     }
-    size_t k = take_unreachable(c, *u);
-    OM_ASSERT(k == nu);
-    (void)k;
     return (long)nu;
 }
 
-/* Shrink the work stack after a big collection. */
+/* Shrink the work stack and the candidate array after a big collection. */
 static void trim_stack(om_heap *h)
 {
+    if (h->gc.cand_cap > 65536) {
+        om__sys_free(h, h->gc.cand, h->gc.cand_cap * sizeof *h->gc.cand);
+        h->gc.cand = NULL;
+        h->gc.cand_cap = 0;
+    }
     if (h->gc.stack_cap > 65536) {
         om__sys_free(h, h->gc.stack, h->gc.stack_cap * sizeof *h->gc.stack);
         h->gc.stack = NULL;
@@ -544,7 +670,7 @@ long om__gc_collect_main(om_heap *h, int gen)
     run_callbacks(h, OM_GC_START, &info);
     if (h->gc.debug & OM_GC_DEBUG_STATS) print_start(h, gen);
 
-    cctx c = {h, gen, 0, 0, 0, 0, 0};
+    cctx c = {h, gen, 0, 0, 0, 0, 0, 0};
     om_object **u;
     size_t ucap;
     long nu = find_unreachable(&c, &u, &ucap); /* phases 1-4 */

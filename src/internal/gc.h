@@ -57,6 +57,8 @@ typedef struct om__gcstate {
     size_t stack_cap;
     om__pool **pools; /* scratch: the pools a collection visits       */
     size_t pools_cap;
+    om_object **cand; /* scratch: a young collection's candidates    */
+    size_t cand_cap;
     om__wr_slot *wr_tab;      /* weak-reference side table (seam malloc)      */
     size_t wr_mask, wr_count; /* capacity - 1 (0 when no table), used slots   */
 } om__gcstate;

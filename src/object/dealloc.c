@@ -33,20 +33,21 @@ static om_object *pending_pop(om_heap *h)
     return o;
 }
 
-void om__object_free_memory(om_object *o)
+static inline void free_memory(om_heap *h, om_object *o)
 {
-    om_heap *h = om_heap_of(o);
     h->obj.live--;
     om__block_free_obj(h, o, (o->gc & OM_GCW_LARGE) != 0);
 }
 
+void om__object_free_memory(om_object *o) { free_memory(om_heap_of(o), o); }
+
 /* The type drops what o owns (its children may join the pending list),
  * then o's block goes back. */
-static void dealloc_one(om_object *o)
+static void dealloc_one(om_heap *h, om_object *o)
 {
     const om_type *t = o->type;
     if (t->dealloc) t->dealloc(o);
-    if (!(t->flags & OM_TYPE__OWNS_MEMORY)) om__object_free_memory(o);
+    if (!(t->flags & OM_TYPE__OWNS_MEMORY)) free_memory(h, o); /* h: computed once */
 }
 
 /* Deallocations nest directly up to this depth (a list dropping its
@@ -80,11 +81,11 @@ void om__object_dealloc(om_object *o)
         return;
     }
     h->obj.deallocating = depth + 1;
-    dealloc_one(o); /* shallow nesting recurses: no list traffic */
+    dealloc_one(h, o); /* shallow nesting recurses: no list traffic */
     if (depth == 0)
         while ((o = pending_pop(h)) != NULL) {
             h->obj.deallocating = 1;
-            dealloc_one(o);
+            dealloc_one(h, o);
         }
     h->obj.deallocating = depth;
 }
