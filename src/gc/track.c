@@ -57,8 +57,8 @@ void om__gc_track_new(om_heap *h, om_object *o)
     o->gc |= OM_GCW_TRACKED;
     enter_young(h, o);
     h->gc.count[0]++;
-    if (h->gc.on_threshold && (h->gc.count[0] > h->gc.threshold[0] || h->cfg.gc_stress))
-        h->gc.on_threshold(h);
+    int due = h->gc.enabled && h->gc.count[0] > h->gc.threshold[0];
+    if (h->gc.on_threshold && (due || h->cfg.gc_stress)) h->gc.on_threshold(h);
 }
 
 void om__gc_untrack_dying(om_heap *h, om_object *o)
