@@ -24,33 +24,33 @@
 #include <objmem.h>
 static om_heap *heap;
 #define PEER_INIT() (heap = om_heap_new(NULL), heap != NULL)
-#define BALLOC(n) om_malloc(heap, (n))
-#define BFREE(p) om_free(heap, (p))
+#define BALLOC(n)   om_malloc(heap, (n))
+#define BFREE(p)    om_free(heap, (p))
 #define PEER_DESC() "objmem om_malloc/om_free (default config)"
 #elif defined(PEER_GLIBC)
 #include <gnu/libc-version.h>
 #define PEER_INIT() 1
-#define BALLOC(n) malloc(n)
-#define BFREE(p) free(p)
+#define BALLOC(n)   malloc(n)
+#define BFREE(p)    free(p)
 #define PEER_DESC() "glibc malloc/free"
 #elif defined(PEER_MIMALLOC)
 #include <mimalloc.h>
 #define PEER_INIT() 1
-#define BALLOC(n) mi_malloc(n)
-#define BFREE(p) mi_free(p)
+#define BALLOC(n)   mi_malloc(n)
+#define BFREE(p)    mi_free(p)
 #define PEER_DESC() "mimalloc mi_malloc/mi_free"
 #elif defined(PEER_JEMALLOC)
 /* Debian's jemalloc has no prefix: linked first, it is malloc itself. */
 #include <jemalloc/jemalloc.h>
 #define PEER_INIT() 1
-#define BALLOC(n) malloc(n)
-#define BFREE(p) free(p)
+#define BALLOC(n)   malloc(n)
+#define BFREE(p)    free(p)
 #define PEER_DESC() "jemalloc malloc/free (linked, unprefixed)"
 #elif defined(PEER_TCMALLOC)
 #include <gperftools/tcmalloc.h>
 #define PEER_INIT() 1
-#define BALLOC(n) tc_malloc(n)
-#define BFREE(p) tc_free(p)
+#define BALLOC(n)   tc_malloc(n)
+#define BFREE(p)    tc_free(p)
 #define PEER_DESC() "tcmalloc tc_malloc/tc_free"
 #elif defined(PEER_PYMALLOC)
 /* Before Py_Initialize, PyObject_Malloc is the statically configured
@@ -60,8 +60,8 @@ static om_heap *heap;
 /* exported by libpython, declared in an internal header */
 PyAPI_FUNC(int) _PyObject_DebugMallocStats(FILE *out);
 #define PEER_INIT() 1
-#define BALLOC(n) PyObject_Malloc(n)
-#define BFREE(p) PyObject_Free(p)
+#define BALLOC(n)   PyObject_Malloc(n)
+#define BFREE(p)    PyObject_Free(p)
 #define PEER_DESC() "pymalloc PyObject_Malloc/PyObject_Free (CPython " PY_VERSION ")"
 #else
 #error "define one PEER_*"

@@ -20,8 +20,8 @@
 
 typedef struct peer {
     const char *name;
-    int built;          /* found at configure time */
-    const char *skip;   /* why not */
+    int built;        /* found at configure time */
+    const char *skip; /* why not */
 } peer;
 
 #ifndef HAVE_MIMALLOC
@@ -42,8 +42,7 @@ static peer peers[] = {
     {"glibc", 1, NULL},
     {"mimalloc", HAVE_MIMALLOC, "libmimalloc not found (apt-get install libmimalloc-dev)"},
     {"jemalloc", HAVE_JEMALLOC, "libjemalloc not found (apt-get install libjemalloc-dev)"},
-    {"tcmalloc", HAVE_TCMALLOC,
-     "libtcmalloc not found (apt-get install libgoogle-perftools-dev)"},
+    {"tcmalloc", HAVE_TCMALLOC, "libtcmalloc not found (apt-get install libgoogle-perftools-dev)"},
     {"pymalloc", HAVE_PYMALLOC, "libpython3.11 not found (apt-get install libpython3.11-dev)"},
 };
 enum { NPEERS = sizeof peers / sizeof peers[0] };
@@ -139,8 +138,8 @@ int main(void)
            "peakRSS: the process's high-water mark (inputs included); dRSS: its growth\n"
            "during the workload\n",
            rounds);
-    printf("\n%-6s %-9s %9s %13s %10s %10s\n", "work", "peer", "ns/op", "peer/objmem",
-           "peakRSS MB", "dRSS MB");
+    printf("\n%-6s %-9s %9s %13s %10s %10s\n", "work", "peer", "ns/op", "peer/objmem", "peakRSS MB",
+           "dRSS MB");
     double churn_ns[NPEERS] = {0};
     for (int w = 0; w < NWORK; w++) {
         for (int i = 0; i < NPEERS; i++) {
@@ -194,7 +193,7 @@ int main(void)
                    churn_ns[py] / churn_ns[0] >= 2 ? "met" : "NOT met", churn_ns[py] / churn_ns[0]);
     }
     if (om_ratio > 0)
-        printf("  RSS after <= 110%% of before: %s (%.0f%%)\n", om_ratio <= 1.10 ? "met" : "NOT met",
-               100 * om_ratio);
+        printf("  RSS after <= 110%% of before: %s (%.0f%%)\n",
+               om_ratio <= 1.10 ? "met" : "NOT met", 100 * om_ratio);
     return 0;
 }

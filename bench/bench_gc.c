@@ -60,11 +60,11 @@ static om_object *pair_new(void)
     return (om_object *)a;
 }
 
-#define OBJ om_object *
-#define PAIR_NEW() pair_new()
-#define DROP(o) om_decref(o)
+#define OBJ          om_object *
+#define PAIR_NEW()   pair_new()
+#define DROP(o)      om_decref(o)
 #define COLLECT(gen) om_gc_collect(heap, (gen))
-#define GC_AUTO(on) ((on) ? om_gc_enable(heap) : om_gc_disable(heap))
+#define GC_AUTO(on)  ((on) ? om_gc_enable(heap) : om_gc_disable(heap))
 #include "gc_work.h"
 
 /* Results by name: [0] objmem, [1] CPython. */
@@ -82,7 +82,8 @@ static void read_results(FILE *p, int side)
     char line[512];
     while (fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = 0;
-        if (line[0] == 'D' && line[1] == ' ') snprintf(py_version, sizeof py_version, "%s", line + 2);
+        if (line[0] == 'D' && line[1] == ' ')
+            snprintf(py_version, sizeof py_version, "%s", line + 2);
         if (line[0] == 'H') sscanf(line, "H %zu %zu", &py_gchead, &py_obj);
         if (line[0] == 'R' && nres[side] < MAXR &&
             sscanf(line, "R %31s %lf", res[side][nres[side]].name, &res[side][nres[side]].v) == 2)
@@ -102,11 +103,16 @@ static void row_as(const char *what, const char *oname, const char *pname, const
 {
     double o = get(0, oname), c = get(1, pname);
     if (o <= 0) return;
-    if (c > 0) printf("%-38s %10.2f %10.2f %8.2f   %s\n", what, o, c, c / o, unit);
-    else printf("%-38s %10.2f %10s %8s   %s\n", what, o, "-", "-", unit);
+    if (c > 0)
+        printf("%-38s %10.2f %10.2f %8.2f   %s\n", what, o, c, c / o, unit);
+    else
+        printf("%-38s %10.2f %10s %8s   %s\n", what, o, "-", "-", unit);
 }
 
-static void row(const char *what, const char *name, const char *unit) { row_as(what, name, name, unit); }
+static void row(const char *what, const char *name, const char *unit)
+{
+    row_as(what, name, name, unit);
+}
 
 int main(int argc, char **argv)
 {
@@ -122,9 +128,12 @@ int main(int argc, char **argv)
         heap = om_heap_new(NULL);
         if (!heap) return 1;
         for (int i = 0; i < reps; i++) {
-            if (!strcmp(argv[1], "full")) gc_full_live(roots, n);
-            else if (!strcmp(argv[1], "garbage")) gc_garbage(roots, n);
-            else gc_churn();
+            if (!strcmp(argv[1], "full"))
+                gc_full_live(roots, n);
+            else if (!strcmp(argv[1], "garbage"))
+                gc_garbage(roots, n);
+            else
+                gc_churn();
         }
         om_heap_destroy(heap);
         return 0;
@@ -167,8 +176,10 @@ int main(int argc, char **argv)
         read_results(p, 1);
         if (pclose(p) != 0) nres[1] = 0;
     }
-    if (nres[1]) printf("cpython:  %s\n", py_version);
-    else printf("cpython:  gc_cpython failed to run: CPython columns left empty\n");
+    if (nres[1])
+        printf("cpython:  %s\n", py_version);
+    else
+        printf("cpython:  gc_cpython failed to run: CPython columns left empty\n");
 #else
     printf("cpython:  skipped: libpython3.11 not found at configure time "
            "(apt-get install libpython3.11-dev)\n");
@@ -179,7 +190,8 @@ int main(int argc, char **argv)
     row("full collection, 1M live in 2-cycles", "full_live", "ns/object (median of 5)");
     row("collection of 1M objects of garbage", "garbage", "ns/object (median of 3)");
     row("young churn, auto gc, default thresh.", "churn", "ns/pair (best of 3 medians of 5)");
-    row_as("young churn, objmem threshold0 = 700", "churn700", "churn", "ns/pair (CPython: its default, 700)");
+    row_as("young churn, objmem threshold0 = 700", "churn700", "churn",
+           "ns/pair (CPython: its default, 700)");
     row("full collection pause, 1M live", "full_pause_1M", "us (longest of 3)");
     row("gen-0 collection pause, 1M live", "gen0_pause_1M", "us (longest of 100)");
     row("gen-0 collection median, 1M live", "gen0_med_1M", "us (median of 100)");
@@ -191,8 +203,8 @@ int main(int argc, char **argv)
     printf("\nheader bytes per GC object: objmem sizeof(om_object) = %zu; CPython "
            "sizeof(PyGC_Head) + sizeof(PyObject) = %zu + %zu = %zu\n",
            sizeof(om_object), py_gchead, py_obj, py_gchead + py_obj);
-    printf("objmem collections run (whole process): gen0 %zu, gen1 %zu, gen2 %zu\n", st[0].collections,
-           st[1].collections, st[2].collections);
+    printf("objmem collections run (whole process): gen0 %zu, gen1 %zu, gen2 %zu\n",
+           st[0].collections, st[1].collections, st[2].collections);
 
     double fl = get(0, "full_live"), ga = get(0, "garbage"), ch = get(0, "churn");
     if (nres[1] && fl > 0) {
@@ -201,10 +213,10 @@ int main(int argc, char **argv)
                get(1, "full_live") / fl >= 5 ? "met" : "NOT met", get(1, "full_live") / fl);
         printf("  garbage collection >= 4x faster: %s (%.2fx)\n",
                get(1, "garbage") / ga >= 4 ? "met" : "NOT met", get(1, "garbage") / ga);
-        printf("  young churn >= 3x faster: %s (%.2fx)\n", get(1, "churn") / ch >= 3 ? "met" : "NOT met",
-               get(1, "churn") / ch);
-        printf("  16 header bytes per GC object: %s (%zu)\n", sizeof(om_object) == 16 ? "met" : "NOT met",
-               sizeof(om_object));
+        printf("  young churn >= 3x faster: %s (%.2fx)\n",
+               get(1, "churn") / ch >= 3 ? "met" : "NOT met", get(1, "churn") / ch);
+        printf("  16 header bytes per GC object: %s (%zu)\n",
+               sizeof(om_object) == 16 ? "met" : "NOT met", sizeof(om_object));
     }
     return 0;
 }

@@ -33,16 +33,16 @@ static om_object *tuple3(om_object *a, om_object *b, om_object *c)
     return t;
 }
 
-#define OBJ om_object *
-#define INT(v) om_int_new(heap, (v))
-#define FLOAT(v) om_float_new(heap, (v))
-#define STR(s) om_str_from_cstr(heap, (s))
-#define TUPLE3(a, b, c) tuple3((a), (b), (c))
-#define LIST() chk(om_list_new(heap, 0))
-#define APPEND(l, v) (om_list_append_steal((l), (v)) ? abort() : (void)0)
-#define DICT() chk(om_dict_new(heap))
+#define OBJ              om_object *
+#define INT(v)           om_int_new(heap, (v))
+#define FLOAT(v)         om_float_new(heap, (v))
+#define STR(s)           om_str_from_cstr(heap, (s))
+#define TUPLE3(a, b, c)  tuple3((a), (b), (c))
+#define LIST()           chk(om_list_new(heap, 0))
+#define APPEND(l, v)     (om_list_append_steal((l), (v)) ? abort() : (void)0)
+#define DICT()           chk(om_dict_new(heap))
 #define SETITEM(d, k, v) (om_dict_set_steal((d), chk(k), chk(v)) ? abort() : (void)0)
-#define DROP(o) om_decref(o)
+#define DROP(o)          om_decref(o)
 #include "objects_work.h"
 
 static struct {
@@ -63,10 +63,11 @@ static void read_results(FILE *p, int side)
     char line[512];
     while (fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = 0;
-        if (line[0] == 'D' && line[1] == ' ') snprintf(py_version, sizeof py_version, "%.200s", line + 2);
+        if (line[0] == 'D' && line[1] == ' ')
+            snprintf(py_version, sizeof py_version, "%.200s", line + 2);
         if (line[0] == 'S' && npysz < 16 &&
-            sscanf(line, "S %15s %ld %ld %d", pysz[npysz].name, &pysz[npysz].size, &pysz[npysz].basic,
-                   &pysz[npysz].gc) == 4)
+            sscanf(line, "S %15s %ld %ld %d", pysz[npysz].name, &pysz[npysz].size,
+                   &pysz[npysz].basic, &pysz[npysz].gc) == 4)
             npysz++;
         if (line[0] == 'R' && nres[side] < 8 &&
             sscanf(line, "R %31s %lf", res[side][nres[side]].name, &res[side][nres[side]].v) == 2)
@@ -133,15 +134,18 @@ int main(int argc, char **argv)
         read_results(p, 1);
         if (pclose(p) != 0) nres[1] = 0;
     }
-    if (nres[1]) printf("cpython:  %s\n", py_version);
-    else printf("cpython:  objects_cpython failed to run: CPython columns left empty\n");
+    if (nres[1])
+        printf("cpython:  %s\n", py_version);
+    else
+        printf("cpython:  objects_cpython failed to run: CPython columns left empty\n");
 #else
     printf("cpython:  skipped: libpython3.11 not found at configure time\n");
 #endif
 
     printf("\nns per element (process CPU time, best of 3 medians of 5 after 1 warm-up); "
            "ratio = CPython / objmem (above 1: objmem faster)\n");
-    printf("%-44s %8s %8s %8s\n", "workload (1M elements, build then drop)", "objmem", "CPython", "ratio");
+    printf("%-44s %8s %8s %8s\n", "workload (1M elements, build then drop)", "objmem", "CPython",
+           "ratio");
     const char *names[2] = {"tuples", "dict"};
     const char *what[2] = {"list of (i, i*0.5, \"k%d\" % i) tuples", "dict \"k%d\" % i -> i"};
     double ratio[2];
@@ -153,13 +157,14 @@ int main(int argc, char **argv)
 
     printf("\nbytes per object: objmem om_sizeof and its block (16-byte classes); CPython "
            "sys.getsizeof (GC header included) and tp_basicsize\n");
-    printf("%-8s %-30s %8s %8s %10s %8s %4s\n", "type", "object", "om_size", "om_block", "py_getsize",
-           "py_basic", "pyGC");
+    printf("%-8s %-30s %8s %8s %10s %8s %4s\n", "type", "object", "om_size", "om_block",
+           "py_getsize", "py_basic", "pyGC");
     size_row("int", "1000", chk(om_int_new(heap, 1000)));
     size_row("float", "1.5", chk(om_float_new(heap, 1.5)));
     size_row("str", "\"k123\"", chk(om_str_from_cstr(heap, "k123")));
-    size_row("tuple3", "(1000, 1.5, \"k123\")",
-             tuple3(om_int_new(heap, 1000), om_float_new(heap, 1.5), om_str_from_cstr(heap, "k123")));
+    size_row(
+        "tuple3", "(1000, 1.5, \"k123\")",
+        tuple3(om_int_new(heap, 1000), om_float_new(heap, 1.5), om_str_from_cstr(heap, "k123")));
     size_row("list0", "[]", chk(om_list_new(heap, 0)));
     size_row("dict0", "{}", chk(om_dict_new(heap)));
     om_object *d = chk(om_dict_new(heap));
@@ -170,7 +175,8 @@ int main(int argc, char **argv)
     if (nres[1]) {
         printf("\ntargets:\n");
         for (int k = 0; k < 2; k++)
-            printf("  %s >= 2x faster: %s (%.2fx)\n", names[k], ratio[k] >= 2 ? "met" : "NOT met", ratio[k]);
+            printf("  %s >= 2x faster: %s (%.2fx)\n", names[k], ratio[k] >= 2 ? "met" : "NOT met",
+                   ratio[k]);
     }
     return 0;
 }

@@ -37,7 +37,10 @@ static int gc24_traverse(om_object *o, om_visit_fn visit, void *arg)
     return 0;
 }
 
-static void gc24_dealloc(om_object *o) { om_clear_ref(&((gc24 *)o)->ref); }
+static void gc24_dealloc(om_object *o)
+{
+    om_clear_ref(&((gc24 *)o)->ref);
+}
 
 static const om_type t16 = {.name = "bench16", .basic_size = sizeof(om_object)};
 static const om_type t24 = {.name = "bench24", .basic_size = sizeof(obj24)};
@@ -50,10 +53,10 @@ static const om_type *kinds[] = {&t16, &t24, &tgc};
 
 static om_heap *heap;
 
-#define OBJ om_object *
-#define INC(o) om_incref(o)
-#define DEC(o) om_decref(o)
-#define CREATE(k) om_new(heap, kinds[k])
+#define OBJ        om_object *
+#define INC(o)     om_incref(o)
+#define DEC(o)     om_decref(o)
+#define CREATE(k)  om_new(heap, kinds[k])
 #define DESTROY(o) om_decref(o)
 #include "rc_work.h"
 
@@ -87,8 +90,10 @@ static void run_cpython(void)
     if (!p) return;
     while (fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = 0;
-        if (line[0] == 'D' && line[1] == ' ') snprintf(py_version, sizeof py_version, "%s", line + 2);
-        if (line[0] == 'R' && npy < 16 && sscanf(line, "R %31s %lf", py[npy].name, &py[npy].ns) == 2)
+        if (line[0] == 'D' && line[1] == ' ')
+            snprintf(py_version, sizeof py_version, "%s", line + 2);
+        if (line[0] == 'R' && npy < 16 &&
+            sscanf(line, "R %31s %lf", py[npy].name, &py[npy].ns) == 2)
             npy++;
     }
     if (pclose(p) != 0) npy = 0;
@@ -116,8 +121,10 @@ int main(void)
     bh_print_machine(stdout);
 #ifdef HAVE_CPYTHON
     run_cpython();
-    if (npy) printf("cpython:  %s\n", py_version);
-    else printf("cpython:  rc_cpython failed to run: CPython columns left empty\n");
+    if (npy)
+        printf("cpython:  %s\n", py_version);
+    else
+        printf("cpython:  rc_cpython failed to run: CPython columns left empty\n");
 #else
     printf("cpython:  skipped: libpython3.11 not found at configure time "
            "(apt-get install libpython3.11-dev)\n");
@@ -141,7 +148,8 @@ int main(void)
         cd[k] = bh_measure_best(create_destroy, &c, 1, 7, CD_OBJECTS);
     }
 
-    printf("\nns per operation (process CPU time; best of 3 medians of 7 after 1 warm-up); ratio = CPython / objmem "
+    printf("\nns per operation (process CPU time; best of 3 medians of 7 after 1 warm-up); ratio = "
+           "CPython / objmem "
            "(above 1: objmem faster)\n");
     printf("%-34s %8s %8s %8s   %s\n", "objmem operation", "objmem", "CPython", "ratio",
            "CPython operation");

@@ -85,27 +85,35 @@ int main(void)
     om_heap_destroy(heap);
 
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3.11 '%s/bench/trace_cpython.py' %d", BENCH_SOURCE_DIR, N);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3.11 '%s/bench/trace_cpython.py' %d",
+             BENCH_SOURCE_DIR, N);
     FILE *p = popen(cmd, "r");
     if (p) {
         char line[512];
         while (fgets(line, sizeof line, p)) {
             line[strcspn(line, "\n")] = 0;
-            if (line[0] == 'D' && line[1] == ' ') snprintf(py_version, sizeof py_version, "%.200s", line + 2);
-            if (line[0] == 'R' && npy < 16 && sscanf(line, "R %31s %lf", py[npy].name, &py[npy].v) == 2)
+            if (line[0] == 'D' && line[1] == ' ')
+                snprintf(py_version, sizeof py_version, "%.200s", line + 2);
+            if (line[0] == 'R' && npy < 16 &&
+                sscanf(line, "R %31s %lf", py[npy].name, &py[npy].v) == 2)
                 npy++;
         }
         if (pclose(p) != 0) npy = 0;
     }
-    if (npy) printf("cpython:  %s (/usr/bin/python3.11)\n", py_version);
-    else printf("cpython:  /usr/bin/python3.11 bench/trace_cpython.py failed: CPython columns empty\n");
+    if (npy)
+        printf("cpython:  %s (/usr/bin/python3.11)\n", py_version);
+    else
+        printf(
+            "cpython:  /usr/bin/python3.11 bench/trace_cpython.py failed: CPython columns empty\n");
 
     double py_alloc = py_get("allocs");
     printf("\nbuild and drop %d tuples; process CPU time, best of 3 medians of 5 (objmem) / "
-           "median of 5 (CPython)\n", N);
-    printf("allocations traced per build: objmem %zu (%.2f per tuple); CPython %.0f (%.2f per tuple, "
-           "live blocks at the peak)\n",
-           nalloc, (double)nalloc / N, py_alloc, py_alloc / N);
+           "median of 5 (CPython)\n",
+           N);
+    printf(
+        "allocations traced per build: objmem %zu (%.2f per tuple); CPython %.0f (%.2f per tuple, "
+        "live blocks at the peak)\n",
+        nalloc, (double)nalloc / N, py_alloc, py_alloc / N);
     printf("\n%-12s %12s %12s %14s %14s %10s\n", "tracing", "objmem ns/el", "CPython ns/el",
            "objmem +ns/al", "CPython +ns/al", "om/CPython");
     printf("%-12s %12.1f %12.1f %14s %14s %10s\n", "off", t_off, py_get("off"), "-", "-", "-");
@@ -115,11 +123,12 @@ int main(void)
         double oadd = (t_tr[k] - t_off) * N / (double)nalloc;
         double padd = py_alloc > 0 ? (py_get(pyk[k]) - py_get("off")) * N / py_alloc : 0;
         ratio[k] = padd > 0 ? oadd / padd : 0;
-        printf("nframe %-5d %12.1f %12.1f %14.1f %14.1f %10.3f\n", nframes[k], t_tr[k], py_get(pyk[k]),
-               oadd, padd, ratio[k]);
+        printf("nframe %-5d %12.1f %12.1f %14.1f %14.1f %10.3f\n", nframes[k], t_tr[k],
+               py_get(pyk[k]), oadd, padd, ratio[k]);
     }
-    printf("\nslowdown: objmem %.2fx / %.2fx; CPython %.2fx / %.2fx (nframe 1 / 10)\n", t_tr[0] / t_off,
-           t_tr[1] / t_off, py_get("nframe1") / py_get("off"), py_get("nframe10") / py_get("off"));
+    printf("\nslowdown: objmem %.2fx / %.2fx; CPython %.2fx / %.2fx (nframe 1 / 10)\n",
+           t_tr[0] / t_off, t_tr[1] / t_off, py_get("nframe1") / py_get("off"),
+           py_get("nframe10") / py_get("off"));
     for (int k = 0; k < 2; k++)
         printf("tracer memory per trace, nframe %d: objmem %.1f B (om_trace_get_memory / %zu live "
                "blocks); CPython %.1f B (get_tracemalloc_memory / live blocks)\n",

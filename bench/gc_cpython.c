@@ -37,11 +37,11 @@ static void collect(int gen)
     Py_DECREF(r);
 }
 
-#define OBJ PyObject *
-#define PAIR_NEW() pair_new()
-#define DROP(o) Py_DECREF(o)
+#define OBJ          PyObject *
+#define PAIR_NEW()   pair_new()
+#define DROP(o)      Py_DECREF(o)
 #define COLLECT(gen) collect(gen)
-#define GC_AUTO(on) ((on) ? PyGC_Enable() : PyGC_Disable())
+#define GC_AUTO(on)  ((on) ? PyGC_Enable() : PyGC_Disable())
 #include "gc_work.h"
 
 int main(int argc, char **argv)

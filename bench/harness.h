@@ -62,7 +62,10 @@ static inline long bh_status_kb(const char *key)
 }
 
 /* Resident set now, in kB. */
-static inline long bh_rss_kb(void) { return bh_status_kb("VmRSS"); }
+static inline long bh_rss_kb(void)
+{
+    return bh_status_kb("VmRSS");
+}
 
 /* Highest resident set of the process so far, in kB. */
 static inline long bh_peak_rss_kb(void)
@@ -132,8 +135,10 @@ static inline void bh_command_line(const char *cmd, char *buf, size_t n)
     snprintf(buf, n, "?");
     FILE *p = popen(cmd, "r");
     if (!p) return;
-    if (fgets(buf, (int)n, p)) buf[strcspn(buf, "\n")] = 0;
-    else snprintf(buf, n, "?");
+    if (fgets(buf, (int)n, p))
+        buf[strcspn(buf, "\n")] = 0;
+    else
+        snprintf(buf, n, "?");
     pclose(p);
 }
 

@@ -36,16 +36,16 @@ static void setitem(PyObject *d, PyObject *k, PyObject *v)
     Py_DECREF(v);
 }
 
-#define OBJ PyObject *
-#define INT(v) PyLong_FromLong(v)
-#define FLOAT(v) PyFloat_FromDouble(v)
-#define STR(s) PyUnicode_FromString(s)
-#define TUPLE3(a, b, c) tuple3((a), (b), (c))
-#define LIST() chk(PyList_New(0))
-#define APPEND(l, v) append((l), (v))
-#define DICT() chk(PyDict_New())
+#define OBJ              PyObject *
+#define INT(v)           PyLong_FromLong(v)
+#define FLOAT(v)         PyFloat_FromDouble(v)
+#define STR(s)           PyUnicode_FromString(s)
+#define TUPLE3(a, b, c)  tuple3((a), (b), (c))
+#define LIST()           chk(PyList_New(0))
+#define APPEND(l, v)     append((l), (v))
+#define DICT()           chk(PyDict_New())
 #define SETITEM(d, k, v) setitem((d), (k), (v))
-#define DROP(o) Py_DECREF(o)
+#define DROP(o)          Py_DECREF(o)
 #include "objects_work.h"
 
 static void size_line(const char *name, PyObject *o)
@@ -62,7 +62,8 @@ int main(void)
     size_line("int", chk(PyLong_FromLong(1000)));
     size_line("float", chk(PyFloat_FromDouble(1.5)));
     size_line("str", chk(PyUnicode_FromString("k123")));
-    size_line("tuple3", tuple3(PyLong_FromLong(1000), PyFloat_FromDouble(1.5), PyUnicode_FromString("k123")));
+    size_line("tuple3",
+              tuple3(PyLong_FromLong(1000), PyFloat_FromDouble(1.5), PyUnicode_FromString("k123")));
     size_line("list0", chk(PyList_New(0)));
     size_line("dict0", chk(PyDict_New()));
     PyObject *d = chk(PyDict_New());

@@ -17,7 +17,10 @@ typedef struct {
     PyObject_HEAD
 } MinObject;
 
-static void min_dealloc(PyObject *o) { PyObject_Free(o); }
+static void min_dealloc(PyObject *o)
+{
+    PyObject_Free(o);
+}
 
 static PyTypeObject MinType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "bench.Min",
@@ -27,8 +30,7 @@ static PyTypeObject MinType = {
 };
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *ref;
+    PyObject_HEAD PyObject *ref;
 } GcObject;
 
 static int gc_traverse(PyObject *o, visitproc visit, void *arg)
@@ -57,22 +59,25 @@ enum { K_NEW16, K_FLOAT, K_GC, K_OBJECT };
 static PyObject *create(int kind)
 {
     switch (kind) {
-    case K_NEW16: return (PyObject *)PyObject_New(MinObject, &MinType);
-    case K_FLOAT: return PyFloat_FromDouble(1.5);
+    case K_NEW16:
+        return (PyObject *)PyObject_New(MinObject, &MinType);
+    case K_FLOAT:
+        return PyFloat_FromDouble(1.5);
     case K_GC: {
         GcObject *g = PyObject_GC_New(GcObject, &GcType);
         g->ref = NULL;
         PyObject_GC_Track((PyObject *)g);
         return (PyObject *)g;
     }
-    default: return PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    default:
+        return PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
     }
 }
 
-#define OBJ PyObject *
-#define INC(o) Py_INCREF(o)
-#define DEC(o) Py_DECREF(o)
-#define CREATE(k) create(k)
+#define OBJ        PyObject *
+#define INC(o)     Py_INCREF(o)
+#define DEC(o)     Py_DECREF(o)
+#define CREATE(k)  create(k)
 #define DESTROY(o) Py_DECREF(o)
 #include "rc_work.h"
 

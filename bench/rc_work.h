@@ -15,7 +15,7 @@ enum {
     CD_BATCH = 1000,  /* objects created, then all destroyed          */
     CD_BATCHES = 2000 /* batches per repetition: 2M objects          */
 };
-#define RC_PAIRS ((double)RC_OBJS * RC_PASSES)
+#define RC_PAIRS   ((double)RC_OBJS * RC_PASSES)
 #define CD_OBJECTS ((double)CD_BATCH * CD_BATCHES)
 
 /* incref every object, then decref every object: one pair per object per

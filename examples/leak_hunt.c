@@ -26,7 +26,10 @@ static int server_traverse(om_object *o, om_visit_fn visit, void *arg)
     OM_VISIT(((server *)o)->history, visit, arg);
     return 0;
 }
-static void server_clear(om_object *o) { om_clear_ref(&((server *)o)->history); }
+static void server_clear(om_object *o)
+{
+    om_clear_ref(&((server *)o)->history);
+}
 
 static const om_type server_type = {
     .name = "server",
@@ -103,7 +106,8 @@ int main(int argc, char **argv)
         om_traceback *tb = om_trace_object_traceback(objs[i]);
         for (size_t k = 0; tb && tb->nframe && k < top && !leaked; k++) {
             const om_frame *f = &st->items[k].traceback.frames[0];
-            if (tb->frames[0].lineno == f->lineno && strcmp(tb->frames[0].filename, f->filename) == 0)
+            if (tb->frames[0].lineno == f->lineno &&
+                strcmp(tb->frames[0].filename, f->filename) == 0)
                 leaked = om_incref(objs[i]), leak_at = *f;
         }
         om_traceback_free(h, tb);

@@ -10,8 +10,8 @@
 #include <objmem.h>
 
 static const char *const script[] = {
-    "names = [str(i) for i in range(200)]", /* line 1 */
-    "nums = [float(i) for i in range(500)]", /* line 2 */
+    "names = [str(i) for i in range(200)]",          /* line 1 */
+    "nums = [float(i) for i in range(500)]",         /* line 2 */
     "pairs = [(n, x) for n, x in zip(names, nums)]", /* line 3 */
 };
 

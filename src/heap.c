@@ -20,21 +20,36 @@ void om__assert_fail(const char *expr, const char *file, int line)
 const char *om_strerror(int code)
 {
     switch (code) {
-    case OM_OK: return "success";
-    case OM_ENOMEM: return "out of memory";
-    case OM_EINVAL: return "invalid argument";
-    case OM_ERANGE: return "index out of range";
-    case OM_ETYPE: return "wrong type";
-    case OM_EKEY: return "key not found";
-    case OM_EMUTATED: return "container changed during iteration";
-    case OM_EUTF8: return "invalid UTF-8";
-    case OM_EFORMAT: return "truncated or corrupt data";
-    case OM_EIO: return "input/output error";
-    case OM_ESTATE: return "wrong state for this operation";
-    case OM_EUNHASH: return "unhashable object";
-    case OM_EFOREIGN: return "pointer not owned by this heap";
-    case OM_EBUSY: return "not allowed now";
-    default: return "unknown error";
+    case OM_OK:
+        return "success";
+    case OM_ENOMEM:
+        return "out of memory";
+    case OM_EINVAL:
+        return "invalid argument";
+    case OM_ERANGE:
+        return "index out of range";
+    case OM_ETYPE:
+        return "wrong type";
+    case OM_EKEY:
+        return "key not found";
+    case OM_EMUTATED:
+        return "container changed during iteration";
+    case OM_EUTF8:
+        return "invalid UTF-8";
+    case OM_EFORMAT:
+        return "truncated or corrupt data";
+    case OM_EIO:
+        return "input/output error";
+    case OM_ESTATE:
+        return "wrong state for this operation";
+    case OM_EUNHASH:
+        return "unhashable object";
+    case OM_EFOREIGN:
+        return "pointer not owned by this heap";
+    case OM_EBUSY:
+        return "not allowed now";
+    default:
+        return "unknown error";
     }
 }
 
@@ -62,8 +77,14 @@ void *om__err_null(om_heap *h, int code, const char *fmt, ...)
     return NULL;
 }
 
-int om_errcode(const om_heap *h) { return h->errcode; }
-const char *om_errmsg(const om_heap *h) { return h->errmsg; }
+int om_errcode(const om_heap *h)
+{
+    return h->errcode;
+}
+const char *om_errmsg(const om_heap *h)
+{
+    return h->errmsg;
+}
 void om_errclear(om_heap *h)
 {
     h->errcode = OM_OK;
@@ -90,8 +111,7 @@ om_heap *om_heap_new(const om_config *cfg)
         om_config_init(&def);
         cfg = &def;
     }
-    if (!cfg->sys.map || !cfg->sys.unmap || !cfg->sys.malloc || !cfg->sys.realloc ||
-        !cfg->sys.free)
+    if (!cfg->sys.map || !cfg->sys.unmap || !cfg->sys.malloc || !cfg->sys.realloc || !cfg->sys.free)
         return NULL;
     om_heap *h = cfg->sys.malloc(cfg->sys.ctx, sizeof *h);
     if (!h) return NULL;

@@ -37,8 +37,9 @@ static void put_alloc(FILE *out, const om_heap_stats *st)
             st->large_blocks, st->large_bytes, st->sys_bytes, st->bad_frees, st->raw_blocks);
     for (int i = 0; i < OM_NUM_CLASSES; i++) {
         const om_class_stats *c = &st->classes[i];
-        fprintf(out, "%s{\"class\":%d,\"block_size\":%zu,\"pools\":%zu,\"blocks_used\":%zu,"
-                     "\"blocks_free\":%zu}",
+        fprintf(out,
+                "%s{\"class\":%d,\"block_size\":%zu,\"pools\":%zu,\"blocks_used\":%zu,"
+                "\"blocks_free\":%zu}",
                 i ? "," : "", i, c->block_size, c->pools, c->blocks_used, c->blocks_free);
     }
     fprintf(out,
@@ -59,8 +60,9 @@ static void put_objects(FILE *out, const om_heap_stats *st)
         put_str(out, st->types[i].name);
         fprintf(out, ",\"count\":%zu,\"bytes\":%zu}", st->types[i].count, st->types[i].bytes);
     }
-    fprintf(out, "]},\"types\":{\"small_ints\":%zu,\"cached_objects\":%zu,\"interned\":%zu,"
-                 "\"freelists\":[",
+    fprintf(out,
+            "]},\"types\":{\"small_ints\":%zu,\"cached_objects\":%zu,\"interned\":%zu,"
+            "\"freelists\":[",
             st->small_ints, st->cached_objects, st->interned);
     for (size_t i = 0; i < st->nfreelists; i++) {
         const om_freelist_stats *f = &st->freelists[i];
@@ -83,8 +85,9 @@ static void put_gc(FILE *out, om_heap *h)
             om_gc_is_enabled(h) ? "true" : "false", om_gc_get_freeze_count(h),
             om_gc_garbage_count(h));
     for (int g = 0; g < 3; g++)
-        fprintf(out, "%s{\"count\":%ld,\"threshold\":%ld,\"collections\":%zu,\"collected\":%zu,"
-                     "\"uncollectable\":%zu,\"pause_ns\":%" PRIu64 "}",
+        fprintf(out,
+                "%s{\"count\":%ld,\"threshold\":%ld,\"collections\":%zu,\"collected\":%zu,"
+                "\"uncollectable\":%zu,\"pause_ns\":%" PRIu64 "}",
                 g ? "," : "", count[g], thr[g], gs[g].collections, gs[g].collected,
                 gs[g].uncollectable, gs[g].pause_ns);
     fputs("]}", out);
@@ -97,8 +100,9 @@ static void put_trace(FILE *out, om_heap *h)
     if (on) {
         size_t cur, peak;
         om_trace_get_traced_memory(h, &cur, &peak);
-        fprintf(out, ",\"traceback_limit\":%d,\"traced_bytes\":%zu,\"traced_peak\":%zu,"
-                     "\"tracer_bytes\":%zu",
+        fprintf(out,
+                ",\"traceback_limit\":%d,\"traced_bytes\":%zu,\"traced_peak\":%zu,"
+                "\"tracer_bytes\":%zu",
                 om_trace_get_traceback_limit(h), cur, peak, om_trace_get_memory(h));
     }
     fputc('}', out);

@@ -16,11 +16,13 @@ int om_cmd_snapshot(int argc, char **argv);
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: objmem snapshot top FILE [--by filename|lineno|traceback] [-n N] [--cumulative]\n"
-            "       objmem snapshot diff OLD NEW [--by filename|lineno|traceback] [-n N] [--cumulative]\n"
-            "       objmem snapshot folded FILE\n"
-            "       objmem snapshot demo OLD NEW\n");
+    fprintf(
+        stderr,
+        "usage: objmem snapshot top FILE [--by filename|lineno|traceback] [-n N] [--cumulative]\n"
+        "       objmem snapshot diff OLD NEW [--by filename|lineno|traceback] [-n N] "
+        "[--cumulative]\n"
+        "       objmem snapshot folded FILE\n"
+        "       objmem snapshot demo OLD NEW\n");
 }
 
 /* tracemalloc's _format_size. */
@@ -56,10 +58,14 @@ static int parse(int argc, char **argv, opts *o, int want_files)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
             const char *k = argv[++i];
-            if (strcmp(k, "filename") == 0) o->key = OM_STAT_FILENAME;
-            else if (strcmp(k, "lineno") == 0) o->key = OM_STAT_LINENO;
-            else if (strcmp(k, "traceback") == 0) o->key = OM_STAT_TRACEBACK;
-            else return -1;
+            if (strcmp(k, "filename") == 0)
+                o->key = OM_STAT_FILENAME;
+            else if (strcmp(k, "lineno") == 0)
+                o->key = OM_STAT_LINENO;
+            else if (strcmp(k, "traceback") == 0)
+                o->key = OM_STAT_TRACEBACK;
+            else
+                return -1;
         } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             o->n = atol(argv[++i]);
         } else if (strcmp(argv[i], "--cumulative") == 0) {
@@ -84,8 +90,10 @@ static void print_stat(const om_stat *s, om_stat_key key, int diff)
 {
     char size[32], sd[32], avg[32];
     const om_frame *f = &s->traceback.frames[0];
-    if (key == OM_STAT_FILENAME) printf("%s", f->filename);
-    else printf("%s:%u", f->filename, f->lineno);
+    if (key == OM_STAT_FILENAME)
+        printf("%s", f->filename);
+    else
+        printf("%s:%u", f->filename, f->lineno);
     fmt_size(size, sizeof size, (double)s->size, 0);
     if (diff) {
         fmt_size(sd, sizeof sd, (double)s->size_diff, 1);
@@ -149,8 +157,10 @@ static int top_or_diff(int argc, char **argv, int diff)
 static void put_frame(const om_frame *f)
 {
     char buf[1024];
-    if (f->name) snprintf(buf, sizeof buf, "%s (%s:%u)", f->name, f->filename, f->lineno);
-    else snprintf(buf, sizeof buf, "%s:%u", f->filename, f->lineno);
+    if (f->name)
+        snprintf(buf, sizeof buf, "%s (%s:%u)", f->name, f->filename, f->lineno);
+    else
+        snprintf(buf, sizeof buf, "%s:%u", f->filename, f->lineno);
     for (char *c = buf; *c; c++)
         if (*c == ';' || *c == '\n') *c = '_';
     fputs(buf, stdout);

@@ -235,12 +235,18 @@ int om_cmd_soak(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
-        if (strcmp(a, "--minutes") == 0) seconds = atof(v) * 60;
-        else if (strcmp(a, "--seconds") == 0) seconds = atof(v);
-        else if (strcmp(a, "--seed") == 0) seed = strtoull(v, NULL, 10);
-        else if (strcmp(a, "--interval") == 0) interval = atof(v);
-        else if (strcmp(a, "--slots") == 0) nslots = (size_t)strtoull(v, NULL, 10);
-        else return usage();
+        if (strcmp(a, "--minutes") == 0)
+            seconds = atof(v) * 60;
+        else if (strcmp(a, "--seconds") == 0)
+            seconds = atof(v);
+        else if (strcmp(a, "--seed") == 0)
+            seed = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--interval") == 0)
+            interval = atof(v);
+        else if (strcmp(a, "--slots") == 0)
+            nslots = (size_t)strtoull(v, NULL, 10);
+        else
+            return usage();
         i++;
     }
     if (seconds <= 0 || interval <= 0 || nslots == 0) return usage();

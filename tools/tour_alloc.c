@@ -12,13 +12,15 @@ int om_tour_heap(void)
     om_tour_say("A heap is independent: make as many as you like, one per thread.");
     om_heap_stats st0, st;
     om_heap_get_stats(h, &st0);
-    om_tour_say("A new heap: %zu arena (%zu KiB mapped from the OS), %zu pools, %zu objects of its own",
-                st0.arenas, st0.os_bytes / 1024, st0.pools_used, st0.heap_objects);
+    om_tour_say(
+        "A new heap: %zu arena (%zu KiB mapped from the OS), %zu pools, %zu objects of its own",
+        st0.arenas, st0.os_bytes / 1024, st0.pools_used, st0.heap_objects);
     om_tour_say("(None, True, False, the small ints -5..256, one-character strings: immortal).");
     void *p = om_malloc(h, 40);
     om_heap_get_stats(h, &st);
-    om_tour_say("One 40-byte request: +%zu pool, +%zu bytes handed out (rounded up to its 16-byte class).",
-                st.pools_used - st0.pools_used, st.bytes_in_use - st0.bytes_in_use);
+    om_tour_say(
+        "One 40-byte request: +%zu pool, +%zu bytes handed out (rounded up to its 16-byte class).",
+        st.pools_used - st0.pools_used, st.bytes_in_use - st0.bytes_in_use);
     om_free(h, p);
     om_heap_destroy(h);
     return st.bytes_in_use - st0.bytes_in_use == 48 ? 0 : 1;
@@ -30,7 +32,8 @@ int om_tour_pools(void)
     if (!h) return 1;
     static const size_t sizes[] = {1, 16, 17, 100, 250, 512};
     void *blocks[6];
-    om_tour_say("Requests up to 512 bytes come from 16 KiB pools of one size class, cut from 1 MiB arenas:");
+    om_tour_say("Requests up to 512 bytes come from 16 KiB pools of one size class, cut from 1 MiB "
+                "arenas:");
     om_tour_say("%8s %8s %6s %10s %6s", "request", "class", "block", "pool", "index");
     for (int i = 0; i < 6; i++) {
         om_block_info bi;
@@ -54,7 +57,8 @@ int om_tour_pools(void)
         om_block_info_get(h, blocks[i], &bi);
         map[bi.pool_index] = (char)('a' + bi.size_class % 26);
     }
-    om_tour_say("One arena after 3,000 more blocks of four sizes (a letter per pool = its class, . = free):");
+    om_tour_say("One arena after 3,000 more blocks of four sizes (a letter per pool = its class, . "
+                "= free):");
     om_tour_say("[%s]", map);
     for (int i = 0; i < 3000; i++) om_free(h, more[i]);
     for (int i = 0; i < 6; i++) om_free(h, blocks[i]);
@@ -98,9 +102,12 @@ int om_tour_arenas(void)
     for (size_t i = 0; i < n; i++) om_free(h, v[i]);
     om_free(h, v);
     om_heap_get_stats(h, &st);
-    om_tour_say("All freed: %zu arenas still mapped (kept empty for reuse), %zu given back to the OS.",
-                st.arenas, st.arenas_unmapped_total);
-    om_tour_say("Emptied pools return to their arena; emptied arenas return to the OS, past a cache of %d.", 2);
+    om_tour_say(
+        "All freed: %zu arenas still mapped (kept empty for reuse), %zu given back to the OS.",
+        st.arenas, st.arenas_unmapped_total);
+    om_tour_say(
+        "Emptied pools return to their arena; emptied arenas return to the OS, past a cache of %d.",
+        2);
     om_heap_destroy(h);
     return 0;
 }

@@ -23,7 +23,10 @@ static int rec_traverse(om_object *o, om_visit_fn visit, void *arg)
     OM_VISIT(((rec *)o)->items, visit, arg);
     return 0;
 }
-static void rec_clear(om_object *o) { om_clear_ref(&((rec *)o)->items); }
+static void rec_clear(om_object *o)
+{
+    om_clear_ref(&((rec *)o)->items);
+}
 
 static const om_type rec_type = {
     .name = "rec",
@@ -86,10 +89,11 @@ static int referrers_story(om_heap *h)
     om_stats *st = before && after ? om_snapshot_compare(after, before, OM_STAT_LINENO, 0) : NULL;
     if (!st || !st->n) return 1;
     const om_stat *top = &st->items[0];
-    om_tour_say("100 requests later, om_snapshot_compare's top line: %s:%u %s: %+td B in %+td blocks.",
-                base(top->traceback.frames[0].filename), top->traceback.frames[0].lineno,
-                top->traceback.frames[0].name ? top->traceback.frames[0].name : "", top->size_diff,
-                top->count_diff);
+    om_tour_say(
+        "100 requests later, om_snapshot_compare's top line: %s:%u %s: %+td B in %+td blocks.",
+        base(top->traceback.frames[0].filename), top->traceback.frames[0].lineno,
+        top->traceback.frames[0].name ? top->traceback.frames[0].name : "", top->size_diff,
+        top->count_diff);
     om_object *leaked = allocated_at(h, &top->traceback.frames[0]);
     om_tour_say("An object allocated there (om_trace_object_traceback): a \"%s\", count %u.",
                 leaked ? ((rec *)leaked)->name : "?", leaked ? om_refcount(leaked) - 1 : 0);

@@ -36,7 +36,8 @@ int om_tour_refcount(void)
 {
     om_heap *h = om_heap_new(NULL);
     if (!h) return 1;
-    om_tour_say("Every object carries a 16-byte header: a 32-bit count, a 32-bit GC word, its type.");
+    om_tour_say(
+        "Every object carries a 16-byte header: a 32-bit count, a 32-bit GC word, its type.");
     om_tour_say("A user-defined type: struct point { OM_OBJECT_HEAD double x, y; } (%zu bytes).",
                 sizeof(point));
     om_object *a = om_new(h, &point_type);
@@ -49,19 +50,22 @@ int om_tour_refcount(void)
     om_object *b = om_incref(a);
     om_tour_say("b = a            count(b) = %u   (om_incref: a second reference)", om_refcount(b));
     om_clear_ref(&a);
-    om_tour_say("del a            count(b) = %u   (om_clear_ref(&a): a is NULL now)", om_refcount(b));
+    om_tour_say("del a            count(b) = %u   (om_clear_ref(&a): a is NULL now)",
+                om_refcount(b));
     size_t before = blocks_used(h, cls);
-    om_tour_say("The point sits in a %zu-byte block of size class %u: %zu block(s) of that class in use",
-                bi.block_size, cls, before);
+    om_tour_say(
+        "The point sits in a %zu-byte block of size class %u: %zu block(s) of that class in use",
+        bi.block_size, cls, before);
     om_tour_say("(the others are the heap's own cached objects, such as the small ints).");
     om_clear_ref(&b);
     size_t after = blocks_used(h, cls);
     om_tour_say("del b            count reaches 0: dealloc ran %d time, and the block went back",
                 point_deallocs);
-    om_tour_say("                 to its pool at once: %zu -> %zu block(s) of class %u in use.", before,
-                after, cls);
+    om_tour_say("                 to its pool at once: %zu -> %zu block(s) of class %u in use.",
+                before, after, cls);
     om_object *c = om_new(h, &point_type);
-    om_tour_say("c = point()      reuses that very block: %s.", (const void *)c == where ? "yes" : "no");
+    om_tour_say("c = point()      reuses that very block: %s.",
+                (const void *)c == where ? "yes" : "no");
     om_decref(c);
     om_heap_destroy(h);
     return after + 1 == before ? 0 : 1;
@@ -96,8 +100,8 @@ int om_tour_dealloc(void)
     om_gc_get_stats(h, gs);
     size_t ncoll = gs[0].collections + gs[1].collections + gs[2].collections;
     om_tour_say("om_decref(list): the list's count reaches 0, it drops its items, theirs reach 0:");
-    om_tour_say("  %zu live objects, %zu bytes in use, at once -- collections run: %zu.",
-                after, st.bytes_in_use, ncoll);
+    om_tour_say("  %zu live objects, %zu bytes in use, at once -- collections run: %zu.", after,
+                st.bytes_in_use, ncoll);
     om_tour_say("Freed floats park on the float free list (bounded); the rest go back to pools.");
     om_heap_destroy(h);
     return after == 0 ? 0 : 1;

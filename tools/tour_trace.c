@@ -91,8 +91,7 @@ static void say_stat(int rank, const om_stat *s, int diff)
 }
 
 /* Both snapshots of the story; *old_s before the requests, *new_s after. */
-static int take_both(om_heap *h, workload *w, int nframe, om_snapshot **old_s,
-                     om_snapshot **new_s)
+static int take_both(om_heap *h, workload *w, int nframe, om_snapshot **old_s, om_snapshot **new_s)
 {
     if (om_trace_start(h, nframe) < 0) return 1;
     run_workload(h, w);

@@ -52,13 +52,13 @@ int om_owns(const om_heap *h, const void *p);
 
 /* Where a small block lives, for the tour and for tests. */
 typedef struct om_block_info {
-    int large;             /* 1: a large block (the fields below are 0)     */
-    unsigned size_class;   /* index in stats.classes                         */
-    size_t block_size;     /* bytes of the block                             */
-    const void *pool;      /* its pool                                       */
-    const void *arena;     /* its arena                                      */
-    unsigned pool_index;   /* the pool's index in its arena (0..63)          */
-    unsigned block_index;  /* the block's index in its pool                  */
+    int large;            /* 1: a large block (the fields below are 0)     */
+    unsigned size_class;  /* index in stats.classes                         */
+    size_t block_size;    /* bytes of the block                             */
+    const void *pool;     /* its pool                                       */
+    const void *arena;    /* its arena                                      */
+    unsigned pool_index;  /* the pool's index in its arena (0..63)          */
+    unsigned block_index; /* the block's index in its pool                  */
 } om_block_info;
 
 /* Fill *info for block p of h; OM_EFOREIGN when p is not a block of h. */

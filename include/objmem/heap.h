@@ -85,15 +85,15 @@ om_sys om_sys_default(void);
 /* ------------------------------------------------------------ the config */
 
 typedef struct om_config {
-    om_sys sys;          /* where memory comes from (om_sys_default())        */
-    int debug;           /* 1: guard bytes, fill patterns, misuse reports     */
-                         /*    (also set by the environment OBJMEM_DEBUG=1)   */
-    int report_leaks;    /* 1: om_heap_destroy reports live objects and blocks */
-    int gc_stress;       /* 1: a full collection at every tracked allocation  */
-                         /*    (also set by the environment OBJMEM_GC_STRESS=1) */
-    size_t arena_cache;  /* empty arenas kept mapped before unmapping (2)     */
-    uint64_t hash_seed;  /* string hash key; 0 = random per heap              */
-    FILE *report_file;   /* where reports go; NULL = stderr                   */
+    om_sys sys;         /* where memory comes from (om_sys_default())        */
+    int debug;          /* 1: guard bytes, fill patterns, misuse reports     */
+                        /*    (also set by the environment OBJMEM_DEBUG=1)   */
+    int report_leaks;   /* 1: om_heap_destroy reports live objects and blocks */
+    int gc_stress;      /* 1: a full collection at every tracked allocation  */
+                        /*    (also set by the environment OBJMEM_GC_STRESS=1) */
+    size_t arena_cache; /* empty arenas kept mapped before unmapping (2)     */
+    uint64_t hash_seed; /* string hash key; 0 = random per heap              */
+    FILE *report_file;  /* where reports go; NULL = stderr                   */
 } om_config;
 
 /* Fill *cfg with the defaults, then apply the environment (OBJMEM_DEBUG,
@@ -144,32 +144,32 @@ enum { OM_STATS_MAX_FREELISTS = 8 };
 
 typedef struct om_heap_stats {
     /* allocator */
-    size_t bytes_in_use;   /* bytes of blocks handed out (block sizes)        */
-    size_t peak_bytes;     /* highest bytes_in_use since the heap was made    */
-    size_t requested;      /* bytes asked for, of blocks handed out (kept in
-                              debug mode only, where blocks record it; else 0) */
-    size_t arenas;         /* arenas mapped now                               */
-    size_t arenas_peak;    /* most arenas mapped at once                      */
-    size_t arenas_cached;  /* of those, wholly empty ones kept for reuse      */
+    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes)        */
+    size_t peak_bytes;            /* highest bytes_in_use since the heap was made    */
+    size_t requested;             /* bytes asked for, of blocks handed out (kept in
+                                     debug mode only, where blocks record it; else 0) */
+    size_t arenas;                /* arenas mapped now                               */
+    size_t arenas_peak;           /* most arenas mapped at once                      */
+    size_t arenas_cached;         /* of those, wholly empty ones kept for reuse      */
     size_t arenas_mapped_total;   /* arenas ever mapped                       */
     size_t arenas_unmapped_total; /* arenas ever given back to the OS         */
-    size_t os_bytes;       /* bytes mapped from the OS for arenas now         */
-    size_t pools_used;     /* pools serving a size class                      */
-    size_t pools_free;     /* pools of mapped arenas serving none             */
-    size_t large_blocks;   /* blocks over OM_SMALL_MAX (system allocator)     */
-    size_t large_bytes;    /* their requested bytes                           */
-    size_t sys_bytes;      /* bytes held from the system allocator, all uses  */
-    size_t bad_frees;      /* frees of pointers that are not blocks of h      */
-    size_t raw_blocks;     /* raw blocks handed out (om_malloc), small + large */
+    size_t os_bytes;              /* bytes mapped from the OS for arenas now         */
+    size_t pools_used;            /* pools serving a size class                      */
+    size_t pools_free;            /* pools of mapped arenas serving none             */
+    size_t large_blocks;          /* blocks over OM_SMALL_MAX (system allocator)     */
+    size_t large_bytes;           /* their requested bytes                           */
+    size_t sys_bytes;             /* bytes held from the system allocator, all uses  */
+    size_t bad_frees;             /* frees of pointers that are not blocks of h      */
+    size_t raw_blocks;            /* raw blocks handed out (om_malloc), small + large */
     om_class_stats classes[OM_NUM_CLASSES];
     /* objects */
-    size_t objects;        /* live objects                                    */
-    size_t total_refs;     /* sum of the counts of live mortal objects (like
-                              sys.gettotalrefcount); filled in debug mode      */
-    size_t heap_objects;   /* of objects, those the heap itself holds: the
-                              built-in singletons, caches and free lists       */
-    size_t heap_raw_blocks;/* of raw_blocks, those the heap itself holds      */
-    size_t ntypes;         /* entries used in types[]                          */
+    size_t objects;         /* live objects                                    */
+    size_t total_refs;      /* sum of the counts of live mortal objects (like
+                               sys.gettotalrefcount); filled in debug mode      */
+    size_t heap_objects;    /* of objects, those the heap itself holds: the
+                               built-in singletons, caches and free lists       */
+    size_t heap_raw_blocks; /* of raw_blocks, those the heap itself holds      */
+    size_t ntypes;          /* entries used in types[]                          */
     om_type_stats types[OM_STATS_MAX_TYPES];
     /* built-in types (objmem/types.h) */
     size_t small_ints;     /* cached small ints (-5..256)                      */

@@ -35,9 +35,9 @@ typedef struct om_type om_type;
 
 /* The object header: exactly 16 bytes on 64-bit targets. */
 typedef struct om_object {
-    uint32_t refcnt;      /* references; >= OM_IMMORTAL means immortal       */
-    uint32_t gc;          /* collector flags and scratch; never touch it      */
-    const om_type *type;  /* borrowed: a type outlives its objects            */
+    uint32_t refcnt;     /* references; >= OM_IMMORTAL means immortal       */
+    uint32_t gc;         /* collector flags and scratch; never touch it      */
+    const om_type *type; /* borrowed: a type outlives its objects            */
 } om_object;
 
 /* Embed as the first member of a struct to make it an object. */
@@ -64,12 +64,12 @@ typedef struct om_var_object {
 typedef int (*om_visit_fn)(om_object *child, void *arg);
 
 /* Visit a member that may be NULL, returning early as traverse must. */
-#define OM_VISIT(member, visit, arg)                                        \
-    do {                                                                    \
-        if ((member) != NULL) {                                             \
-            int om__vret = (visit)(OM_OBJ(member), (arg));                  \
-            if (om__vret) return om__vret;                                  \
-        }                                                                   \
+#define OM_VISIT(member, visit, arg)                                                               \
+    do {                                                                                           \
+        if ((member) != NULL) {                                                                    \
+            int om__vret = (visit)(OM_OBJ(member), (arg));                                         \
+            if (om__vret) return om__vret;                                                         \
+        }                                                                                          \
     } while (0)
 
 enum {
@@ -102,10 +102,10 @@ enum {
  *                            the length it wanted.
  */
 struct om_type {
-    const char *name;        /* shown in stats, leak reports and errors       */
-    size_t basic_size;       /* bytes of the fixed part, header included      */
-    size_t item_size;        /* bytes per item for om_new_var, else 0         */
-    unsigned flags;          /* OM_TYPE_*                                     */
+    const char *name;  /* shown in stats, leak reports and errors       */
+    size_t basic_size; /* bytes of the fixed part, header included      */
+    size_t item_size;  /* bytes per item for om_new_var, else 0         */
+    unsigned flags;    /* OM_TYPE_*                                     */
     int (*traverse)(om_object *o, om_visit_fn visit, void *arg);
     void (*clear)(om_object *o);
     void (*finalize)(om_object *o);
@@ -148,7 +148,10 @@ static inline om_object *om__incref(om_object *o)
     om__incref_checked(o);
     return o;
 }
-static inline void om__decref(om_object *o) { om__decref_checked(o); }
+static inline void om__decref(om_object *o)
+{
+    om__decref_checked(o);
+}
 #else
 static inline om_object *om__incref(om_object *o)
 {
@@ -189,18 +192,24 @@ static inline void om__xdecref(om_object *o)
 
 /* Py_CLEAR: set *slot to NULL first, then drop the reference it held, so a
  * finalizer that runs during the drop sees NULL. slot may hold NULL. */
-#define om_clear_ref(slot)                                                  \
-    do {                                                                    \
-        om_object *om__old = OM_OBJ(*(slot));                               \
-        *(slot) = NULL;                                                     \
-        om__xdecref(om__old);                                               \
+#define om_clear_ref(slot)                                                                         \
+    do {                                                                                           \
+        om_object *om__old = OM_OBJ(*(slot));                                                      \
+        *(slot) = NULL;                                                                            \
+        om__xdecref(om__old);                                                                      \
     } while (0)
 
 /* The reference count (OM_IMMORTAL or more for immortal objects). */
-static inline uint32_t om_refcount(const om_object *o) { return o->refcnt; }
+static inline uint32_t om_refcount(const om_object *o)
+{
+    return o->refcnt;
+}
 
 /* 1 when o is immortal. */
-static inline int om_is_immortal(const om_object *o) { return o->refcnt >= OM_IMMORTAL; }
+static inline int om_is_immortal(const om_object *o)
+{
+    return o->refcnt >= OM_IMMORTAL;
+}
 
 /* Make o immortal: it is never freed, and count changes do nothing. The
  * heap still releases its memory at om_heap_destroy. */
@@ -208,7 +217,10 @@ void om_make_immortal(om_object *o);
 
 /* ------------------------------------------------------ scoped references */
 
-static inline void om__scope_release(void *slot) { om__xdecref(*(om_object **)slot); }
+static inline void om__scope_release(void *slot)
+{
+    om__xdecref(*(om_object **)slot);
+}
 
 /* The seed's "use context managers", in C (gcc and clang): a variable
  * declared OM_SCOPED drops its reference when it leaves scope, on every

@@ -94,8 +94,10 @@ int om__arena_table_init(om_heap *h)
 static void bucket_unlink(om__alloc *a, om__arena *ar)
 {
     unsigned k = ar->nfree;
-    if (ar->prev) ar->prev->next = ar->next;
-    else a->buckets[k] = ar->next;
+    if (ar->prev)
+        ar->prev->next = ar->next;
+    else
+        a->buckets[k] = ar->next;
     if (ar->next) ar->next->prev = ar->prev;
     if (!a->buckets[k]) a->bucket_bits &= ~((uint64_t)1 << k);
     ar->next = ar->prev = NULL;
@@ -113,8 +115,10 @@ static void bucket_push(om__alloc *a, om__arena *ar)
 
 static void cache_unlink(om__alloc *a, om__arena *ar)
 {
-    if (ar->prev) ar->prev->next = ar->next;
-    else a->cache = ar->next;
+    if (ar->prev)
+        ar->prev->next = ar->next;
+    else
+        a->cache = ar->next;
     if (ar->next) ar->next->prev = ar->prev;
     ar->next = ar->prev = NULL;
     a->ncache--;

@@ -23,7 +23,8 @@ static int in_block_area(const om__pool *pool, const void *b)
 {
     size_t off = (size_t)((const char *)b - (const char *)pool);
     size_t hdr = om__pool_hdr_size(pool->kind);
-    return off >= hdr && (off - hdr) % pool->bsize == 0 && (off - hdr) / pool->bsize < pool->capacity;
+    return off >= hdr && (off - hdr) % pool->bsize == 0 &&
+           (off - hdr) / pool->bsize < pool->capacity;
 }
 
 static unsigned popcount_bm(const uint64_t *bm)
@@ -127,7 +128,8 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
              ar->untouched);
     int found = 0;
     om__arena *list = ar->nfree == OM_POOLS_PER_ARENA ? h->alloc.cache
-                      : ar->nfree ? h->alloc.buckets[ar->nfree] : NULL;
+                      : ar->nfree                     ? h->alloc.buckets[ar->nfree]
+                                                      : NULL;
     for (om__arena *x = list; x; x = x->next) found |= x == ar;
     if (ar->nfree && !found) FAIL(c, "arena %p: not on the list of its free count", ar->base);
     unsigned kept = 0, used = 0;
@@ -161,7 +163,8 @@ static void check_lists(om_heap *h, check_ctx *c)
             if (lb->magic != OM_LARGE_MAGIC || lb->heap != h || lb->kind != k ||
                 om__large_find(h, lb + 1) != lb || (lb->next && lb->next->prev != lb))
                 FAIL(c, "large block %p: header broken", (void *)(lb + 1));
-            if (h->hooks & OM_HOOK_DEBUG) om__dbg_check_block(h, (char *)(lb + 1) + OM_DBG_PREFIX, 1, c->out);
+            if (h->hooks & OM_HOOK_DEBUG)
+                om__dbg_check_block(h, (char *)(lb + 1) + OM_DBG_PREFIX, 1, c->out);
         }
     if (n != h->alloc.nlarge) FAIL(c, "%zu large blocks listed, %zu counted", n, h->alloc.nlarge);
 }

@@ -10,13 +10,19 @@
 
 #include "internal/heap.h"
 
-static om__dbg *prefix_of(const void *p) { return (om__dbg *)((char *)p - OM_DBG_PREFIX); }
+static om__dbg *prefix_of(const void *p)
+{
+    return (om__dbg *)((char *)p - OM_DBG_PREFIX);
+}
 
 /* Bytes at the start of a freed small payload that are not dead: an
  * object's refcnt and gc word read 0 (a count operation reports, and
  * om_heap_of finds the pool), and its type pointer stays, so the report
  * can name the type of a freed object. Raw blocks: 8 zero bytes. */
-static size_t kept_bytes(const om__pool *pool) { return pool->kind == OM_KIND_RAW ? 8 : 16; }
+static size_t kept_bytes(const om__pool *pool)
+{
+    return pool->kind == OM_KIND_RAW ? 8 : 16;
+}
 
 /* The block's end: the pool block's end, or the large block's tail end. */
 static char *block_end(om_heap *h, const void *p, size_t size)
@@ -69,15 +75,15 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
 static void check_live(om_heap *h, const void *p, const char *api)
 {
     const om__dbg *d = prefix_of(p);
-    if (d->state == OM_DBG_FREED) om__dbg_report(h, "double free (the block is already free)", p, api);
+    if (d->state == OM_DBG_FREED)
+        om__dbg_report(h, "double free (the block is already free)", p, api);
     for (size_t i = 0; i < sizeof d->guard; i++)
         if (d->guard[i] != OM_DBG_GUARD || d->state != OM_DBG_LIVE)
-            om__dbg_report(h, "buffer underrun (the guard bytes before the block are damaged)",
-                           p, api);
+            om__dbg_report(h, "buffer underrun (the guard bytes before the block are damaged)", p,
+                           api);
     /* the size field must fit the block, or the tail scan would leave it */
     const om__large *lb = om__arena_of_ptr(&h->alloc, p) ? NULL : om__large_find(h, prefix_of(p));
-    if (lb ? d->size != lb->size
-           : d->size + OM_DBG_PREFIX + OM_DBG_TAIL > om__pool_of(p)->bsize)
+    if (lb ? d->size != lb->size : d->size + OM_DBG_PREFIX + OM_DBG_TAIL > om__pool_of(p)->bsize)
         om__dbg_report(h, "buffer underrun (the size before the block is damaged)", p, api);
     const char *end = block_end(h, p, d->size);
     for (const char *q = (const char *)p + d->size; q < end; q++)
@@ -104,8 +110,9 @@ void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
     check_live(h, p, api);
     om__dbg *d = prefix_of(p);
     if ((kind == OM_KIND_RAW) != (d->kind == OM_KIND_RAW))
-        om__dbg_report(h, kind == OM_KIND_RAW ? "om_free of an object's block (use om_decref)"
-                                              : "an object freed that is a raw block",
+        om__dbg_report(h,
+                       kind == OM_KIND_RAW ? "om_free of an object's block (use om_decref)"
+                                           : "an object freed that is a raw block",
                        p, api);
     h->alloc.requested -= d->size;
     if (!om__arena_of_ptr(&h->alloc, p)) {
@@ -141,7 +148,10 @@ void *om__dbg_realloc(om_heap *h, void *p, size_t size)
     return q;
 }
 
-size_t om__dbg_size(const void *p) { return prefix_of(p)->size; }
+size_t om__dbg_size(const void *p)
+{
+    return prefix_of(p)->size;
+}
 
 int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
 {
@@ -155,8 +165,7 @@ int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
     for (const char *q = (const char *)p + kept_bytes(om__pool_of(p)); q < end; q++)
         if ((unsigned char)*q != OM_DBG_DEAD) {
             fprintf(out, "objmem: free block %p was written to after free\n", p);
-            om__dbg_report(h, "a freed block was written to (use after free)", p,
-                           "om_heap_check");
+            om__dbg_report(h, "a freed block was written to (use after free)", p, "om_heap_check");
         }
     return 0;
 }

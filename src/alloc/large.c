@@ -67,7 +67,10 @@ static om__large *lset_find(const om__alloc *a, const void *block)
     }
 }
 
-om__large *om__large_find(const om_heap *h, const void *block) { return lset_find(&h->alloc, block); }
+om__large *om__large_find(const om_heap *h, const void *block)
+{
+    return lset_find(&h->alloc, block);
+}
 
 static void list_push(om__alloc *a, om__large *lb)
 {
@@ -80,8 +83,10 @@ static void list_push(om__alloc *a, om__large *lb)
 
 static void list_unlink(om__alloc *a, om__large *lb)
 {
-    if (lb->prev) lb->prev->next = lb->next;
-    else a->large[lb->kind] = lb->next;
+    if (lb->prev)
+        lb->prev->next = lb->next;
+    else
+        a->large[lb->kind] = lb->next;
     if (lb->next) lb->next->prev = lb->prev;
 }
 
@@ -115,7 +120,10 @@ void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
     return (char *)(lb + 1) + prefix;
 }
 
-static size_t large_prefix(const om_heap *h) { return (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0; }
+static size_t large_prefix(const om_heap *h)
+{
+    return (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
+}
 
 void om__large_free(om_heap *h, om__large *lb)
 {
@@ -141,8 +149,10 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
     om__large *nb = h->cfg.sys.realloc(h->cfg.sys.ctx, lb, ot, nt);
     if (!nb) return om__err_null(h, OM_ENOMEM, "the system allocator refused %zu bytes", nt);
     if (nb != lb) { /* moved: the neighbours and the set still name lb */
-        if (nb->prev) nb->prev->next = nb;
-        else h->alloc.large[nb->kind] = nb;
+        if (nb->prev)
+            nb->prev->next = nb;
+        else
+            h->alloc.large[nb->kind] = nb;
         if (nb->next) nb->next->prev = nb;
         lset_del(&h->alloc, lb + 1); /* compares addresses only */
         lset_put(&h->alloc, nb + 1);

@@ -30,8 +30,10 @@ static void avail_push(om_heap *h, om__pool *pool)
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
     pool->prev = NULL;
     pool->next = *head;
-    if (*head) (*head)->prev = pool;
-    else h->alloc.avail_tail[pool->kind][pool->cls] = pool;
+    if (*head)
+        (*head)->prev = pool;
+    else
+        h->alloc.avail_tail[pool->kind][pool->cls] = pool;
     *head = pool;
     pool->on_avail = 1;
 }
@@ -55,10 +57,14 @@ static void avail_append(om_heap *h, om__pool *pool)
 static void avail_unlink(om_heap *h, om__pool *pool)
 {
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
-    if (pool->prev) pool->prev->next = pool->next;
-    else *head = pool->next;
-    if (pool->next) pool->next->prev = pool->prev;
-    else h->alloc.avail_tail[pool->kind][pool->cls] = pool->prev;
+    if (pool->prev)
+        pool->prev->next = pool->next;
+    else
+        *head = pool->next;
+    if (pool->next)
+        pool->next->prev = pool->prev;
+    else
+        h->alloc.avail_tail[pool->kind][pool->cls] = pool->prev;
     pool->next = pool->prev = NULL;
     pool->on_avail = 0;
 }
@@ -282,8 +288,10 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         }
     }
     if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
-    if (h->hooks & OM_HOOK_DEBUG) om__dbg_free(h, p, OM_KIND_OBJ, "object free");
-    else block_free_plain(h, p, large);
+    if (h->hooks & OM_HOOK_DEBUG)
+        om__dbg_free(h, p, OM_KIND_OBJ, "object free");
+    else
+        block_free_plain(h, p, large);
 }
 
 /* ------------------------------------------------------------ raw API */
@@ -392,8 +400,10 @@ int om_free_if_owned(om_heap *h, void *p)
 {
     if (p == NULL) return 1;
     if (om__arena_of_ptr(&h->alloc, p) != NULL) {
-        if (om__likely(!h->hooks)) free_in_arena(h, p);
-        else free_slow(h, p);
+        if (om__likely(!h->hooks))
+            free_in_arena(h, p);
+        else
+            free_slow(h, p);
         return 1;
     }
     size_t prefix = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;

@@ -55,8 +55,8 @@ void om__alloc_print_stats(om_heap *h, const om_heap_stats *st, FILE *out)
     for (unsigned c = 0; c < OM_NUM_CLASSES; c++) {
         const om_class_stats *cs = &st->classes[c];
         if (!cs->pools) continue;
-        fprintf(out, "%5u %6zu %11zu %15zu %13zu\n", c, cs->block_size, cs->pools,
-                cs->blocks_used, cs->blocks_free);
+        fprintf(out, "%5u %6zu %11zu %15zu %13zu\n", c, cs->block_size, cs->pools, cs->blocks_used,
+                cs->blocks_free);
         used_bytes += cs->blocks_used * cs->block_size;
         free_bytes += cs->blocks_free * cs->block_size;
     }

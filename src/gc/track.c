@@ -22,8 +22,10 @@ void om__pool_gen_push(om_heap *h, om__pool *pool, int which)
 
 void om__pool_gen_remove(om_heap *h, om__pool *pool, int which)
 {
-    if (pool->gen_prev[which]) pool->gen_prev[which]->gen_next[which] = pool->gen_next[which];
-    else h->gc.gen_pools[which] = pool->gen_next[which];
+    if (pool->gen_prev[which])
+        pool->gen_prev[which]->gen_next[which] = pool->gen_next[which];
+    else
+        h->gc.gen_pools[which] = pool->gen_next[which];
     if (pool->gen_next[which]) pool->gen_next[which]->gen_prev[which] = pool->gen_prev[which];
     pool->gen_next[which] = pool->gen_prev[which] = NULL;
     pool->on_gen[which] = 0;
@@ -74,7 +76,8 @@ void om_gc_track(om_object *o)
     if (!(o->type->flags & OM_TYPE_GC)) {
         om_heap *h = om_heap_of(o);
         om__err(h, OM_ETYPE, "om_gc_track: type %s is not a GC type", o->type->name);
-        if (h->hooks & OM_HOOK_DEBUG) om__dbg_report(h, "om_gc_track of a non-GC object", o, "om_gc_track");
+        if (h->hooks & OM_HOOK_DEBUG)
+            om__dbg_report(h, "om_gc_track of a non-GC object", o, "om_gc_track");
         return;
     }
     o->gc = (o->gc & ~(uint32_t)OM_GCW_FROZEN) | OM_GCW_TRACKED;
@@ -88,4 +91,7 @@ void om_gc_untrack(om_object *o)
     o->gc &= ~(uint32_t)(OM_GCW_TRACKED | OM_GCW_FROZEN);
 }
 
-int om_gc_is_tracked(const om_object *o) { return (o->gc & OM_GCW_TRACKED) != 0; }
+int om_gc_is_tracked(const om_object *o)
+{
+    return (o->gc & OM_GCW_TRACKED) != 0;
+}

@@ -8,22 +8,28 @@
 
 #include "om.h"
 
-#define OM_ARENA_SHIFT 20
-#define OM_ARENA_SIZE ((size_t)1 << OM_ARENA_SHIFT) /* 1 MiB, aligned to its size  */
-#define OM_POOL_SHIFT 14
-#define OM_POOL_SIZE ((size_t)1 << OM_POOL_SHIFT) /* 16 KiB, aligned to its size */
+#define OM_ARENA_SHIFT     20
+#define OM_ARENA_SIZE      ((size_t)1 << OM_ARENA_SHIFT) /* 1 MiB, aligned to its size  */
+#define OM_POOL_SHIFT      14
+#define OM_POOL_SIZE       ((size_t)1 << OM_POOL_SHIFT)   /* 16 KiB, aligned to its size */
 #define OM_POOLS_PER_ARENA (OM_ARENA_SIZE / OM_POOL_SIZE) /* 64 */
-#define OM_GRANULE 16                                      /* alignment, class step */
-#define OM_POOL_GRANULES (OM_POOL_SIZE / OM_GRANULE)       /* 1024 */
-#define OM_BM_WORDS (OM_POOL_GRANULES / 64)                /* 16 words per bitmap */
+#define OM_GRANULE         16                             /* alignment, class step */
+#define OM_POOL_GRANULES   (OM_POOL_SIZE / OM_GRANULE)    /* 1024 */
+#define OM_BM_WORDS        (OM_POOL_GRANULES / 64)        /* 16 words per bitmap */
 
 /* Pool kinds. Objects live apart from raw blocks so that every object of
  * the heap can be enumerated (leak reports, per-type counts); GC objects
  * live apart from the others so a collection walks only them. */
 enum { OM_KIND_RAW = 0, OM_KIND_OBJ = 1, OM_KIND_GC = 2, OM_NKINDS = 3 };
 
-static inline unsigned om__size_class(size_t size) { return (unsigned)((size - (size != 0)) >> 4); }
-static inline size_t om__class_size(unsigned cls) { return ((size_t)cls + 1) << 4; }
+static inline unsigned om__size_class(size_t size)
+{
+    return (unsigned)((size - (size != 0)) >> 4);
+}
+static inline size_t om__class_size(unsigned cls)
+{
+    return ((size_t)cls + 1) << 4;
+}
 
 typedef struct om__block {
     struct om__block *next;
@@ -50,8 +56,8 @@ typedef struct om__arena om__arena;
  *     pool (kept = 1, heap->alloc.kept[kind][class]) parks its free list in
  *     stash (free is NULL), so the fast path misses and the slow path,
  *     which takes it back, keeps arena->nempty. Once the heap shrinks (the
- *     arena cache overflows) the kept pools go back to their arenas. avail_tail is the last pool of each list; a
- *     full pool that gets a block back is appended there (pool.c).
+ *     arena cache overflows) the kept pools go back to their arenas. avail_tail is the last pool of
+ * each list; a full pool that gets a block back is appended there (pool.c).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
  *     young_bm and middle_bm are subsets of alloc_bm of tracked objects,
@@ -59,29 +65,29 @@ typedef struct om__arena om__arena;
  *     have young (middle) bits.
  */
 typedef struct om__pool {
-    om__block *free;                /* free list of used-before blocks        */
-    om__block *stash;               /* kept empty pool: its free list         */
-    char *bump;                     /* next never-used block                  */
-    char *limit;                    /* end of the last whole block            */
-    uint32_t nalloc;                /* blocks handed out                      */
-    uint32_t bsize;                 /* block size in bytes                    */
-    struct om__pool *next;          /* avail list of (kind, class), or the
-                                       arena's free pool list (within the
-                                       first 48 bytes: kept readable there)   */
-    uint8_t cls;                    /* size class                             */
-    uint8_t kind;                   /* OM_KIND_* (first cache line: om_free)  */
-    uint8_t on_avail;               /* on the avail list of (kind, class)     */
-    uint8_t on_gen[2];              /* on the heap's young / middle lists     */
-    uint8_t kept;                   /* a kept empty pool (invariant 3)        */
-    uint32_t capacity;              /* blocks in the pool                     */
-    struct om__pool *prev;          /* avail list                             */
-    om_heap *heap;                  /* owner: om_heap_of() reads this         */
-    om__arena *arena;               /* the arena it was carved from           */
-    struct om__pool *gen_next[2];   /* young / middle list links              */
+    om__block *free;              /* free list of used-before blocks        */
+    om__block *stash;             /* kept empty pool: its free list         */
+    char *bump;                   /* next never-used block                  */
+    char *limit;                  /* end of the last whole block            */
+    uint32_t nalloc;              /* blocks handed out                      */
+    uint32_t bsize;               /* block size in bytes                    */
+    struct om__pool *next;        /* avail list of (kind, class), or the
+                                     arena's free pool list (within the
+                                     first 48 bytes: kept readable there)   */
+    uint8_t cls;                  /* size class                             */
+    uint8_t kind;                 /* OM_KIND_* (first cache line: om_free)  */
+    uint8_t on_avail;             /* on the avail list of (kind, class)     */
+    uint8_t on_gen[2];            /* on the heap's young / middle lists     */
+    uint8_t kept;                 /* a kept empty pool (invariant 3)        */
+    uint32_t capacity;            /* blocks in the pool                     */
+    struct om__pool *prev;        /* avail list                             */
+    om_heap *heap;                /* owner: om_heap_of() reads this         */
+    om__arena *arena;             /* the arena it was carved from           */
+    struct om__pool *gen_next[2]; /* young / middle list links              */
     struct om__pool *gen_prev[2];
-    uint64_t alloc_bm[OM_BM_WORDS]; /* OBJ and GC kinds: live objects         */
-    uint64_t young_bm[OM_BM_WORDS]; /* GC kind: generation 0                  */
-    uint64_t middle_bm[OM_BM_WORDS];/* GC kind: generation 1                  */
+    uint64_t alloc_bm[OM_BM_WORDS];  /* OBJ and GC kinds: live objects         */
+    uint64_t young_bm[OM_BM_WORDS];  /* GC kind: generation 0                  */
+    uint64_t middle_bm[OM_BM_WORDS]; /* GC kind: generation 1                  */
 } om__pool;
 
 _Static_assert(offsetof(om__pool, next) + sizeof(void *) <= 6 * sizeof(void *),
@@ -91,12 +97,13 @@ _Static_assert(offsetof(om__pool, kind) < 64, "om_free reads kind with free and 
 /* Bytes of header before the first block, per kind. */
 #define OM_POOL_HDR_RAW om__round_up(offsetof(om__pool, alloc_bm), OM_GRANULE)
 #define OM_POOL_HDR_OBJ om__round_up(offsetof(om__pool, young_bm), OM_GRANULE)
-#define OM_POOL_HDR_GC om__round_up(sizeof(om__pool), OM_GRANULE)
+#define OM_POOL_HDR_GC  om__round_up(sizeof(om__pool), OM_GRANULE)
 
 static inline size_t om__pool_hdr_size(unsigned kind)
 {
-    return kind == OM_KIND_RAW ? OM_POOL_HDR_RAW
-                               : kind == OM_KIND_OBJ ? OM_POOL_HDR_OBJ : OM_POOL_HDR_GC;
+    return kind == OM_KIND_RAW   ? OM_POOL_HDR_RAW
+           : kind == OM_KIND_OBJ ? OM_POOL_HDR_OBJ
+                                 : OM_POOL_HDR_GC;
 }
 
 /* Pool headers are coloured: the header of the pool at 16 KiB-aligned
@@ -124,17 +131,24 @@ static inline char *om__pool_start(const om__pool *pool)
 {
     return (char *)((uintptr_t)pool & ~(uintptr_t)(OM_POOL_SIZE - 1));
 }
-static inline char *om__pool_end(const om__pool *pool) { return om__pool_start(pool) + OM_POOL_SIZE; }
+static inline char *om__pool_end(const om__pool *pool)
+{
+    return om__pool_start(pool) + OM_POOL_SIZE;
+}
 /* Blocks the pool of this kind holds, header and colour subtracted. */
 static inline uint32_t om__pool_capacity(const om__pool *pool, unsigned kind, size_t bsize)
 {
-    return (uint32_t)((size_t)(om__pool_end(pool) - ((char *)pool + om__pool_hdr_size(kind))) / bsize);
+    return (uint32_t)((size_t)(om__pool_end(pool) - ((char *)pool + om__pool_hdr_size(kind))) /
+                      bsize);
 }
 static inline unsigned om__granule(const om__pool *pool, const void *p)
 {
     return (unsigned)(((uintptr_t)p - (uintptr_t)pool) >> 4);
 }
-static inline void om__bm_set(uint64_t *bm, unsigned g) { bm[g >> 6] |= (uint64_t)1 << (g & 63); }
+static inline void om__bm_set(uint64_t *bm, unsigned g)
+{
+    bm[g >> 6] |= (uint64_t)1 << (g & 63);
+}
 static inline void om__bm_clear(uint64_t *bm, unsigned g)
 {
     bm[g >> 6] &= ~((uint64_t)1 << (g & 63));
@@ -203,34 +217,34 @@ typedef struct om__dbg {
     uint8_t guard[6]; /* OM_DBG_GUARD                                */
 } om__dbg;
 #define OM_DBG_PREFIX ((size_t)sizeof(om__dbg))
-#define OM_DBG_TAIL 8
-#define OM_DBG_LIVE 0xA1
-#define OM_DBG_FREED 0xF3
-#define OM_DBG_GUARD 0xFD /* guard bytes, as CPython's FORBIDDENBYTE */
-#define OM_DBG_CLEAN 0xCD /* fresh payload, as CPython's CLEANBYTE   */
-#define OM_DBG_DEAD 0xDD  /* freed payload, as CPython's DEADBYTE    */
+#define OM_DBG_TAIL   8
+#define OM_DBG_LIVE   0xA1
+#define OM_DBG_FREED  0xF3
+#define OM_DBG_GUARD  0xFD /* guard bytes, as CPython's FORBIDDENBYTE */
+#define OM_DBG_CLEAN  0xCD /* fresh payload, as CPython's CLEANBYTE   */
+#define OM_DBG_DEAD   0xDD /* freed payload, as CPython's DEADBYTE    */
 
 /* ------------------------------------------------ the allocator's state */
 
 /* One entry of the arena table: an open-addressing set of arena bases. */
 typedef struct om__arena_slot {
-    uintptr_t base;   /* 0: empty */
+    uintptr_t base; /* 0: empty */
     om__arena *arena;
 } om__arena_slot;
 
 typedef struct om__alloc {
-    om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
-    om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
+    om__pool *avail[OM_NKINDS][OM_NUM_CLASSES];      /* pools with a free block     */
+    om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];       /* the kept empty pool, if any */
     om__pool *avail_tail[OM_NKINDS][OM_NUM_CLASSES]; /* last pool of each list */
-    size_t used;                 /* bytes of blocks handed out                 */
-    size_t peak;                 /* highest used                               */
-    size_t requested;            /* bytes requested (maintained in debug mode) */
+    size_t used;                            /* bytes of blocks handed out                 */
+    size_t peak;                            /* highest used                               */
+    size_t requested;                       /* bytes requested (maintained in debug mode) */
     om__arena *buckets[OM_POOLS_PER_ARENA]; /* arenas by free pools (1..63)    */
-    uint64_t bucket_bits;        /* bit k: buckets[k] non-empty                */
-    om__arena *cache;            /* wholly free arenas kept mapped             */
+    uint64_t bucket_bits;                   /* bit k: buckets[k] non-empty                */
+    om__arena *cache;                       /* wholly free arenas kept mapped             */
     size_t ncache, cache_max;
-    int shrinking;               /* the cache overflowed since the heap last
-                                    grew: free pools' pages are purged      */
+    int shrinking; /* the cache overflowed since the heap last
+                      grew: free pools' pages are purged      */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
     size_t atab_mask;            /* capacity - 1 (power of two)                */
@@ -238,8 +252,8 @@ typedef struct om__alloc {
     om__large *large[OM_NKINDS]; /* large blocks per kind                      */
     void **lset;                 /* large set: payload pointers, open addressing */
     size_t lset_mask, lset_count, lset_tomb;
-    size_t nlarge, large_bytes;  /* large blocks and their requested bytes     */
-    size_t sys_bytes;            /* bytes held from the seam's malloc          */
+    size_t nlarge, large_bytes; /* large blocks and their requested bytes     */
+    size_t sys_bytes;           /* bytes held from the seam's malloc          */
     size_t bad_frees;
 } om__alloc;
 
@@ -248,8 +262,8 @@ typedef struct om__alloc {
 /* Arena table lookup: the arena whose base is the 1 MiB-aligned address. */
 static inline om__arena *om__arena_find(const om__alloc *a, uintptr_t base)
 {
-    size_t i = (size_t)(((uint64_t)(base >> OM_ARENA_SHIFT) * 0x9E3779B97F4A7C15ull) >>
-                        a->atab_shift);
+    size_t i =
+        (size_t)(((uint64_t)(base >> OM_ARENA_SHIFT) * 0x9E3779B97F4A7C15ull) >> a->atab_shift);
     for (;;) {
         const om__arena_slot *s = &a->atab[i];
         if (s->base == base) return s->arena;

@@ -35,11 +35,14 @@ enum {
     OM_GCW_SPARE1 = 1u << 10,     /* free for the collector's use            */
     OM_GCW_SPARE2 = 1u << 11,     /* free for the collector's use            */
 };
-#define OM_GCW_FLAG_BITS 12
+#define OM_GCW_FLAG_BITS  12
 #define OM_GCW_FLAGS_MASK ((1u << OM_GCW_FLAG_BITS) - 1)
-#define OM_GCW_REFS_MAX ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated */
+#define OM_GCW_REFS_MAX   ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated */
 
-static inline uint32_t om__gc_refs(const om_object *o) { return o->gc >> OM_GCW_FLAG_BITS; }
+static inline uint32_t om__gc_refs(const om_object *o)
+{
+    return o->gc >> OM_GCW_FLAG_BITS;
+}
 static inline void om__gc_set_refs(om_object *o, uint32_t r)
 {
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | (r << OM_GCW_FLAG_BITS);
@@ -48,9 +51,9 @@ static inline void om__gc_set_refs(om_object *o, uint32_t r)
 /* The deferred-deallocation state: objects whose count reached zero while
  * another deallocation was running, linked through their own headers. */
 typedef struct om__objstate {
-    om_object *pending;  /* head of the list                              */
-    int deallocating;    /* nesting depth of running deallocations (0: none) */
-    size_t live;         /* live objects (maintained always)              */
+    om_object *pending; /* head of the list                              */
+    int deallocating;   /* nesting depth of running deallocations (0: none) */
+    size_t live;        /* live objects (maintained always)              */
 } om__objstate;
 
 /* Start of o's block (where the debug prefix or nothing precedes it). */

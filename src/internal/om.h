@@ -16,10 +16,10 @@
 
 #include "objmem.h"
 
-#define om__likely(x) __builtin_expect(!!(x), 1)
+#define om__likely(x)   __builtin_expect(!!(x), 1)
 #define om__unlikely(x) __builtin_expect(!!(x), 0)
-#define om__noinline __attribute__((noinline))
-#define om__cold __attribute__((cold, noinline))
+#define om__noinline    __attribute__((noinline))
+#define om__cold        __attribute__((cold, noinline))
 
 /* Debug tiers, compile time (OM_DEBUG_LEVEL):
  *   0  none
@@ -47,10 +47,10 @@ void om__assert_fail(const char *expr, const char *file, int line) __attribute__
 #endif
 #ifdef OM_ASAN
 #include <sanitizer/asan_interface.h>
-#define om__poison(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define om__poison(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
 #define om__unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
-#define om__poison(p, n) ((void)(p), (void)(n))
+#define om__poison(p, n)   ((void)(p), (void)(n))
 #define om__unpoison(p, n) ((void)(p), (void)(n))
 #endif
 
@@ -58,19 +58,22 @@ void om__assert_fail(const char *expr, const char *file, int line) __attribute__
 #ifdef OM_VALGRIND
 #include <valgrind/memcheck.h>
 #define om__vg_alloc(p, n, zeroed) VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, (zeroed))
-#define om__vg_free(p) VALGRIND_FREELIKE_BLOCK((p), 0)
-#define om__vg_noaccess(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
-#define om__vg_defined(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
-#define om__vg_undefined(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#define om__vg_free(p)             VALGRIND_FREELIKE_BLOCK((p), 0)
+#define om__vg_noaccess(p, n)      VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+#define om__vg_defined(p, n)       VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#define om__vg_undefined(p, n)     VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
 #else
 #define om__vg_alloc(p, n, zeroed) ((void)(p), (void)(n), (void)(zeroed))
-#define om__vg_free(p) ((void)(p))
-#define om__vg_noaccess(p, n) ((void)(p), (void)(n))
-#define om__vg_defined(p, n) ((void)(p), (void)(n))
-#define om__vg_undefined(p, n) ((void)(p), (void)(n))
+#define om__vg_free(p)             ((void)(p))
+#define om__vg_noaccess(p, n)      ((void)(p), (void)(n))
+#define om__vg_defined(p, n)       ((void)(p), (void)(n))
+#define om__vg_undefined(p, n)     ((void)(p), (void)(n))
 #endif
 
 /* Round n up to a multiple of a (a power of two). */
-static inline size_t om__round_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+static inline size_t om__round_up(size_t n, size_t a)
+{
+    return (n + a - 1) & ~(a - 1);
+}
 
 #endif

@@ -39,7 +39,10 @@ static inline void free_memory(om_heap *h, om_object *o)
     om__block_free_obj(h, o, (o->gc & OM_GCW_LARGE) != 0);
 }
 
-void om__object_free_memory(om_object *o) { free_memory(om_heap_of(o), o); }
+void om__object_free_memory(om_object *o)
+{
+    free_memory(om_heap_of(o), o);
+}
 
 /* The type drops what o owns (its children may join the pending list),
  * then o's block goes back. */

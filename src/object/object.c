@@ -72,7 +72,10 @@ size_t om_sizeof(const om_object *o)
     return n;
 }
 
-void om_make_immortal(om_object *o) { o->refcnt = OM_IMMORTAL; }
+void om_make_immortal(om_object *o)
+{
+    o->refcnt = OM_IMMORTAL;
+}
 
 /* ------------------------------------------------------ count misuse */
 
@@ -82,7 +85,8 @@ static om__cold void misuse(om_object *o, const char *op)
 {
     om_heap *h = om_heap_of(o);
     int live = om__object_is_live(h, o);
-    const char *problem = live ? "reference count below zero" : "reference operation on a freed object";
+    const char *problem =
+        live ? "reference count below zero" : "reference operation on a freed object";
     if (h->hooks & OM_HOOK_DEBUG) {
         /* a freed small object block keeps its type pointer (debug.c) */
         const om_type *t = live || om__arena_of_ptr(&h->alloc, o) ? o->type : NULL;

@@ -17,7 +17,8 @@ static void walk_pool(om__pool *pool, walk_ctx *w)
 {
     for (unsigned i = 0; i < OM_BM_WORDS && !w->stop; i++)
         for (uint64_t m = pool->alloc_bm[i]; m && !w->stop; m &= m - 1) {
-            om_object *o = (om_object *)((char *)pool + ((i * 64 + (unsigned)__builtin_ctzll(m)) << 4));
+            om_object *o =
+                (om_object *)((char *)pool + ((i * 64 + (unsigned)__builtin_ctzll(m)) << 4));
             if (o->gc & OM_GCW_PENDING) continue;
             w->stop = w->fn(o, w->arg);
         }
@@ -82,7 +83,10 @@ static int count_object(om_object *o, void *arg)
     return 0;
 }
 
-void om__object_fill_stats(om_heap *h, om_heap_stats *st) { om__object_walk(h, count_object, st); }
+void om__object_fill_stats(om_heap *h, om_heap_stats *st)
+{
+    om__object_walk(h, count_object, st);
+}
 
 void om__object_print_stats(om_heap *h, const om_heap_stats *st, FILE *out)
 {
@@ -108,9 +112,12 @@ static int check_object(om_object *o, void *arg)
     check_ctx *c = arg;
     c->n++;
     const char *why = NULL;
-    if (!o->type) why = "no type";
-    else if (o->refcnt == 0) why = "count 0 on a live object";
-    else if ((o->gc & OM_GCW_TRACKED) && !(o->type->flags & OM_TYPE_GC)) why = "tracked, not a GC type";
+    if (!o->type)
+        why = "no type";
+    else if (o->refcnt == 0)
+        why = "count 0 on a live object";
+    else if ((o->gc & OM_GCW_TRACKED) && !(o->type->flags & OM_TYPE_GC))
+        why = "tracked, not a GC type";
     else if (o->gc & (OM_GCW_COLLECTING | OM_GCW_REACHABLE | OM_GCW_UNREACHABLE))
         why = "collection flags outside a collection";
     if (!why) return 0;
@@ -143,10 +150,10 @@ typedef struct leak_row {
 
 typedef struct leak_ctx {
     leak_row mortal[OM_STATS_MAX_TYPES], immortal[OM_STATS_MAX_TYPES];
-    size_t nmortal, nimmortal;     /* rows used                           */
-    size_t objects, object_bytes;  /* mortal totals                       */
-    size_t immortals;              /* immortal total                      */
-    size_t raw, raw_bytes;         /* raw blocks and their block bytes    */
+    size_t nmortal, nimmortal;    /* rows used                           */
+    size_t objects, object_bytes; /* mortal totals                       */
+    size_t immortals;             /* immortal total                      */
+    size_t raw, raw_bytes;        /* raw blocks and their block bytes    */
 } leak_ctx;
 
 static void leak_add(leak_row *rows, size_t *n, const om_object *o)
@@ -207,8 +214,9 @@ void om__object_report_leaks(om_heap *h, FILE *out)
         c.raw_bytes += lb->size;
     }
     if (!c.objects && !c.raw) return;
-    fprintf(out, "objmem: leak report: %zu objects (%zu bytes) and %zu raw blocks (%zu bytes) "
-                 "still alive at heap destroy; releasing them\n",
+    fprintf(out,
+            "objmem: leak report: %zu objects (%zu bytes) and %zu raw blocks (%zu bytes) "
+            "still alive at heap destroy; releasing them\n",
             c.objects, c.object_bytes, c.raw, c.raw_bytes);
     leak_print_rows(out, c.mortal, c.nmortal);
     if (c.raw)

@@ -74,7 +74,10 @@ typedef struct idxmap {
     size_t n, cap;
 } idxmap;
 
-static int idx_eq(const void *rec, const void *key) { return ((const idxrec *)rec)->key == key; }
+static int idx_eq(const void *rec, const void *key)
+{
+    return ((const idxrec *)rec)->key == key;
+}
 
 /* The index of key, added when new; -1 on failure. */
 static long idx_of(om_heap *h, idxmap *m, const void *key)

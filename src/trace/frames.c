@@ -24,8 +24,8 @@ void *om__bump_alloc(om_heap *h, om__bump *b, size_t n)
 {
     n = om__round_up(n ? n : 1, 16);
     if ((size_t)(b->end - b->cur) < n) {
-        size_t size = n + sizeof(om__bump_chunk) + 16 > 65536 ? n + sizeof(om__bump_chunk) + 16
-                                                               : 65536;
+        size_t size =
+            n + sizeof(om__bump_chunk) + 16 > 65536 ? n + sizeof(om__bump_chunk) + 16 : 65536;
         om__bump_chunk *c = om__sys_malloc(h, size);
         if (!c) return NULL;
         c->next = b->chunks;
@@ -67,7 +67,10 @@ void om__pset_free(om_heap *h, om__pset *s)
     memset(s, 0, sizeof *s);
 }
 
-size_t om__pset_bytes(const om__pset *s) { return s->slots ? (s->mask + 1) * sizeof(void *) : 0; }
+size_t om__pset_bytes(const om__pset *s)
+{
+    return s->slots ? (s->mask + 1) * sizeof(void *) : 0;
+}
 
 uint32_t om__hash_str(const char *s)
 {
@@ -123,7 +126,8 @@ static om__noinline int walk_native(om__tracestate *t, uintptr_t *out, int max, 
     uintptr_t *fp = __builtin_frame_address(0);
     /* the stacks of live threads are disjoint: a frame inside the bounds
      * found last means the same thread, with no pthread_self() call */
-    if (om__unlikely((uintptr_t)fp - t->stack_lo >= t->stack_hi - t->stack_lo)) find_stack_bounds(t);
+    if (om__unlikely((uintptr_t)fp - t->stack_lo >= t->stack_hi - t->stack_lo))
+        find_stack_bounds(t);
     uintptr_t lo = t->stack_lo, hi = t->stack_hi;
     int n = 0, skipping = t->nranges > 0;
     uint32_t d = 0;
@@ -167,12 +171,15 @@ static int grow(om_heap *h, om__pset *s, uint32_t (*hash_of)(const void *))
     return 0;
 }
 
-static uint32_t rec_hash(const void *r) { return *(const uint32_t *)r; }
+static uint32_t rec_hash(const void *r)
+{
+    return *(const uint32_t *)r;
+}
 
 /* The slot of the record equal to key, or the empty slot where it goes
  * (after growing the set when needed). NULL on failure. */
 void **om__pset_slot(om_heap *h, om__pset *s, uint32_t hash,
-                        int (*eq)(const void *rec, const void *key), const void *key)
+                     int (*eq)(const void *rec, const void *key), const void *key)
 {
     if ((s->n + 1) * 4 > (s->mask + 1) * 3 || !s->slots)
         if (grow(h, s, rec_hash) < 0) return NULL;
@@ -272,8 +279,8 @@ static om__pframe *intern_frame(om_heap *h, om__tracestate *t, const om_frame *f
     k.name = f->name ? intern_str(h, t, f->name) : NULL;
     k.lineno = f->lineno;
     if (!k.filename || (f->name && !k.name)) return NULL;
-    uint32_t hash = mix64((uintptr_t)k.filename ^ ((uint64_t)k.lineno << 40) ^
-                          ((uintptr_t)k.name * 31)) | 1;
+    uint32_t hash =
+        mix64((uintptr_t)k.filename ^ ((uint64_t)k.lineno << 40) ^ ((uintptr_t)k.name * 31)) | 1;
     void **slot = om__pset_slot(h, &t->frameset, hash, frame_eq, &k);
     if (!slot) return NULL;
     if (!*slot) {

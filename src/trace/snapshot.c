@@ -82,20 +82,21 @@ static int tb_eq(const void *rec, const void *key)
     return 1;
 }
 
-const om_traceback *om__sbuild_tb(om__sbuild *b, const om_frame *frames, uint32_t n,
-                                  uint32_t total)
+const om_traceback *om__sbuild_tb(om__sbuild *b, const om_frame *frames, uint32_t n, uint32_t total)
 {
     om_heap *h = b->s->h;
     om_frame local[OM_TRACE_MAX_FRAMES];
     if (n > OM_TRACE_MAX_FRAMES) n = OM_TRACE_MAX_FRAMES;
     uint64_t x = ((uint64_t)n << 32) ^ total;
     for (uint32_t i = 0; i < n; i++) {
-        local[i].filename = om__sbuild_str(b, frames[i].filename ? frames[i].filename : "<unknown>");
+        local[i].filename =
+            om__sbuild_str(b, frames[i].filename ? frames[i].filename : "<unknown>");
         local[i].name = frames[i].name ? om__sbuild_str(b, frames[i].name) : NULL;
         local[i].lineno = frames[i].lineno;
         if (!local[i].filename || (frames[i].name && !local[i].name)) goto fail;
         x = (x ^ (uintptr_t)local[i].filename ^ ((uint64_t)local[i].lineno << 40) ^
-             ((uintptr_t)local[i].name << 3)) * 0x9E3779B97F4A7C15ULL;
+             ((uintptr_t)local[i].name << 3)) *
+            0x9E3779B97F4A7C15ULL;
     }
     uint32_t hash = (uint32_t)(x >> 32) | 1;
     tbkey k = {local, n, total};
@@ -193,7 +194,10 @@ size_t om_snapshot_traces(const om_snapshot *s, const om_trace_entry **out)
     return s->ntraces;
 }
 
-int om_snapshot_traceback_limit(const om_snapshot *s) { return s->limit; }
+int om_snapshot_traceback_limit(const om_snapshot *s)
+{
+    return s->limit;
+}
 
 /* ------------------------------------------------------------ one block */
 
@@ -260,16 +264,18 @@ size_t om_traceback_format(const om_traceback *tb, int limit, int most_recent_fi
 {
     /* Python's frames run oldest first: index k there is nframe-1-k here */
     long n = tb->nframe, lo = 0, hi = n; /* the Python slice [lo, hi) */
-    if (limit > 0) lo = n - limit < 0 ? 0 : n - limit;
-    else if (limit < 0) hi = n + limit < 0 ? 0 : n + limit;
+    if (limit > 0)
+        lo = n - limit < 0 ? 0 : n - limit;
+    else if (limit < 0)
+        hi = n + limit < 0 ? 0 : n + limit;
     size_t len = 0;
     if (size) buf[0] = 0;
     for (long j = 0; j < hi - lo; j++) {
         long k = most_recent_first ? hi - 1 - j : lo + j; /* Python index */
         const om_frame *f = &tb->frames[n - 1 - k];
         char *at = len < size ? buf + len : NULL;
-        int w = snprintf(at, at ? size - len : 0, "  File \"%s\", line %u\n", f->filename,
-                         f->lineno);
+        int w =
+            snprintf(at, at ? size - len : 0, "  File \"%s\", line %u\n", f->filename, f->lineno);
         if (w > 0) len += (size_t)w;
     }
     return len;

@@ -149,9 +149,9 @@ static int tb_cmp(const om_traceback *a, const om_traceback *b)
     return a->nframe < b->nframe ? -1 : a->nframe > b->nframe;
 }
 
-#define CMP(x, y) \
-    do { \
-        if ((x) != (y)) return (x) > (y) ? -1 : 1; \
+#define CMP(x, y)                                                                                  \
+    do {                                                                                           \
+        if ((x) != (y)) return (x) > (y) ? -1 : 1;                                                 \
     } while (0)
 
 /* Biggest first by (size, count, traceback). */
@@ -163,7 +163,10 @@ static int stat_cmp(const void *pa, const void *pb)
     return -tb_cmp(&a->traceback, &b->traceback);
 }
 
-static size_t absd(ptrdiff_t d) { return d < 0 ? (size_t)0 - (size_t)d : (size_t)d; }
+static size_t absd(ptrdiff_t d)
+{
+    return d < 0 ? (size_t)0 - (size_t)d : (size_t)d;
+}
 
 /* Biggest first by (|size_diff|, size, |count_diff|, count, traceback). */
 static int diff_cmp(const void *pa, const void *pb)
@@ -200,8 +203,8 @@ om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s
     }
     for (size_t i = 0; i < old->pub.n; i++) {
         const om_stat *o = &old->pub.items[i];
-        om_stat *g = group_of(st, o->traceback.frames, o->traceback.nframe,
-                              o->traceback.total_nframe, 1);
+        om_stat *g =
+            group_of(st, o->traceback.frames, o->traceback.nframe, o->traceback.total_nframe, 1);
         if (!g) {
             om_stats_free(&old->pub);
             om_stats_free(&st->pub);

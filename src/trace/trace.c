@@ -196,8 +196,10 @@ static int trace_set(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t p
         uint64_t *w = small_slot(h, t, ptr, 1);
         if (w) {
             uint64_t old = *w;
-            if (old) t->current -= old & 0xFFFF;
-            else t->n_small++;
+            if (old)
+                t->current -= old & 0xFFFF;
+            else
+                t->n_small++;
             *w = ((uint64_t)(uintptr_t)tb << 16) | size;
             t->current += size;
             if (t->current > t->peak) t->peak = t->current;
@@ -324,11 +326,20 @@ void om_trace_stop(om_heap *h)
     om__sys_free(h, t, sizeof *t);
 }
 
-void om__trace_fini(om_heap *h) { om_trace_stop(h); }
+void om__trace_fini(om_heap *h)
+{
+    om_trace_stop(h);
+}
 
-int om_trace_is_tracing(const om_heap *h) { return h->trace != NULL; }
+int om_trace_is_tracing(const om_heap *h)
+{
+    return h->trace != NULL;
+}
 
-int om_trace_get_traceback_limit(const om_heap *h) { return h->trace ? h->trace->nframe : 0; }
+int om_trace_get_traceback_limit(const om_heap *h)
+{
+    return h->trace ? h->trace->nframe : 0;
+}
 
 void om_trace_get_traced_memory(const om_heap *h, size_t *current, size_t *peak)
 {
@@ -349,9 +360,9 @@ size_t om_trace_get_memory(const om_heap *h)
     return sizeof *t + OM_TRACE_MAX_FRAMES * sizeof *t->scratch +
            (t->traces ? (t->mask + 1) * sizeof *t->traces : 0) + t->tbs_cap * sizeof *t->tbs +
            om__pset_bytes(&t->tbset) + om__pset_bytes(&t->frameset) +
-           (t->arenas ? (t->amask + 1) * sizeof *t->arenas : 0) +
-           t->narenas * sizeof(om__tarena) + t->n_pools * OM_POOL_GRANULES * sizeof(uint64_t) +
-           om__pset_bytes(&t->strset) + t->bump.bytes;
+           (t->arenas ? (t->amask + 1) * sizeof *t->arenas : 0) + t->narenas * sizeof(om__tarena) +
+           t->n_pools * OM_POOL_GRANULES * sizeof(uint64_t) + om__pset_bytes(&t->strset) +
+           t->bump.bytes;
 }
 
 int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx)
@@ -415,12 +426,18 @@ int om__trace_check(om_heap *h, FILE *out)
         in_table++;
         if (table_find(t, e->domain, e->ptr) != e) why = "a trace is not reachable from its slot";
     }
-    if (in_table != t->n_traces) why = "the trace table's count is wrong";
-    else if (t->traces && t->n_traces * 2 > t->mask + 1) why = "the trace table is over-full";
-    else if (c.n != t->n_traces + t->n_small) why = "the side tables' count is wrong";
-    else if (c.bytes != t->current) why = "current is not the sum of the traced sizes";
-    else if (t->peak < t->current) why = "the peak is below current";
-    else if (c.bad_tb) why = "a trace names a traceback the tracer does not own";
+    if (in_table != t->n_traces)
+        why = "the trace table's count is wrong";
+    else if (t->traces && t->n_traces * 2 > t->mask + 1)
+        why = "the trace table is over-full";
+    else if (c.n != t->n_traces + t->n_small)
+        why = "the side tables' count is wrong";
+    else if (c.bytes != t->current)
+        why = "current is not the sum of the traced sizes";
+    else if (t->peak < t->current)
+        why = "the peak is below current";
+    else if (c.bad_tb)
+        why = "a trace names a traceback the tracer does not own";
     if (!why) return 0;
     fprintf(out, "objmem: om_heap_check: tracer: %s\n", why);
     return om__err(h, OM_ESTATE, "tracer: %s", why);
@@ -449,7 +466,9 @@ void om__trace_print_stats(om_heap *h, FILE *out)
 {
     const om__tracestate *t = h->trace;
     if (!t) return;
-    fprintf(out, "tracing: %zu traces, %zu bytes traced (peak %zu), %zu tracebacks, "
-                 "%d frames each, %zu bytes of tracer memory\n",
-            t->n_traces + t->n_small, t->current, t->peak, t->ntbs, t->nframe, om_trace_get_memory(h));
+    fprintf(out,
+            "tracing: %zu traces, %zu bytes traced (peak %zu), %zu tracebacks, "
+            "%d frames each, %zu bytes of tracer memory\n",
+            t->n_traces + t->n_small, t->current, t->peak, t->ntbs, t->nframe,
+            om_trace_get_memory(h));
 }

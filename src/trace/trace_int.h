@@ -73,8 +73,8 @@ typedef struct om__trace {
  * tracing a run of allocations touches few cache lines (a hash table keyed
  * by address misses the cache on every allocation once it is large). */
 typedef struct om__tarena {
-    uintptr_t base;                        /* the arena's address            */
-    uint64_t *pools[OM_POOLS_PER_ARENA];   /* OM_POOL_GRANULES words, or NULL */
+    uintptr_t base;                      /* the arena's address            */
+    uint64_t *pools[OM_POOLS_PER_ARENA]; /* OM_POOL_GRANULES words, or NULL */
 } om__tarena;
 
 /* An interned provided frame. */
@@ -107,29 +107,29 @@ struct om__tracestate {
     int nframe;                 /* frames kept per traceback (1..MAX)      */
     om_frame_provider provider; /* NULL: native frames                     */
     void *provider_ctx;
-    om__trace *traces;          /* the trace table                         */
-    size_t mask;                /* its capacity - 1                        */
+    om__trace *traces; /* the trace table                         */
+    size_t mask;       /* its capacity - 1                        */
     size_t n_traces;
-    size_t current, peak;       /* traced bytes (requested sizes)          */
-    om__tarena **arenas;        /* side tables by arena, open addressing   */
-    size_t amask, narenas;      /* capacity - 1 (0: none yet), entries     */
-    om__tarena *last;           /* the arena of the last lookup            */
-    size_t n_small, n_pools;    /* traces in side tables, their pools      */
-    om__pset tbset;             /* interned tracebacks                     */
-    om__tb **tbs;               /* by id                                   */
+    size_t current, peak;    /* traced bytes (requested sizes)          */
+    om__tarena **arenas;     /* side tables by arena, open addressing   */
+    size_t amask, narenas;   /* capacity - 1 (0: none yet), entries     */
+    om__tarena *last;        /* the arena of the last lookup            */
+    size_t n_small, n_pools; /* traces in side tables, their pools      */
+    om__pset tbset;          /* interned tracebacks                     */
+    om__tb **tbs;            /* by id                                   */
     size_t ntbs, tbs_cap;
-    om__pset frameset;          /* interned provided frames                */
-    om__pset strset;            /* interned strings (om__istr)             */
-    om__bump bump;              /* tracebacks, frames, strings             */
-    om_frame *scratch;          /* provider output buffer (nframe)         */
+    om__pset frameset;            /* interned provided frames                */
+    om__pset strset;              /* interned strings (om__istr)             */
+    om__bump bump;                /* tracebacks, frames, strings             */
+    om_frame *scratch;            /* provider output buffer (nframe)         */
     uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
-    int nranges;                /* objmem's text ranges, 0 when unknown    */
+    int nranges;                  /* objmem's text ranges, 0 when unknown    */
     uintptr_t range_lo[OM_TRACE_MAX_RANGES], range_hi[OM_TRACE_MAX_RANGES];
-    struct {                    /* the last blocks freed, for debug reports */
-        uintptr_t ptr;          /* of a block freed just before its report  */
+    struct {           /* the last blocks freed, for debug reports */
+        uintptr_t ptr; /* of a block freed just before its report  */
         om__tb *tb;
     } freed[8];
-    unsigned nfreed;            /* ring position                            */
+    unsigned nfreed; /* ring position                            */
 };
 
 /* Interned string record: hash then the characters. */
@@ -154,8 +154,7 @@ om_traceback *om__tb_export(om_heap *h, const om__tb *tb, int limit);
 
 /* trace.c */
 /* The traceback of (domain, ptr), with its size in *size; NULL if none. */
-om__tb *om__trace_get(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr,
-                      size_t *size);
+om__tb *om__trace_get(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t ptr, size_t *size);
 /* Call fn for every trace. */
 void om__trace_foreach(om__tracestate *t,
                        void (*fn)(void *ctx, unsigned domain, uintptr_t ptr, size_t size,
@@ -166,17 +165,17 @@ void om__trace_foreach(om__tracestate *t,
 
 struct om_snapshot {
     om_heap *h;
-    int limit;                /* traceback limit when taken               */
-    om_trace_entry *traces;   /* ntraces entries                          */
+    int limit;              /* traceback limit when taken               */
+    om_trace_entry *traces; /* ntraces entries                          */
     size_t ntraces, cap;
-    om__bump bump;            /* tracebacks, frames, strings              */
+    om__bump bump; /* tracebacks, frames, strings              */
 };
 
 /* Builds a snapshot: interns strings and tracebacks by content. */
 typedef struct om__sbuild {
     om_snapshot *s;
-    om__pset strs;  /* om__istr records in s->bump                  */
-    om__pset tbs;   /* om__stb records in s->bump                   */
+    om__pset strs; /* om__istr records in s->bump                  */
+    om__pset tbs;  /* om__stb records in s->bump                   */
     int failed;
 } om__sbuild;
 

@@ -63,8 +63,12 @@ typedef struct node {
     char pad[600];
 } node;
 
-static void node_dealloc(om_object *o) { om_clear_ref(&((node *)o)->next); }
-static const om_type node_type = {.name = "node", .basic_size = sizeof(node), .dealloc = node_dealloc};
+static void node_dealloc(om_object *o)
+{
+    om_clear_ref(&((node *)o)->next);
+}
+static const om_type node_type = {
+    .name = "node", .basic_size = sizeof(node), .dealloc = node_dealloc};
 
 static int objects(om_heap *h, void *arg)
 {

@@ -76,7 +76,8 @@ static int workload(om_heap *h, void *arg)
     om_xdecref(root);
     if (legacy) set_slot(legacy, 0, NULL); /* alive: in garbage or a floating cycle */
     om_gc_garbage_clear(h);
-    for (int k = 0; k < 3 && om_gc_collect(h, -1) < 0; k++) {}
+    for (int k = 0; k < 3 && om_gc_collect(h, -1) < 0; k++) {
+    }
     for (int i = 0; i < N; i++) {
         if (wrs[i]) assert_null(om_weakref_get(wrs[i]));
         om_xdecref(wrs[i]);

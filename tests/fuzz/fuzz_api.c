@@ -31,12 +31,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                              \
-    do {                                                                                      \
-        if (!(c)) {                                                                           \
-            fprintf(stderr, "fuzz_api: check failed at line %d: %s\n", __LINE__, #c);         \
-            abort();                                                                          \
-        }                                                                                     \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_api: check failed at line %d: %s\n", __LINE__, #c);              \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 enum { NSLOT = 4, MAXOBJ = 384, NROOT = 8, NWR = 8, NRAW = 8, MAGIC = 0x5eed1e55 };
@@ -49,10 +49,10 @@ typedef struct fnode {
     int magic;
 } fnode;
 
-typedef struct mobj {     /* the model of one object                      */
-    fnode *p;             /* valid while !dead                            */
-    int child[NSLOT];     /* ids, -1 = NULL                               */
-    unsigned char dead;   /* its dealloc ran                              */
+typedef struct mobj {   /* the model of one object                      */
+    fnode *p;           /* valid while !dead                            */
+    int child[NSLOT];   /* ids, -1 = NULL                               */
+    unsigned char dead; /* its dealloc ran                              */
     unsigned char untracked, frozen, finalized, resurrect;
 } mobj;
 
@@ -203,9 +203,10 @@ static void check_collected(void)
     for (int id = 0; id < g.nobj; id++) {
         mobj *m = &g.obj[id];
         if (g.mark[id] == g.epoch || m->dead) continue;
-        fprintf(stderr, "fuzz_api: object %d survived a full collection: refcount %u, tracked %d, "
-                "finalized %d, children", id, om_refcount(OM_OBJ(m->p)),
-                om_gc_is_tracked(OM_OBJ(m->p)), m->finalized);
+        fprintf(stderr,
+                "fuzz_api: object %d survived a full collection: refcount %u, tracked %d, "
+                "finalized %d, children",
+                id, om_refcount(OM_OBJ(m->p)), om_gc_is_tracked(OM_OBJ(m->p)), m->finalized);
         for (int s = 0; s < NSLOT; s++) fprintf(stderr, " %d", m->child[s]);
         fprintf(stderr, "\n");
         CHECK(m->dead);
@@ -392,7 +393,8 @@ static void op_trace(reader *r)
     } else if (a & 1) {
         om_snapshot *s = om_trace_take_snapshot(g.h);
         CHECK(s != NULL);
-        om_stats *st = om_snapshot_statistics(s, (a & 2) ? OM_STAT_LINENO : OM_STAT_TRACEBACK, (a & 2) != 0);
+        om_stats *st =
+            om_snapshot_statistics(s, (a & 2) ? OM_STAT_LINENO : OM_STAT_TRACEBACK, (a & 2) != 0);
         CHECK(st != NULL);
         om_stats_free(st);
         om_snapshot_free(s);
@@ -420,23 +422,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_step = step;
         unsigned op = rd.p[0] % 12;
         if (g_show)
-            fprintf(stderr, "step %d: op %u args %u %u %u\n", step, op, rd.p + 1 < rd.end ? rd.p[1] : 0,
-                    rd.p + 2 < rd.end ? rd.p[2] : 0, rd.p + 3 < rd.end ? rd.p[3] : 0);
+            fprintf(stderr, "step %d: op %u args %u %u %u\n", step, op,
+                    rd.p + 1 < rd.end ? rd.p[1] : 0, rd.p + 2 < rd.end ? rd.p[2] : 0,
+                    rd.p + 3 < rd.end ? rd.p[3] : 0);
         switch (next(&rd) % 12) {
-        case 0: case 1: op_new(&rd); break;
-        case 2: case 3: op_link(&rd, 0); break;
-        case 4: op_link(&rd, 1); break;
+        case 0:
+        case 1:
+            op_new(&rd);
+            break;
+        case 2:
+        case 3:
+            op_link(&rd, 0);
+            break;
+        case 4:
+            op_link(&rd, 1);
+            break;
         case 5: { /* drop or copy a root */
             unsigned a = next(&rd), b = next(&rd);
             set_root((int)(a % NROOT), (b & 1) ? g.root[b / 2 % NROOT] : -1);
             break;
         }
-        case 6: op_weakref(&rd); break;
-        case 7: op_raw(&rd); break;
-        case 8: op_collect(&rd); break;
-        case 9: op_freeze(&rd); break;
-        case 10: op_track(&rd); break;
-        case 11: op_trace(&rd); break;
+        case 6:
+            op_weakref(&rd);
+            break;
+        case 7:
+            op_raw(&rd);
+            break;
+        case 8:
+            op_collect(&rd);
+            break;
+        case 9:
+            op_freeze(&rd);
+            break;
+        case 10:
+            op_track(&rd);
+            break;
+        case 11:
+            op_trace(&rd);
+            break;
         }
         /* om_heap_check walks every arena: after the first steps, only
          * every 16th step and after the collector's operations */

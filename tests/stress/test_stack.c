@@ -19,8 +19,14 @@ enum { SMALL_STACK = 256 * 1024 };
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-static size_t chain_len(void) { return RUNNING_ON_VALGRIND ? 100000 : 10u * 1000 * 1000; }
-static size_t nest_depth(void) { return RUNNING_ON_VALGRIND ? 100000 : 1000u * 1000; }
+static size_t chain_len(void)
+{
+    return RUNNING_ON_VALGRIND ? 100000 : 10u * 1000 * 1000;
+}
+static size_t nest_depth(void)
+{
+    return RUNNING_ON_VALGRIND ? 100000 : 1000u * 1000;
+}
 
 typedef struct link {
     OM_OBJECT_HEAD
@@ -31,9 +37,15 @@ static int link_traverse(om_object *o, om_visit_fn visit, void *arg)
     OM_VISIT(((link *)o)->next, visit, arg);
     return 0;
 }
-static void link_clear(om_object *o) { om_clear_ref(&((link *)o)->next); }
-static const om_type link_type = {.name = "link", .basic_size = sizeof(link), .flags = OM_TYPE_GC,
-                                  .traverse = link_traverse, .clear = link_clear,
+static void link_clear(om_object *o)
+{
+    om_clear_ref(&((link *)o)->next);
+}
+static const om_type link_type = {.name = "link",
+                                  .basic_size = sizeof(link),
+                                  .flags = OM_TYPE_GC,
+                                  .traverse = link_traverse,
+                                  .clear = link_clear,
                                   .dealloc = link_clear};
 
 static size_t live(om_heap *h)
@@ -51,9 +63,9 @@ typedef struct job {
     int fail; /* line of the first failed check, 0 if none */
 } job;
 
-#define JOB_CHECK(j, c)                                                                       \
-    do {                                                                                      \
-        if (!(c) && !(j)->fail) (j)->fail = __LINE__;                                         \
+#define JOB_CHECK(j, c)                                                                            \
+    do {                                                                                           \
+        if (!(c) && !(j)->fail) (j)->fail = __LINE__;                                              \
     } while (0)
 
 static int chain_introspect(void *arg)
@@ -173,9 +185,18 @@ static void nest(void **state, nest_kind kind)
     assert_int_equal(live(h), 0);
 }
 
-static void test_stack_1m_nest_of_lists_collected(void **state) { nest(state, NEST_LIST); }
-static void test_stack_1m_nest_of_dicts_freed(void **state) { nest(state, NEST_DICT); }
-static void test_stack_1m_nest_of_tuples_freed(void **state) { nest(state, NEST_TUPLE); }
+static void test_stack_1m_nest_of_lists_collected(void **state)
+{
+    nest(state, NEST_LIST);
+}
+static void test_stack_1m_nest_of_dicts_freed(void **state)
+{
+    nest(state, NEST_DICT);
+}
+static void test_stack_1m_nest_of_tuples_freed(void **state)
+{
+    nest(state, NEST_TUPLE);
+}
 
 /* A nest of n one-item tuples: ((((0,),),),...). */
 static om_object *tuple_nest(om_heap *h, size_t n)
@@ -225,8 +246,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stack_10m_chain_introspection_and_collection,
                                         om_test_setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_stack_1m_nest_of_lists_collected, om_test_setup_nostress,
-                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_stack_1m_nest_of_lists_collected,
+                                        om_test_setup_nostress, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_stack_1m_nest_of_dicts_freed, om_test_setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_stack_1m_nest_of_tuples_freed, om_test_setup_nostress,

@@ -29,7 +29,10 @@
 
 char om_child_out[16384];
 
-int om_child_under_asan(void) { return UNDER_ASAN; }
+int om_child_under_asan(void)
+{
+    return UNDER_ASAN;
+}
 
 __attribute__((no_sanitize_address, noinline)) void om_child_poke(void *p, size_t off, int v)
 {
@@ -37,7 +40,8 @@ __attribute__((no_sanitize_address, noinline)) void om_child_poke(void *p, size_
     ((volatile unsigned char *)p)[off] = (unsigned char)v;
 }
 
-__attribute__((no_sanitize_address, noinline)) unsigned char om_child_peek(const void *p, size_t off)
+__attribute__((no_sanitize_address, noinline)) unsigned char om_child_peek(const void *p,
+                                                                           size_t off)
 {
     VALGRIND_MAKE_MEM_DEFINED((const char *)p + off, 1);
     return ((const volatile unsigned char *)p)[off];

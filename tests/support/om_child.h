@@ -25,13 +25,13 @@ unsigned char om_child_peek(const void *p, size_t off);
 
 /* In a child: stop with exit status 3 and a message when c is false
  * (cmocka's asserts must not run in a forked child). */
-#define OM_CHILD_CHECK(c)                                                                     \
-    do {                                                                                      \
-        if (!(c)) {                                                                           \
-            fprintf(stderr, "child check failed at %s:%d: %s\n", __FILE__, __LINE__, #c);    \
-            fflush(stderr);                                                                   \
-            _exit(3);                                                                         \
-        }                                                                                     \
+#define OM_CHILD_CHECK(c)                                                                          \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "child check failed at %s:%d: %s\n", __FILE__, __LINE__, #c);          \
+            fflush(stderr);                                                                        \
+            _exit(3);                                                                              \
+        }                                                                                          \
     } while (0)
 
 /* In a child: print "error=<code> <message>" for heap h (what clean-error

@@ -10,10 +10,10 @@
 #include "objmem.h"
 
 typedef struct om_fault {
-    om_sys inner;     /* the real seam                         */
-    long countdown;   /* requests left before the failing one  */
-    long requests;    /* requests seen                         */
-    int fired;        /* the fault happened                    */
+    om_sys inner;   /* the real seam                         */
+    long countdown; /* requests left before the failing one  */
+    long requests;  /* requests seen                         */
+    int fired;      /* the fault happened                    */
 } om_fault;
 
 /* A config whose seam is f wrapping the default one, failing request n

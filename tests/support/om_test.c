@@ -20,9 +20,18 @@ static int setup_with(void **state, int debug, int nostress)
     return 0;
 }
 
-int om_test_setup(void **state) { return setup_with(state, 0, 0); }
-int om_test_setup_debug(void **state) { return setup_with(state, 1, 0); }
-int om_test_setup_nostress(void **state) { return setup_with(state, 0, 1); }
+int om_test_setup(void **state)
+{
+    return setup_with(state, 0, 0);
+}
+int om_test_setup_debug(void **state)
+{
+    return setup_with(state, 1, 0);
+}
+int om_test_setup_nostress(void **state)
+{
+    return setup_with(state, 0, 1);
+}
 
 int om_test_gc_stress(void)
 {
@@ -71,7 +80,8 @@ int om_test_run_child(void (*fn)(void *arg), void *arg, char *buf, size_t n)
     ssize_t r;
     while ((r = read(fds[0], buf + got, got + 1 < n ? n - 1 - got : 0)) > 0) got += (size_t)r;
     char sink[256];
-    while (read(fds[0], sink, sizeof sink) > 0) {}
+    while (read(fds[0], sink, sizeof sink) > 0) {
+    }
     buf[got] = '\0';
     close(fds[0]);
     int status = 0;
@@ -79,7 +89,10 @@ int om_test_run_child(void (*fn)(void *arg), void *arg, char *buf, size_t n)
     return status;
 }
 
-int om_test_aborted(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT; }
+int om_test_aborted(int status)
+{
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
 
 typedef struct stack_job {
     int (*fn)(void *);

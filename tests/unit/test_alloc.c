@@ -214,7 +214,8 @@ static void test_alloc_fullest_arena_first(void **state)
     for (size_t i = 0; i < n; i++) {
         om_block_info bi;
         om_block_info_get(h, v[i], &bi);
-        if ((bi.arena == a.arena && bi.pool_index == 5) || (bi.arena == b.arena && bi.pool_index > 0)) {
+        if ((bi.arena == a.arena && bi.pool_index == 5) ||
+            (bi.arena == b.arena && bi.pool_index > 0)) {
             freed_a += bi.arena == a.arena;
             om_free(h, v[i]);
             v[i] = NULL;
@@ -337,20 +338,34 @@ static void test_alloc_destroy_releases_everything(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_alloc_size_class_boundaries, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_free_null_is_noop, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_free_if_owned_routes, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_free_if_owned_routes, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_calloc_zeroes_and_overflow, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_realloc_within_and_across, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_foreign_pointer_left_alone, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_gib_build_and_free_releases_arenas, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_boundary_loop_does_not_thrash, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_kept_pools_do_not_pin_arenas, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_fullest_arena_first, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_stats_and_print, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_random_churn_keeps_invariants, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_random_churn_keeps_invariants, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_size_class_boundaries, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_free_null_is_noop, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_free_if_owned_routes, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_free_if_owned_routes, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_calloc_zeroes_and_overflow, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_realloc_within_and_across, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_foreign_pointer_left_alone, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_gib_build_and_free_releases_arenas,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_boundary_loop_does_not_thrash, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_kept_pools_do_not_pin_arenas, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_fullest_arena_first, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_stats_and_print, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_random_churn_keeps_invariants, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_random_churn_keeps_invariants,
+                                        om_test_setup_debug, om_test_teardown),
         cmocka_unit_test(test_alloc_many_heaps_in_parallel_threads),
         cmocka_unit_test(test_alloc_destroy_releases_everything),
     };

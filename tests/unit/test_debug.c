@@ -42,7 +42,7 @@ static void test_debug_fill_patterns(void **state)
     for (size_t i = 0; i < 8; i++) assert_int_equal(om_child_peek(p, i), 0);
     for (size_t i = 8; i < 40; i++) assert_int_equal(om_child_peek(p, i), 0xDD);
     assert_int_equal(om_heap_check(h), 0); /* the dead pattern is intact */
-    unsigned char *q = om_malloc(h, 40); /* the same block, clean again */
+    unsigned char *q = om_malloc(h, 40);   /* the same block, clean again */
     assert_ptr_equal(q, p);
     for (size_t i = 0; i < 40; i++) assert_int_equal(q[i], 0xCD);
     om_free(h, q);
@@ -122,12 +122,17 @@ static void test_debug_foreign_free_without_debug_is_counted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_debug_checked_ops_on_live_object, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_debug_fill_patterns, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_checked_ops_on_live_object, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_fill_patterns, om_test_setup_debug,
+                                        om_test_teardown),
         cmocka_unit_test(test_debug_environment_turns_it_on),
-        cmocka_unit_test_setup_teardown(test_debug_realloc_preserves_contents, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_debug_objects_in_debug_heap, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_debug_foreign_free_without_debug_is_counted, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_realloc_preserves_contents, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_objects_in_debug_heap, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_debug_foreign_free_without_debug_is_counted,
+                                        om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,6 @@
 
 /* ---------------------------------------------------- block misuse */
 
-
 static void overrun_small(void *arg)
 {
     (void)arg;
@@ -231,9 +230,12 @@ static void uaf_found_by_realloc(void *arg)
 }
 
 /* A buggy type: its dealloc drops a reference it does not own (itself). */
-static void selfish_dealloc(om_object *o) { om_decref(o); }
-static const om_type selfish_type = {.name = "selfish", .basic_size = sizeof(thing),
-                                     .dealloc = selfish_dealloc};
+static void selfish_dealloc(om_object *o)
+{
+    om_decref(o);
+}
+static const om_type selfish_type = {
+    .name = "selfish", .basic_size = sizeof(thing), .dealloc = selfish_dealloc};
 
 static void decref_below_zero(void *arg)
 {
@@ -283,9 +285,15 @@ static int gnode_traverse(om_object *o, om_visit_fn visit, void *arg)
     OM_VISIT(((gnode *)o)->child, visit, arg);
     return 0;
 }
-static void gnode_clear(om_object *o) { om_clear_ref(&((gnode *)o)->child); }
-static const om_type gnode_type = {.name = "gnode", .basic_size = sizeof(gnode), .flags = OM_TYPE_GC,
-                                   .traverse = gnode_traverse, .clear = gnode_clear,
+static void gnode_clear(om_object *o)
+{
+    om_clear_ref(&((gnode *)o)->child);
+}
+static const om_type gnode_type = {.name = "gnode",
+                                   .basic_size = sizeof(gnode),
+                                   .flags = OM_TYPE_GC,
+                                   .traverse = gnode_traverse,
+                                   .clear = gnode_clear,
                                    .dealloc = gnode_clear};
 
 /* Harmless by contract: untrack is a no-op when not tracked. */
@@ -339,8 +347,8 @@ static void weakref_get_of_non_weakref(void *arg)
 static void gc_type_without_traverse(void *arg)
 {
     (void)arg;
-    static const om_type bad = {.name = "untraversable", .basic_size = sizeof(gnode),
-                                .flags = OM_TYPE_GC};
+    static const om_type bad = {
+        .name = "untraversable", .basic_size = sizeof(gnode), .flags = OM_TYPE_GC};
     om_heap *h = om_child_debug_heap();
     OM_CHILD_CHECK(om_new(h, &bad) == NULL);
     om_child_say_error(h, OM_EINVAL);
@@ -411,55 +419,103 @@ typedef struct misuse {
 } misuse;
 
 static const misuse cases[] = {
-    {"overrun by 1 byte (small)", overrun_small, ABORT,
-     {"objmem: debug: buffer overrun", "detected by om_free", "24 bytes requested", "after payload"}},
-    {"overrun by 1 byte (large)", overrun_large, ABORT,
+    {"overrun by 1 byte (small)",
+     overrun_small,
+     ABORT,
+     {"objmem: debug: buffer overrun", "detected by om_free", "24 bytes requested",
+      "after payload"}},
+    {"overrun by 1 byte (large)",
+     overrun_large,
+     ABORT,
      {"objmem: debug: buffer overrun", "detected by om_free", "large block, 1000 bytes requested"}},
-    {"overrun of a large block by 8 bytes", overrun_large_far, ABORT,
+    {"overrun of a large block by 8 bytes",
+     overrun_large_far,
+     ABORT,
      {"buffer overrun", "large block, 4000 bytes requested"}},
-    {"overrun found by om_heap_check", overrun_found_by_check, ABORT,
+    {"overrun found by om_heap_check",
+     overrun_found_by_check,
+     ABORT,
      {"buffer overrun", "detected by om_heap_check"}},
     {"underrun", underrun, ABORT, {"buffer underrun", "detected by om_free", "prefix at"}},
-    {"underrun into the size of a large block", underrun_into_size, ABORT,
+    {"underrun into the size of a large block",
+     underrun_into_size,
+     ABORT,
      {"the size before the block is damaged", "large block"}},
     {"double free", double_free, ABORT, {"double free", "detected by om_free"}},
-    {"double free of a large block", double_free_large, ABORT,
+    {"double free of a large block",
+     double_free_large,
+     ABORT,
      {"not a block of this heap", "detected by om_free"}},
-    {"free of a stack pointer", free_stack_pointer, ABORT,
+    {"free of a stack pointer",
+     free_stack_pointer,
+     ABORT,
      {"not a block of this heap", "in no arena and no large block"}},
-    {"free of an interior pointer", free_interior_pointer, ABORT,
+    {"free of an interior pointer",
+     free_interior_pointer,
+     ABORT,
      {"not a block of this heap", "detected by om_free"}},
-    {"free of a malloc pointer", free_malloc_pointer, ABORT,
+    {"free of a malloc pointer",
+     free_malloc_pointer,
+     ABORT,
      {"not a block of this heap", "in no arena and no large block"}},
-    {"free into the wrong heap", free_into_wrong_heap, ABORT,
+    {"free into the wrong heap",
+     free_into_wrong_heap,
+     ABORT,
      {"not a block of this heap", "detected by om_free"}},
-    {"om_free of an object", free_object_block, ABORT, {"om_free of an object's block", "object block"}},
-    {"use after free write (om_heap_check)", uaf_found_by_check, ABORT,
+    {"om_free of an object",
+     free_object_block,
+     ABORT,
+     {"om_free of an object's block", "object block"}},
+    {"use after free write (om_heap_check)",
+     uaf_found_by_check,
+     ABORT,
      {"use after free", "detected by om_heap_check"}},
-    {"use after free write (allocation)", uaf_found_by_realloc, ABORT,
+    {"use after free write (allocation)",
+     uaf_found_by_realloc,
+     ABORT,
      {"use after free", "detected by allocation"}},
-    {"refcount underflow", decref_below_zero, ABORT,
+    {"refcount underflow",
+     decref_below_zero,
+     ABORT,
      {"reference count below zero", "of type selfish", "detected by om_decref"}},
-    {"decref of a freed object", decref_freed, ABORT_OR_ASAN,
+    {"decref of a freed object",
+     decref_freed,
+     ABORT_OR_ASAN,
      {"reference operation on a freed object", "of type thing (freed)", "detected by om_decref"}},
-    {"incref of a freed object (checked)", incref_freed_checked, ABORT_OR_ASAN,
+    {"incref of a freed object (checked)",
+     incref_freed_checked,
+     ABORT_OR_ASAN,
      {"reference operation on a freed object", "of type thing (freed)", "detected by om_incref"}},
-    {"realloc of a foreign pointer", realloc_foreign, CLEAN,
+    {"realloc of a foreign pointer",
+     realloc_foreign,
+     CLEAN,
      {"error=-12 om_realloc(", "not a block of this heap"}},
-    {"realloc of an object's block", realloc_object, ABORT,
+    {"realloc of an object's block",
+     realloc_object,
+     ABORT,
      {"om_realloc of an object's block", "detected by om_realloc", "object block"}},
     {"calloc overflow", calloc_overflow, CLEAN, {"error=-2 om_calloc:", "overflows"}},
     {"malloc of SIZE_MAX - 8", malloc_huge, CLEAN, {"error=-1 ", "too large"}},
     {"untrack twice", untrack_twice, CLEAN, {"untrack twice: harmless"}},
-    {"weakref to a non-weakrefable object", weakref_not_weakrefable, CLEAN,
+    {"weakref to a non-weakrefable object",
+     weakref_not_weakrefable,
+     CLEAN,
      {"error=-4 cannot create weak reference to 'gnode' object"}},
-    {"om_weakref_get of a non-weakref", weakref_get_of_non_weakref, CLEAN,
+    {"om_weakref_get of a non-weakref",
+     weakref_get_of_non_weakref,
+     CLEAN,
      {"error=-4 om_weakref_get: a 'gnode' is not a weak reference"}},
-    {"GC type with NULL traverse", gc_type_without_traverse, CLEAN,
+    {"GC type with NULL traverse",
+     gc_type_without_traverse,
+     CLEAN,
      {"error=-2 type untraversable is OM_TYPE_GC but has no traverse"}},
-    {"type smaller than the header", type_smaller_than_header, CLEAN,
+    {"type smaller than the header",
+     type_smaller_than_header,
+     CLEAN,
      {"error=-2 type tiny: basic_size 8 is smaller than the header"}},
-    {"om_gc_track of a non-GC object", track_non_gc_object, ABORT,
+    {"om_gc_track of a non-GC object",
+     track_non_gc_object,
+     ABORT,
      {"om_gc_track of a non-GC object", "detected by om_gc_track"}},
     {"decref of an immortal object 1M times", immortal_decref_many, CLEAN, {"immortal: harmless"}},
     {"collect of a bad generation", collect_bad_generation, CLEAN, {"error=-2 "}},
@@ -474,9 +530,12 @@ static void test_misuse_corpus(void **state)
     for (int i = 0; i < NCASES; i++) {
         const misuse *m = &cases[i];
         print_message("misuse %2d: %s\n", i + 1, m->name);
-        if (m->expect == ABORT) om_expect_abort(m->fn, m->want);
-        else if (m->expect == ABORT_OR_ASAN) om_expect_abort_or_asan(m->fn, m->want);
-        else om_expect_clean(m->fn, m->want);
+        if (m->expect == ABORT)
+            om_expect_abort(m->fn, m->want);
+        else if (m->expect == ABORT_OR_ASAN)
+            om_expect_abort_or_asan(m->fn, m->want);
+        else
+            om_expect_clean(m->fn, m->want);
         detected++;
     }
     print_message("misuse: %d of %d cases detected\n", detected, NCASES);

@@ -31,8 +31,8 @@ static void thing_dealloc(om_object *o)
     (void)o;
     g_deallocs++;
 }
-static const om_type thing_type = {.name = "thing", .basic_size = sizeof(thing),
-                                   .dealloc = thing_dealloc};
+static const om_type thing_type = {
+    .name = "thing", .basic_size = sizeof(thing), .dealloc = thing_dealloc};
 
 typedef struct big {
     OM_OBJECT_HEAD
@@ -56,25 +56,31 @@ static size_t vec_extra(const om_object *o)
     (void)o;
     return 100;
 }
-static const om_type vec_type = {.name = "vec", .basic_size = sizeof(vec), .item_size = 8,
-                                 .sizeof_extra = vec_extra};
+static const om_type vec_type = {
+    .name = "vec", .basic_size = sizeof(vec), .item_size = 8, .sizeof_extra = vec_extra};
 
 /* A linked node (not GC) and a GC box holding one child. */
 typedef struct node {
     OM_OBJECT_HEAD
     om_object *next;
 } node;
-static void node_dealloc(om_object *o) { om_clear_ref(&((node *)o)->next); }
-static const om_type node_type = {.name = "node", .basic_size = sizeof(node),
-                                  .dealloc = node_dealloc};
+static void node_dealloc(om_object *o)
+{
+    om_clear_ref(&((node *)o)->next);
+}
+static const om_type node_type = {
+    .name = "node", .basic_size = sizeof(node), .dealloc = node_dealloc};
 
 static int box_traverse(om_object *o, om_visit_fn visit, void *arg)
 {
     OM_VISIT(((node *)o)->next, visit, arg);
     return 0;
 }
-static const om_type box_type = {.name = "box", .basic_size = sizeof(node), .flags = OM_TYPE_GC,
-                                 .traverse = box_traverse, .dealloc = node_dealloc};
+static const om_type box_type = {.name = "box",
+                                 .basic_size = sizeof(node),
+                                 .flags = OM_TYPE_GC,
+                                 .traverse = box_traverse,
+                                 .dealloc = node_dealloc};
 
 /* dealloc reads a slot through a global pointer (om_clear_ref ordering) */
 static om_object **g_slot;
@@ -86,8 +92,8 @@ static void watcher_dealloc(om_object *o)
     g_seen_in_slot = *g_slot;
     g_slot_checked = 1;
 }
-static const om_type watcher_type = {.name = "watcher", .basic_size = sizeof(thing),
-                                     .dealloc = watcher_dealloc};
+static const om_type watcher_type = {
+    .name = "watcher", .basic_size = sizeof(thing), .dealloc = watcher_dealloc};
 
 /* PEP 442 finalizer that may resurrect */
 static int g_finalized, g_resurrect;
@@ -97,8 +103,8 @@ static void fin_finalize(om_object *o)
     g_finalized++;
     if (g_resurrect) g_saved = om_incref(o);
 }
-static const om_type fin_type = {.name = "fin", .basic_size = sizeof(thing),
-                                 .finalize = fin_finalize, .dealloc = thing_dealloc};
+static const om_type fin_type = {
+    .name = "fin", .basic_size = sizeof(thing), .finalize = fin_finalize, .dealloc = thing_dealloc};
 
 /* dealloc that looks at the block's class statistics while it runs */
 static size_t g_used_in_dealloc;
@@ -110,8 +116,8 @@ static void stat_dealloc(om_object *o)
     om_heap_get_stats(g_heap, &st);
     g_used_in_dealloc = st.classes[1].blocks_used; /* 32-byte class */
 }
-static const om_type stat_type = {.name = "stat", .basic_size = sizeof(thing),
-                                  .dealloc = stat_dealloc};
+static const om_type stat_type = {
+    .name = "stat", .basic_size = sizeof(thing), .dealloc = stat_dealloc};
 
 static void reset_globals(void)
 {
@@ -205,7 +211,10 @@ static void check_heap_of(om_heap *h)
     om_decref(v);
 }
 
-static void test_object_heap_of_small_and_large(void **state) { check_heap_of(OM_HEAP(state)); }
+static void test_object_heap_of_small_and_large(void **state)
+{
+    check_heap_of(OM_HEAP(state));
+}
 
 static void test_object_heap_of_in_two_heaps(void **state)
 {
@@ -464,8 +473,14 @@ static void test_object_seed_example(void **state)
 
 /* ------------------------------------------------- deep structures */
 
-static size_t chain_len(void) { return RUNNING_ON_VALGRIND ? 100000 : 10 * 1000 * 1000; }
-static size_t nest_depth(void) { return RUNNING_ON_VALGRIND ? 100000 : 1000 * 1000; }
+static size_t chain_len(void)
+{
+    return RUNNING_ON_VALGRIND ? 100000 : 10 * 1000 * 1000;
+}
+static size_t nest_depth(void)
+{
+    return RUNNING_ON_VALGRIND ? 100000 : 1000 * 1000;
+}
 
 static om_object *build_chain(om_heap *h, const om_type *t, size_t n)
 {
@@ -588,26 +603,43 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_object_header_is_16_bytes),
-        cmocka_unit_test_setup_teardown(test_object_new_is_zeroed_with_count_1, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_new_is_zeroed_with_count_1, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_new_is_zeroed_with_count_1, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_new_is_zeroed_with_count_1, om_test_setup_debug,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_object_new_errors, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_heap_of_small_and_large, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_heap_of_small_and_large, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_heap_of_in_two_heaps, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_incref_decref_and_x_variants, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_clear_ref_sets_slot_before_dealloc, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_immortal_survives_decrefs, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_incref_saturates_at_immortal, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_dealloc_then_block_back_to_pool, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_finalize_runs_once_and_may_resurrect, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_finalize_runs_once_and_may_resurrect, om_test_setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_scoped_drops_at_scope_exit, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_heap_of_small_and_large, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_heap_of_small_and_large, om_test_setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_heap_of_in_two_heaps, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_incref_decref_and_x_variants, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_clear_ref_sets_slot_before_dealloc,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_immortal_survives_decrefs, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_incref_saturates_at_immortal, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_dealloc_then_block_back_to_pool, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_finalize_runs_once_and_may_resurrect,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_finalize_runs_once_and_may_resurrect,
+                                        om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_scoped_drops_at_scope_exit, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_object_sizeof, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_stats_per_type, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_stats_per_type, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_stats_per_type, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_stats_per_type, om_test_setup_debug,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_object_seed_example, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_10m_chain_freed_in_bounded_stack, om_test_setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_1m_nest_of_containers_freed_in_bounded_stack, om_test_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_10m_chain_freed_in_bounded_stack,
+                                        om_test_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_1m_nest_of_containers_freed_in_bounded_stack,
+                                        om_test_setup_nostress, om_test_teardown),
         cmocka_unit_test(test_object_leak_report),
         cmocka_unit_test(test_object_leak_report_debug_heap),
         cmocka_unit_test(test_object_no_leak_no_report),

@@ -45,8 +45,7 @@ static void scene_free(om_heap *h, scene *sc)
     om_trace_stop(h);
 }
 
-static void check_stat(const om_stat *s, const char *file, unsigned line, size_t size,
-                       size_t count)
+static void check_stat(const om_stat *s, const char *file, unsigned line, size_t size, size_t count)
 {
     assert_string_equal(s->traceback.frames[0].filename, file);
     assert_int_equal(s->traceback.frames[0].lineno, line);
@@ -115,8 +114,8 @@ static void test_snapshot_statistics_cumulative(void **state)
     scene_free(h, &sc);
 }
 
-static void check_diff(const om_stat *s, const char *file, unsigned line, size_t size,
-                       ptrdiff_t sd, size_t count, ptrdiff_t cd)
+static void check_diff(const om_stat *s, const char *file, unsigned line, size_t size, ptrdiff_t sd,
+                       size_t count, ptrdiff_t cd)
 {
     check_stat(s, file, line, size, count);
     assert_int_equal(s->size_diff, sd);
@@ -435,14 +434,21 @@ static void test_snapshot_requires_tracing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_snapshot_statistics_by_lineno_filename_traceback, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_statistics_cumulative, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_compare_and_order, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_statistics_by_lineno_filename_traceback,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_statistics_cumulative, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_compare_and_order, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_filters, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_dump_load_round_trip, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_load_rejects_truncated_and_flipped, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_load_rejects_hostile, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_requires_tracing, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_dump_load_round_trip, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_load_rejects_truncated_and_flipped,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_load_rejects_hostile, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_requires_tracing, om_test_setup,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,12 +31,16 @@ static int balanced(const char *s)
     int depth = 0, in_str = 0;
     for (const char *p = s; *p; p++) {
         if (in_str) {
-            if (*p == '\\' && p[1]) p++;
-            else if (*p == '"') in_str = 0;
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_str = 0;
             continue;
         }
-        if (*p == '"') in_str = 1;
-        else if (*p == '{' || *p == '[') depth++;
+        if (*p == '"')
+            in_str = 1;
+        else if (*p == '{' || *p == '[')
+            depth++;
         else if (*p == '}' || *p == ']') {
             if (--depth < 0) return 0;
             if (depth == 0 && strcmp(p + 1, "\n") != 0) return 0;
@@ -76,10 +80,10 @@ static void test_stats_json_keys_and_numbers(void **state)
     om_gc_stats gs[3];
     om_gc_get_stats(h, gs);
     char *json = json_of(h);
-    static const char *const keys[] = {
-        "\"allocator\":", "\"classes\":[", "\"arenas\":", "\"objects\":", "\"types\":[",
-        "\"types\":{", "\"freelists\":[", "\"gc\":", "\"generations\":[", "\"trace\":",
-        "\"pause_ns\":", "\"threshold\":"};
+    static const char *const keys[] = {"\"allocator\":",  "\"classes\":[", "\"arenas\":",
+                                       "\"objects\":",    "\"types\":[",   "\"types\":{",
+                                       "\"freelists\":[", "\"gc\":",       "\"generations\":[",
+                                       "\"trace\":",      "\"pause_ns\":", "\"threshold\":"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!strstr(json, keys[i])) fail_msg("missing key %s", keys[i]);
     expect(json, "\"bytes_in_use\":%zu,", st.bytes_in_use);

@@ -284,7 +284,8 @@ static void test_trace_native_frames(void **state)
     int here = strstr(f->filename, "test_trace.c") != NULL ||
                strstr(f->filename, "native_site") != NULL ||
                (f->name && strstr(f->name, "native_site") != NULL);
-    if (!here) fprintf(stderr, "frame 0: %s:%u (%s)\n", f->filename, f->lineno, f->name ? f->name : "-");
+    if (!here)
+        fprintf(stderr, "frame 0: %s:%u (%s)\n", f->filename, f->lineno, f->name ? f->name : "-");
     assert_true(here);
     if (strstr(f->filename, "test_trace.c")) {
         assert_true(f->lineno > 0);
@@ -363,10 +364,12 @@ static void test_trace_traceback_format(void **state)
     om_traceback tb = {f, 3, 3};
     char buf[256];
     size_t n = om_traceback_format(&tb, 0, 0, buf, sizeof buf);
-    assert_string_equal(buf, "  File \"a.py\", line 1\n  File \"b.py\", line 2\n  File \"c.py\", line 3\n");
+    assert_string_equal(
+        buf, "  File \"a.py\", line 1\n  File \"b.py\", line 2\n  File \"c.py\", line 3\n");
     assert_int_equal(n, strlen(buf));
     om_traceback_format(&tb, 0, 1, buf, sizeof buf);
-    assert_string_equal(buf, "  File \"c.py\", line 3\n  File \"b.py\", line 2\n  File \"a.py\", line 1\n");
+    assert_string_equal(
+        buf, "  File \"c.py\", line 3\n  File \"b.py\", line 2\n  File \"a.py\", line 1\n");
     om_traceback_format(&tb, 2, 0, buf, sizeof buf); /* the 2 most recent */
     assert_string_equal(buf, "  File \"b.py\", line 2\n  File \"c.py\", line 3\n");
     om_traceback_format(&tb, -2, 0, buf, sizeof buf); /* all but the 2 most recent */
@@ -440,20 +443,30 @@ static void test_trace_debug_report_shows_traceback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_trace_start_stop_restart, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_traced_memory_and_peak, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_get_memory_grows_and_interns, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_start_stop_restart, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_traced_memory_and_peak, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_get_memory_grows_and_interns, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_large_blocks, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_realloc, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_objects_and_object_traceback, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_nframe_limit_and_total, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_objects_and_object_traceback, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_nframe_limit_and_total, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_track_domains, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_native_frames, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_toy_interpreter_frames, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_traceback_format, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_debug_report_shows_traceback, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_debug_report_after_free_uses_recent, om_test_setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_trace_objects_and_object_traceback, om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_toy_interpreter_frames, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_traceback_format, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_debug_report_shows_traceback, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_debug_report_after_free_uses_recent,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_objects_and_object_traceback,
+                                        om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_realloc, om_test_setup_debug, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

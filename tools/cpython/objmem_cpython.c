@@ -156,7 +156,10 @@ static void report_at_exit(void)
             "peak_bytes=%zu bad_frees=%zu check=%s\n",
             (long)getpid(), g_cnt.blocks_served, g_cnt.bytes_served, g_cnt.frees, g_cnt.reallocs,
             g_cnt.foreign_frees, g_cnt.foreign_reallocs, g_cnt.failures, st.raw_blocks,
-            st.peak_bytes, st.bad_frees, check < 0 ? "off" : check ? "ok" : "FAIL");
+            st.peak_bytes, st.bad_frees,
+            check < 0 ? "off"
+            : check   ? "ok"
+                      : "FAIL");
     fclose(f);
 }
 
@@ -319,34 +322,34 @@ static PyMethodDef methods[] = {
 };
 
 PyDoc_STRVAR(module_doc,
-"objmem_cpython - CPython's object allocator replaced by an objmem heap.\n"
-"\n"
-"Importing this module creates one objmem heap and installs it as the\n"
-"allocator of PYMEM_DOMAIN_OBJ (PyObject_Malloc: all objects), and also of\n"
-"PYMEM_DOMAIN_MEM (PyMem_Malloc) when OBJMEM_CPYTHON_MEM=1 is set. The\n"
-"previous allocator is kept: free and realloc of a pointer the heap does\n"
-"not own (blocks from before the switch) go to it, decided by om_owns,\n"
-"objmem's O(1) ownership test, which is safe on any pointer.\n"
-"\n"
-"Why a single heap without locks is safe: CPython 3.11 requires the GIL\n"
-"for the OBJ and MEM domains, and there is one GIL per process (shared by\n"
-"sub-interpreters), so the heap is used by one thread at a time.\n"
-"\n"
-"At fork the child gets a copy of the heap along with the rest of memory;\n"
-"the copy is private to the child and consistent (fork happens with the\n"
-"GIL held, never in the middle of an allocation). At exit the heap is\n"
-"never destroyed: the interpreter frees into it during finalization and\n"
-"at-exit handlers, until the process ends; the OS takes the arenas back.\n"
-"\n"
-"Not installed when tracemalloc is already tracing at import (its stop()\n"
-"would put the old allocator back under live objmem blocks).\n"
-"\n"
-"Activation: PYTHONPATH=<build>/cpython-site python3.11 prog.py (the\n"
-"directory's sitecustomize.py imports this module). Environment:\n"
-"OBJMEM_CPYTHON_MEM=1 also replace the MEM domain;\n"
-"OBJMEM_CPYTHON_REPORT=FILE append the counters to FILE at exit;\n"
-"OBJMEM_CPYTHON_CHECK=1 with it, verify the heap at exit;\n"
-"OBJMEM_DEBUG=1 objmem's debug mode (guards, fill patterns).");
+             "objmem_cpython - CPython's object allocator replaced by an objmem heap.\n"
+             "\n"
+             "Importing this module creates one objmem heap and installs it as the\n"
+             "allocator of PYMEM_DOMAIN_OBJ (PyObject_Malloc: all objects), and also of\n"
+             "PYMEM_DOMAIN_MEM (PyMem_Malloc) when OBJMEM_CPYTHON_MEM=1 is set. The\n"
+             "previous allocator is kept: free and realloc of a pointer the heap does\n"
+             "not own (blocks from before the switch) go to it, decided by om_owns,\n"
+             "objmem's O(1) ownership test, which is safe on any pointer.\n"
+             "\n"
+             "Why a single heap without locks is safe: CPython 3.11 requires the GIL\n"
+             "for the OBJ and MEM domains, and there is one GIL per process (shared by\n"
+             "sub-interpreters), so the heap is used by one thread at a time.\n"
+             "\n"
+             "At fork the child gets a copy of the heap along with the rest of memory;\n"
+             "the copy is private to the child and consistent (fork happens with the\n"
+             "GIL held, never in the middle of an allocation). At exit the heap is\n"
+             "never destroyed: the interpreter frees into it during finalization and\n"
+             "at-exit handlers, until the process ends; the OS takes the arenas back.\n"
+             "\n"
+             "Not installed when tracemalloc is already tracing at import (its stop()\n"
+             "would put the old allocator back under live objmem blocks).\n"
+             "\n"
+             "Activation: PYTHONPATH=<build>/cpython-site python3.11 prog.py (the\n"
+             "directory's sitecustomize.py imports this module). Environment:\n"
+             "OBJMEM_CPYTHON_MEM=1 also replace the MEM domain;\n"
+             "OBJMEM_CPYTHON_REPORT=FILE append the counters to FILE at exit;\n"
+             "OBJMEM_CPYTHON_CHECK=1 with it, verify the heap at exit;\n"
+             "OBJMEM_DEBUG=1 objmem's debug mode (guards, fill patterns).");
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "objmem_cpython", module_doc, -1, methods, NULL, NULL, NULL, NULL,
