@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := tools/ensure-deps.sh
 CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
-.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test docs check-install fuzz
+.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz
 
 all: build
 
@@ -89,6 +89,13 @@ fuzz:
 			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
 			2>&1 | tee build/fuzz/$$t.log | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
 			&& ! grep -q -E '==ERROR|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
+
+# -Wall -Wextra -Werror clean with clang too (CI builds everything once with it).
+build-clang:
+	@$(DEPS) test
+	@$(DEPS) clang
+	CC=clang cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_COMMON) >/dev/null
+	cmake --build build/clang -j $(JOBS)
 
 clean:
 	rm -rf build

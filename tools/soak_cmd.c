@@ -232,7 +232,7 @@ int om_cmd_soak(int argc, char **argv)
     double seconds = 60, interval = 5;
     unsigned long long seed = 1;
     size_t nslots = 20000;
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         if (strcmp(a, "--minutes") == 0)
@@ -247,7 +247,6 @@ int om_cmd_soak(int argc, char **argv)
             nslots = (size_t)strtoull(v, NULL, 10);
         else
             return usage();
-        i++;
     }
     if (seconds <= 0 || interval <= 0 || nslots == 0) return usage();
     g_rng = seed * 0x9E3779B97F4A7C15ull + 1;
