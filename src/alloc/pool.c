@@ -272,10 +272,9 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         om__pool *pool = om__pool_of(p);
         unsigned g = om__granule(pool, p);
         om__bm_clear(pool->alloc_bm, g);
-        if (pool->kind == OM_KIND_GC) {
-            om__bm_clear(pool->young_bm, g);
-            om__bm_clear(pool->middle_bm, g);
-        }
+        /* a dying object left its generation when it was untracked */
+        OM_ASSERT(pool->kind != OM_KIND_GC ||
+                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g)));
     }
     if (om__likely(!h->hooks && !large)) {
         om__pool *pool = om__pool_of(p);
@@ -423,10 +422,10 @@ size_t om_usable_size(om_heap *h, const void *p)
 
 int om_owns(const om_heap *h, const void *p)
 {
-    if (om__arena_of_ptr(&h->alloc, p)) {
+    om__arena *ar = om__arena_of_ptr(&h->alloc, p);
+    if (ar) {
         /* the arena is mapped, so its pool headers may be read */
         om__pool *pool = om__pool_of(p);
-        om__arena *ar = om__arena_of_ptr(&h->alloc, p);
         if (om__arena_pool_is_free(ar, pool)) return 0;
         size_t off = (size_t)((const char *)p - (const char *)pool);
         size_t hdr = om__pool_hdr_size(pool->kind);

@@ -297,20 +297,33 @@ int om_dict_set(om_object *d, om_object *key, om_object *value)
     return om_dict_set_steal(d, key, value);
 }
 
-int om_dict_find(om_object *o, om_object *key, om_object **value)
+/* Find key in dict o for api: 1 with *dp, *ixp and *slotp set, 0 when the
+ * key is absent, or a negative OM_E* (not a dict, unhashable key, an eq
+ * that failed). */
+static int locate(om_object *o, om_object *key, const char *api, om__dict **dp, ptrdiff_t *ixp,
+                  size_t *slotp)
 {
-    om__dict *d = as_dict(o, "om_dict_get");
+    om__dict *d = as_dict(o, api);
     uint64_t hash;
-    size_t slot;
     int err;
     if (!d) return OM_ETYPE;
     if ((err = key_hash(key, &hash)) < 0) return err;
     err = 0;
-    ptrdiff_t ix = lookup(d, key, hash, &slot, &err);
+    ptrdiff_t ix = lookup(d, key, hash, slotp, &err);
     if (err < 0) return err;
-    if (ix < 0) return 0;
-    *value = om_incref(om__dict_entries(d)[ix].value);
-    return 1;
+    *dp = d;
+    *ixp = ix;
+    return ix >= 0;
+}
+
+int om_dict_find(om_object *o, om_object *key, om_object **value)
+{
+    om__dict *d;
+    ptrdiff_t ix;
+    size_t slot;
+    int rc = locate(o, key, "om_dict_get", &d, &ix, &slot);
+    if (rc == 1) *value = om_incref(om__dict_entries(d)[ix].value);
+    return rc;
 }
 
 om_object *om_dict_get(om_object *d, om_object *key)
@@ -323,16 +336,12 @@ om_object *om_dict_get(om_object *d, om_object *key)
 
 int om_dict_del(om_object *o, om_object *key)
 {
-    om__dict *d = as_dict(o, "om_dict_del");
-    uint64_t hash;
+    om__dict *d;
+    ptrdiff_t ix;
     size_t slot;
-    int err;
-    if (!d) return OM_ETYPE;
-    if ((err = key_hash(key, &hash)) < 0) return err;
-    err = 0;
-    ptrdiff_t ix = lookup(d, key, hash, &slot, &err);
-    if (err < 0) return err;
-    if (ix < 0) return om__err(om_heap_of(o), OM_EKEY, "om_dict_del: key not found");
+    int rc = locate(o, key, "om_dict_del", &d, &ix, &slot);
+    if (rc < 0) return rc;
+    if (rc == 0) return om__err(om_heap_of(o), OM_EKEY, "om_dict_del: key not found");
     om__dentry *e = &om__dict_entries(d)[ix];
     om_object *k = e->key, *v = e->value;
     om__dict_index(d)[slot] = field_mask(d->log2); /* dummy */
