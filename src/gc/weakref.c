@@ -222,6 +222,11 @@ void om__weakref_run_callbacks(om__wr_chain *chain)
     }
 }
 
+void om__weakref_clear_trash(om_object *o)
+{
+    if (o->type == &weakref_type) wr_unlink((om__weakref *)o);
+}
+
 void om__gc_on_free(om_heap *h, om_object *o)
 {
     om__wr_chain chain = {NULL, NULL};
