@@ -169,6 +169,7 @@ om_object *om_weakref_get(om_object *wr)
         return NULL;
     }
     om_object *r = ((om__weakref *)wr)->referent;
+    if (r && (r->gc & OM_GCW_PENDING)) return NULL; /* count zero: dying (object.h 4) */
     return r ? om__incref(r) : NULL;
 }
 

@@ -149,6 +149,150 @@ static void test_gcrules_trash_weakref_to_trash(void **state)
     }
 }
 
+/* ------------------------ the trashcan bounds user code too (item 2) */
+
+/* A link whose finalizer drops the next link (`self.next = None` in
+ * __del__) and, with g_resurrect_every, resurrects every n-th object. */
+typedef struct flink {
+    OM_OBJECT_HEAD
+    om_object *next;
+    long index;
+} flink;
+static long g_fin_runs, g_resurrect_every, g_nsaved;
+static om_object **g_saved;
+static int flink_traverse(om_object *o, om_visit_fn visit, void *arg)
+{
+    OM_VISIT(((flink *)o)->next, visit, arg);
+    return 0;
+}
+static void flink_clear(om_object *o)
+{
+    om_clear_ref(&((flink *)o)->next);
+}
+static void flink_finalize(om_object *o)
+{
+    flink *f = (flink *)o;
+    g_fin_runs++;
+    if (g_resurrect_every && f->index % g_resurrect_every == 0) g_saved[g_nsaved++] = om_incref(o);
+    om_clear_ref(&f->next);
+}
+static const om_type flink_type = {
+    .name = "flink",
+    .basic_size = sizeof(flink),
+    .flags = OM_TYPE_GC | OM_TYPE_WEAKREFABLE,
+    .traverse = flink_traverse,
+    .clear = flink_clear,
+    .finalize = flink_finalize,
+    .dealloc = flink_clear,
+};
+
+/* Objects whose weak-reference callbacks drop the next object: slot i+1
+ * of g_held is dropped by the callback of the weak reference to object i. */
+static om_object **g_held, **g_wrs;
+static void drop_next_cb(om_object *wr, void *ctx)
+{
+    (void)wr;
+    om_clear_ref(&g_held[(size_t)ctx + 1]);
+}
+
+static om_object *g_head;
+static int drop_head(void *arg)
+{
+    (void)arg;
+    om_clear_ref(&g_head);
+    return 0;
+}
+
+/* A chain of n: kind 0 finalizer links, 1 weak-reference-callback links,
+ * 2 both alternating. The chain is dropped on a 256 KiB thread stack. */
+static void drop_user_code_chain(om_heap *h, size_t n, int kind)
+{
+    g_fin_runs = 0;
+    g_held = calloc(n + 1, sizeof *g_held);
+    g_wrs = calloc(n, sizeof *g_wrs);
+    assert_non_null(g_held);
+    assert_non_null(g_wrs);
+    om_object *next = NULL;
+    for (size_t i = n; i-- > 0;) { /* built from the tail */
+        int fin = kind == 0 || (kind == 2 && i % 2 == 0);
+        if (fin) {
+            flink *f = (flink *)om_new(h, &flink_type);
+            assert_non_null(f);
+            f->index = (long)i;
+            f->next = next; /* steals */
+            next = OM_OBJ(f);
+        } else {
+            node *x = mk(h, &node_type);
+            g_held[i + 1] = next; /* dropped by x's weakref callback */
+            next = OM_OBJ(x);
+            assert_non_null(g_wrs[i] = om_weakref_new(h, next, drop_next_cb, (void *)i));
+        }
+    }
+    g_head = next;
+    assert_int_equal(om_test_on_small_stack(drop_head, NULL, 256 * 1024), 0);
+    for (size_t i = 0; i < n; i++) om_xdecref(g_wrs[i]);
+    for (size_t i = 0; i <= n; i++) assert_null(g_held[i]);
+    free(g_held);
+    free(g_wrs);
+}
+
+static size_t chain_n(size_t n)
+{
+    return RUNNING_ON_VALGRIND ? n / 20 : n;
+}
+
+static void test_gcrules_finalizer_chain_1m_bounded_stack(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    drop_user_code_chain(h, chain_n(1000000), 0);
+    assert_int_equal(g_fin_runs, chain_n(1000000));
+    assert_int_equal(live_objects(h), 0);
+}
+
+static void test_gcrules_callback_chain_100k_bounded_stack(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    drop_user_code_chain(h, chain_n(100000), 1);
+    assert_int_equal(live_objects(h), 0);
+}
+
+static void test_gcrules_mixed_chain_bounded_stack(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    drop_user_code_chain(h, chain_n(200000), 2);
+    assert_int_equal(g_fin_runs, chain_n(200000) / 2);
+    assert_int_equal(live_objects(h), 0);
+}
+
+/* Every tenth finalizer resurrects its object (and drops its next link):
+ * 1/10 survive, finalized once; dropping them later runs no finalizer. */
+static void test_gcrules_finalizer_chain_resurrects_every_tenth(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    size_t n = chain_n(1000000);
+    g_resurrect_every = 10;
+    g_nsaved = 0;
+    g_saved = calloc(n / 10 + 1, sizeof *g_saved);
+    assert_non_null(g_saved);
+    drop_user_code_chain(h, n, 0);
+    assert_int_equal(g_fin_runs, n);
+    assert_int_equal(g_nsaved, n / 10);
+    assert_int_equal(live_objects(h), n / 10);
+    for (long i = 0; i < g_nsaved; i++) {
+        assert_int_equal(om_refcount(g_saved[i]), 1);
+        assert_true(om_gc_is_finalized(g_saved[i]));
+        assert_true(om_gc_is_tracked(g_saved[i]));
+        assert_null(((flink *)g_saved[i])->next);
+    }
+    assert_int_equal(om_gc_collect(h, -1), 0); /* resurrected objects are tracked and alive */
+    for (long i = 0; i < g_nsaved; i++) om_decref(g_saved[i]);
+    assert_int_equal(g_fin_runs, n);
+    assert_int_equal(live_objects(h), 0);
+    free(g_saved);
+    g_saved = NULL;
+    g_resurrect_every = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +302,14 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_trash_weakref_to_trash, om_test_setup,
                                         om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_finalizer_chain_1m_bounded_stack,
+                                        om_test_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_callback_chain_100k_bounded_stack,
+                                        om_test_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_mixed_chain_bounded_stack,
+                                        om_test_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_finalizer_chain_resurrects_every_tenth,
+                                        om_test_setup_nostress, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
