@@ -138,6 +138,18 @@ static inline void init_refs(om_object *o)
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
+/* Untracking as CPython (update_refs' _PyTuple_MaybeUntrack; dicts in
+ * full collections, untrack_dicts): a tracked tuple whose items are all
+ * atomic, or (full) a dict whose keys and values are, leaves the
+ * collector when a collection first meets it, and is then no candidate.
+ * Such an object has no candidate among its children, so dropping it
+ * changes no other candidate's count. 1 when o was untracked. */
+static inline int untracked_now(om_heap *h, om_object *o, int full)
+{
+    if (om__likely(!(o->type->flags & OM_TYPE__UNTRACKS)) || !h->gc.maybe_untrack) return 0;
+    return h->gc.maybe_untrack(o, full);
+}
+
 /* Append o to the candidate array at n; 0, or -1 when it cannot grow. */
 static int cand_push(om_heap *h, size_t n, om_object *o)
 {
@@ -168,6 +180,7 @@ static void update_refs(cctx *c)
             for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                if (untracked_now(h, o, 0)) continue;
                 init_refs(o);
                 if (arr && cand_push(h, n, o) < 0) arr = 0;
                 n++;
@@ -177,6 +190,7 @@ static void update_refs(cctx *c)
         om_object *o = large_obj(h, lb);
         if ((int)lb->gen > c->gen) continue;
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
+        if (untracked_now(h, o, 0)) continue;
         init_refs(o);
         if (arr && cand_push(h, n, o) < 0) arr = 0;
         n++;
@@ -215,6 +229,16 @@ static int visit_decref_full(om_object *child, void *arg)
     return 0;
 }
 
+/* The sweep met o before or after a parent's traverse initialised it;
+ * untracked now, it drops its scratch state and its count (invariant 3). */
+static inline int full_untracked(om_heap *h, om_object *o, size_t *ninit)
+{
+    if (!untracked_now(h, o, 1)) return 0;
+    if (o->gc & OM_GCW_COLLECTING) --*ninit;
+    o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    return 1;
+}
+
 static inline void full_one(om_object *o, size_t *ninit)
 {
     uint32_t gw = o->gc;
@@ -237,6 +261,7 @@ static void refs_full(cctx *c)
             for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                if (full_untracked(h, o, &ninit)) continue;
                 full_one(o, &ninit);
                 n++;
             }
@@ -245,6 +270,7 @@ static void refs_full(cctx *c)
         om_object *o = large_obj(h, lb);
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         OM_ASSERT(o->gc & OM_GCW_LARGE);
+        if (full_untracked(h, o, &ninit)) continue;
         full_one(o, &ninit);
         n++;
     }
