@@ -492,10 +492,20 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
 
 /* ---------------------------------------------------- weak references */
 
-/* Returns 1 when a callback ran (user code: resurrection possible). */
+/* Rules (CPython's handle_weakrefs): first every weak reference that is
+ * itself garbage is detached from its referent, whatever the referent, so
+ * its callback never runs, not even when the referent dies by refcount
+ * later in delete_garbage (behind a non-GC container, or an older object
+ * kept alive only by this garbage: bpo-38006); then the weak references to
+ * garbage are cleared, and the callbacks of those still reachable run.
+ * A pass that skips this function must also know there is no weak
+ * reference object among u. Returns 1 when a callback ran (user code:
+ * resurrection possible). */
 static int handle_weakrefs(om_heap *h, om_object **u, size_t n)
 {
     om__wr_chain chain = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (u[i]) om__weakref_clear_trash(u[i]);
     for (size_t i = 0; i < n; i++)
         if (u[i] && (u[i]->gc & OM_GCW_WEAKREFS)) om__weakref_clear_all(h, u[i], &chain, 1);
     int ran = chain.head != NULL;

@@ -169,6 +169,7 @@ om_object *om_weakref_get(om_object *wr)
         return NULL;
     }
     om_object *r = ((om__weakref *)wr)->referent;
+    if (r && (r->gc & OM_GCW_PENDING)) return NULL; /* count zero: dying (object.h 4) */
     return r ? om__incref(r) : NULL;
 }
 
@@ -220,6 +221,11 @@ void om__weakref_run_callbacks(om__wr_chain *chain)
         wr->callback(OM_OBJ(wr), wr->ctx);
         om_decref(wr);
     }
+}
+
+void om__weakref_clear_trash(om_object *o)
+{
+    if (o->type == &weakref_type) wr_unlink((om__weakref *)o);
 }
 
 void om__gc_on_free(om_heap *h, om_object *o)

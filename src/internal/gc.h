@@ -104,6 +104,11 @@ typedef struct om__wr_chain {
  * Those with a callback that should run (in a collection: not UNREACHABLE
  * themselves) get a strong reference and join the end of *chain. */
 void om__weakref_clear_all(om_heap *h, om_object *o, om__wr_chain *chain, int in_collection);
+/* o is unreachable garbage: when it is a weak reference, detach it from
+ * its referent now, so its callback can never run, even when the referent
+ * dies later by refcount while the garbage is cleared (CPython's
+ * handle_weakrefs, bpo-38006). */
+void om__weakref_clear_trash(om_object *o);
 /* Run and drop the callbacks of a chain built by om__weakref_clear_all. */
 void om__weakref_run_callbacks(om__wr_chain *chain);
 /* Number of referents in the side table / free it (heap destroy). */
