@@ -61,11 +61,16 @@ cpython-test:
 	/usr/bin/python3.11 tools/cpython/cpython_test.py --site build/release/cpython-site \
 		--jobs $(JOBS) $(CPYTHON_TESTS)
 
-# API reference from the header comments (Doxygen; warnings are errors).
+# API reference from the header comments and the design notes of docs/
+# (Doxygen; warnings are errors). Fails when a public function has no
+# comment of its own (tools/check-docs.pl names the function and its line).
 docs:
 	@$(DEPS) doxygen
-	@mkdir -p build/docs
+	@perl tools/check-docs.pl
+	@rm -rf build/docs && mkdir -p build/docs
 	doxygen docs/Doxyfile
+	@perl tools/check-docs.pl --xml build/docs/xml
+	@echo "docs: build/docs/html/index.html"
 
 # Install into a temporary prefix, build the examples against it with
 # find_package(objmem) and with pkg-config, and run them.
