@@ -486,7 +486,11 @@ static void propagate_u(cctx *c, om_object **u, size_t n, uint32_t member, uint3
 /* -------------------------------- legacy finalizers: uncollectable cycles */
 
 /* Objects of OM_TYPE_LEGACY_FINALIZER types, and what they reach in u,
- * move to garbage (the reference u held goes with them). Returns how many. */
+ * leave u and stay alive, uncollectable (all of them are counted and, with
+ * DEBUG_UNCOLLECTABLE, printed). As CPython's handle_legacy_finalizers,
+ * gc.garbage takes the legacy-finalizer objects only (the reference u held
+ * goes with them), or all of them under DEBUG_SAVEALL; the others just
+ * drop u's reference (what reaches them keeps them). Returns how many. */
 static size_t move_legacy(cctx *c, om_object **u, size_t n)
 {
     om_heap *h = c->h;
@@ -498,20 +502,24 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
         }
     if (!found) return 0;
     propagate_u(c, u, n, OM_GCW_UNREACHABLE, OM_GCW_REACHABLE);
-    size_t moved = 0;
+    int saveall = (h->gc.debug & OM_GC_DEBUG_SAVEALL) != 0;
+    size_t moved = 0, listed = 0;
     for (size_t i = 0; i < n; i++)
-        if (u[i]->gc & OM_GCW_REACHABLE) moved++;
-    int room = om__gc_garbage_reserve(h, moved) == 0;
+        if (u[i]->gc & OM_GCW_REACHABLE) {
+            moved++;
+            listed += saveall || (u[i]->type->flags & OM_TYPE_LEGACY_FINALIZER);
+        }
+    int room = om__gc_garbage_reserve(h, listed) == 0;
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!(o->gc & OM_GCW_REACHABLE)) continue;
         o->gc &= ~(uint32_t)(OM_GCW_REACHABLE | OM_GCW_UNREACHABLE);
         if (h->gc.debug & OM_GC_DEBUG_UNCOLLECTABLE) om__gc_debug_object(h, "uncollectable", o);
         u[i] = NULL;
-        if (room)
+        if (room && (saveall || (o->type->flags & OM_TYPE_LEGACY_FINALIZER)))
             om__gc_garbage_push_steal(h, o);
         else
-            o->refcnt--; /* no room: the cycle stays alive, unlisted */
+            o->refcnt--; /* kept alive by a listed object (or no room: unlisted) */
     }
     return moved;
 }

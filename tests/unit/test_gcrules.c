@@ -434,6 +434,53 @@ static void test_gcrules_is_tracked_per_builtin_type(void **state)
     for (size_t k = 0; k < sizeof all / sizeof *all; k++) om_decref(all[k]);
 }
 
+/* --------------------------------- gc.garbage as CPython fills it (item 4) */
+
+/* A legacy finalizer in a cycle: gc.garbage lists the objects with legacy
+ * finalizers only; what they reach stays alive (and counts as
+ * uncollectable), unless OM_GC_DEBUG_SAVEALL lists everything. */
+static void legacy_cycle(om_heap *h, node **a, node **b, node **c)
+{
+    *a = mk(h, &legacy_type), *b = mk(h, &node_type), *c = mk(h, &node_type);
+    set_slot(*a, 0, *b);
+    set_slot(*b, 0, *a);
+    set_slot(*b, 1, *c);
+    om_decref(*a), om_decref(*b), om_decref(*c);
+}
+
+static void test_gcrules_garbage_lists_legacy_finalizers_only(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    reset_globals();
+    node *a, *b, *c;
+    legacy_cycle(h, &a, &b, &c);
+    om_gc_stats st0[3], st[3];
+    om_gc_get_stats(h, st0);
+    assert_int_equal(om_gc_collect(h, -1), 3);
+    om_gc_get_stats(h, st);
+    assert_int_equal(st[2].uncollectable - st0[2].uncollectable, 3);
+    size_t n;
+    om_object **g = om_gc_garbage(h, &n);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(g[0], a);
+    om_gc_list_free(h, g, n);
+    assert_ptr_equal(b->slot[1], c); /* reachable from it: alive, not cleared */
+    assert_int_equal(om_refcount(OM_OBJ(c)), 1);
+    assert_int_equal(g_finalized, 0);
+    set_slot(b, 0, NULL); /* the programmer breaks the cycle (del gc.garbage[:]) */
+    om_gc_garbage_clear(h);
+    assert_int_equal(live_objects(h), 0);
+
+    om_gc_set_debug(h, OM_GC_DEBUG_SAVEALL); /* everything, as CPython */
+    legacy_cycle(h, &a, &b, &c);
+    assert_int_equal(om_gc_collect(h, -1), 3);
+    assert_int_equal(om_gc_garbage_count(h), 3);
+    om_gc_set_debug(h, 0);
+    set_slot(b, 0, NULL);
+    om_gc_garbage_clear(h);
+    assert_int_equal(live_objects(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +506,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_is_tracked_per_builtin_type, om_test_setup,
                                         om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_garbage_lists_legacy_finalizers_only,
+                                        om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
