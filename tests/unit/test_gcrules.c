@@ -481,6 +481,51 @@ static void test_gcrules_garbage_lists_legacy_finalizers_only(void **state)
     assert_int_equal(live_objects(h), 0);
 }
 
+/* ------------------- debug mode: "refcount is too small" (item 5) */
+
+om_heap *om_child_debug_heap(void);
+
+/* A buggy extension drops one reference too many on an object that two
+ * slots of a list still hold: the collection stops with a report naming
+ * the object, its type and (tracing on) where it was allocated. */
+static void refcount_too_small_child(void *arg)
+{
+    om_heap *h = om_child_debug_heap();
+    if (arg) om_trace_start(h, 4);
+    om_object *l = om_list_new(h, 0);
+    node *b = mk(h, &node_type);
+    om_list_append(l, OM_OBJ(b));
+    om_list_append(l, OM_OBJ(b));
+    fprintf(stderr, "at=%p\n", (void *)b);
+    OM_OBJ(b)->refcnt = 1; /* should be 3: ours and the list's two */
+    om_gc_collect(h, -1);
+    fprintf(stderr, "not detected\n");
+}
+
+static void test_gcrules_debug_refcount_too_small_reported(void **state)
+{
+    (void)state;
+    static char out[16384];
+    for (int traced = 0; traced < 2; traced++) {
+        int st = om_test_run_child(refcount_too_small_child, traced ? (void *)1 : NULL, out,
+                                   sizeof out);
+        assert_true(om_test_aborted(st));
+        assert_non_null(strstr(out, "refcount is too small"));
+        assert_non_null(strstr(out, "of type node"));
+        assert_non_null(strstr(out, "detected by om_gc_collect"));
+        assert_null(strstr(out, "not detected"));
+        const char *at = strstr(out, "at=");
+        assert_non_null(at);
+        char addr[32];
+        sscanf(at + 3, "%31s", addr);
+        assert_non_null(strstr(at + 3 + strlen(addr), addr)); /* the report names it */
+        if (traced)
+            assert_non_null(strstr(out, "allocated at"));
+        else
+            assert_non_null(strstr(out, "om_trace_start"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +553,7 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_garbage_lists_legacy_finalizers_only,
                                         om_test_setup, om_test_teardown),
+        cmocka_unit_test(test_gcrules_debug_refcount_too_small_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
