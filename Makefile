@@ -15,7 +15,16 @@ build:
 	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
 	@cmake --build build/release -j $(JOBS)
 
-demo: build
+# The tour: builds only the objmem command, quietly (the build's output is
+# shown only when it fails; it is kept in build/release/demo-build.log).
+demo:
+	@$(DEPS) build
+	@echo "objmem: building the tour (build/release; log: build/release/demo-build.log) ..."
+	@mkdir -p build/release
+	@{ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 \
+		$(CMAKE_COMMON) && cmake --build build/release -j $(JOBS) --target objmem; } \
+		>build/release/demo-build.log 2>&1 || { cat build/release/demo-build.log; \
+		echo "objmem: the build failed (above; also in build/release/demo-build.log)" >&2; exit 1; }
 	@./build/release/objmem tour
 
 test: test-release test-asan
