@@ -138,6 +138,18 @@ static inline void init_refs(om_object *o)
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
+/* Untracking as CPython (update_refs' _PyTuple_MaybeUntrack; dicts in
+ * full collections, untrack_dicts): a tracked tuple whose items are all
+ * atomic, or (full) a dict whose keys and values are, leaves the
+ * collector when a collection first meets it, and is then no candidate.
+ * Such an object has no candidate among its children, so dropping it
+ * changes no other candidate's count. 1 when o was untracked. */
+static inline int untracked_now(om_heap *h, om_object *o, int full)
+{
+    if (om__likely(!(o->type->flags & OM_TYPE__UNTRACKS)) || !h->gc.maybe_untrack) return 0;
+    return h->gc.maybe_untrack(o, full);
+}
+
 /* Append o to the candidate array at n; 0, or -1 when it cannot grow. */
 static int cand_push(om_heap *h, size_t n, om_object *o)
 {
@@ -168,6 +180,7 @@ static void update_refs(cctx *c)
             for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                if (untracked_now(h, o, 0)) continue;
                 init_refs(o);
                 if (arr && cand_push(h, n, o) < 0) arr = 0;
                 n++;
@@ -177,6 +190,7 @@ static void update_refs(cctx *c)
         om_object *o = large_obj(h, lb);
         if ((int)lb->gen > c->gen) continue;
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
+        if (untracked_now(h, o, 0)) continue;
         init_refs(o);
         if (arr && cand_push(h, n, o) < 0) arr = 0;
         n++;
@@ -215,6 +229,16 @@ static int visit_decref_full(om_object *child, void *arg)
     return 0;
 }
 
+/* The sweep met o before or after a parent's traverse initialised it;
+ * untracked now, it drops its scratch state and its count (invariant 3). */
+static inline int full_untracked(om_heap *h, om_object *o, size_t *ninit)
+{
+    if (!untracked_now(h, o, 1)) return 0;
+    if (o->gc & OM_GCW_COLLECTING) --*ninit;
+    o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    return 1;
+}
+
 static inline void full_one(om_object *o, size_t *ninit)
 {
     uint32_t gw = o->gc;
@@ -237,6 +261,7 @@ static void refs_full(cctx *c)
             for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                if (full_untracked(h, o, &ninit)) continue;
                 full_one(o, &ninit);
                 n++;
             }
@@ -245,6 +270,7 @@ static void refs_full(cctx *c)
         om_object *o = large_obj(h, lb);
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         OM_ASSERT(o->gc & OM_GCW_LARGE);
+        if (full_untracked(h, o, &ninit)) continue;
         full_one(o, &ninit);
         n++;
     }
@@ -460,7 +486,11 @@ static void propagate_u(cctx *c, om_object **u, size_t n, uint32_t member, uint3
 /* -------------------------------- legacy finalizers: uncollectable cycles */
 
 /* Objects of OM_TYPE_LEGACY_FINALIZER types, and what they reach in u,
- * move to garbage (the reference u held goes with them). Returns how many. */
+ * leave u and stay alive, uncollectable (all of them are counted and, with
+ * DEBUG_UNCOLLECTABLE, printed). As CPython's handle_legacy_finalizers,
+ * gc.garbage takes the legacy-finalizer objects only (the reference u held
+ * goes with them), or all of them under DEBUG_SAVEALL; the others just
+ * drop u's reference (what reaches them keeps them). Returns how many. */
 static size_t move_legacy(cctx *c, om_object **u, size_t n)
 {
     om_heap *h = c->h;
@@ -472,20 +502,24 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
         }
     if (!found) return 0;
     propagate_u(c, u, n, OM_GCW_UNREACHABLE, OM_GCW_REACHABLE);
-    size_t moved = 0;
+    int saveall = (h->gc.debug & OM_GC_DEBUG_SAVEALL) != 0;
+    size_t moved = 0, listed = 0;
     for (size_t i = 0; i < n; i++)
-        if (u[i]->gc & OM_GCW_REACHABLE) moved++;
-    int room = om__gc_garbage_reserve(h, moved) == 0;
+        if (u[i]->gc & OM_GCW_REACHABLE) {
+            moved++;
+            listed += saveall || (u[i]->type->flags & OM_TYPE_LEGACY_FINALIZER);
+        }
+    int room = om__gc_garbage_reserve(h, listed) == 0;
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!(o->gc & OM_GCW_REACHABLE)) continue;
         o->gc &= ~(uint32_t)(OM_GCW_REACHABLE | OM_GCW_UNREACHABLE);
         if (h->gc.debug & OM_GC_DEBUG_UNCOLLECTABLE) om__gc_debug_object(h, "uncollectable", o);
         u[i] = NULL;
-        if (room)
+        if (room && (saveall || (o->type->flags & OM_TYPE_LEGACY_FINALIZER)))
             om__gc_garbage_push_steal(h, o);
         else
-            o->refcnt--; /* no room: the cycle stays alive, unlisted */
+            o->refcnt--; /* kept alive by a listed object (or no room: unlisted) */
     }
     return moved;
 }

@@ -43,6 +43,11 @@ typedef struct om__gcstate {
      * the collector at init; NULL = none). */
     void (*on_threshold)(om_heap *h);
     void *impl;              /* unused (kept for layout compatibility)       */
+    /* Called by a collection for each candidate of an OM_TYPE__UNTRACKS
+     * type before it is counted: 1 when it untracked the object (it is
+     * then no candidate). full: a full collection. Set by the types layer
+     * (CPython's _PyTuple_MaybeUntrack, _PyDict_MaybeUntrack). */
+    int (*maybe_untrack)(om_object *o, int full);
     int deferred;            /* gen + 1 of a collection asked for during one */
     long long_lived_total;   /* survivors of the last full collection        */
     long long_lived_pending; /* objects promoted to old since then           */

@@ -68,6 +68,9 @@ static inline size_t om__obj_prefix(const om_object *o)
 /* Internal type flag: the type's dealloc releases the object's memory
  * itself (om__object_free_memory, or keeps it on a free list). */
 #define OM_TYPE__OWNS_MEMORY (1u << 14)
+/* Internal type flag: the collector offers its objects to
+ * om__gcstate.maybe_untrack when they are candidates (tuples, dicts). */
+#define OM_TYPE__UNTRACKS (1u << 13)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);

@@ -293,6 +293,194 @@ static void test_gcrules_finalizer_chain_resurrects_every_tenth(void **state)
     g_resurrect_every = 0;
 }
 
+/* ------------------------------- untracking as CPython does (item 3) */
+
+/* A tuple filled in any order whose items are all atomic leaves the
+ * collector when it first survives a collection (_PyTuple_MaybeUntrack). */
+static void test_gcrules_tuple_untracked_when_it_survives(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *t = om_tuple_new(h, 3);
+    for (int i = 2; i >= 0; i--) om_tuple_set_steal(t, i, om_int_new(h, i * 1000));
+    om_object *inner = om_tuple_new(h, 2); /* a tuple of an atomic tuple */
+    om_tuple_set_steal(inner, 1, om_str_from_cstr(h, "x"));
+    om_tuple_set_steal(inner, 0, om_float_new(h, 1.5));
+    om_object *outer = om_tuple_pack(h, 1, inner);
+    om_object *holds_list = om_tuple_new(h, 2);
+    om_tuple_set_steal(holds_list, 1, om_list_new(h, 0));
+    om_tuple_set_steal(holds_list, 0, om_int_new(h, 1));
+    om_object *dd = om_dict_new(h);
+    om_object *holds_dict = om_tuple_pack(h, 1, dd); /* an empty dict */
+    om_decref(dd);
+    om_object *partial = om_tuple_new(h, 2); /* a slot not set yet */
+    om_tuple_set_steal(partial, 1, om_int_new(h, 7));
+    if (!om_test_gc_stress()) {
+        assert_true(om_gc_is_tracked(t)); /* the last slot set was not the last one */
+        assert_true(om_gc_is_tracked(inner));
+    }
+    om_gc_collect(h, 0);
+    assert_false(om_gc_is_tracked(t));
+    assert_false(om_gc_is_tracked(inner));
+    assert_true(om_gc_is_tracked(holds_list));
+    assert_true(om_gc_is_tracked(holds_dict)); /* a dict may become tracked later */
+    assert_true(om_gc_is_tracked(partial));    /* under construction */
+    om_gc_collect(h, -1);
+    assert_false(om_gc_is_tracked(outer)); /* its item left first */
+    assert_true(om_gc_is_tracked(holds_list));
+    om_decref(t);
+    om_decref(inner);
+    om_decref(outer);
+    om_decref(holds_list);
+    om_decref(holds_dict);
+    om_decref(partial);
+}
+
+/* MAINTAIN_TRACKING: a dict is not tracked until something that may be
+ * tracked is stored in it as a key or a value. */
+static void test_gcrules_dict_tracked_when_container_stored(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *d = om_dict_new(h);
+    assert_false(om_gc_is_tracked(d));
+    om_object *k = om_str_from_cstr(h, "k"), *k2 = om_str_from_cstr(h, "k2");
+    om_object *v = om_int_new(h, 5);
+    om_dict_set(d, k, v);
+    om_dict_set(d, v, k);
+    assert_false(om_gc_is_tracked(d));
+    om_object *at = om_tuple_pack(h, 2, k, v); /* an atomic tuple: untracked */
+    assert_int_equal(om_dict_set_steal(d, om_incref(k2), at), 0);
+    assert_false(om_gc_is_tracked(d));
+    om_object *l = om_list_new(h, 0);
+    om_dict_set(d, k2, l); /* a list: tracked from now on */
+    assert_true(om_gc_is_tracked(d));
+    om_object *d2 = om_dict_new(h), *d3 = om_dict_new(h);
+    om_dict_set(d2, k, d3); /* a dict value (even an empty one) */
+    assert_true(om_gc_is_tracked(d2));
+    assert_false(om_gc_is_tracked(d3));
+    om_object *tk = om_tuple_new(h, 2); /* filled last slot first: tracked for now */
+    om_tuple_set(tk, 1, k);
+    om_tuple_set(tk, 0, v);
+    if (!om_test_gc_stress()) {
+        assert_true(om_gc_is_tracked(tk));
+        assert_int_equal(om_dict_set(d3, tk, k), 0); /* a key that may be tracked */
+        assert_true(om_gc_is_tracked(d3));
+    }
+    om_decref(tk);
+    om_decref(d3);
+    /* a full collection untracks a dict left holding atomic items only
+     * (untrack_dicts); a young one does not */
+    om_dict_set(d, k2, v);
+    om_gc_collect(h, 0);
+    if (!om_test_gc_stress()) assert_true(om_gc_is_tracked(d));
+    om_gc_collect(h, -1);
+    assert_false(om_gc_is_tracked(d));
+    assert_true(om_gc_is_tracked(d2));
+    om_decref(l);
+    om_decref(d);
+    om_decref(d2);
+    om_decref(k);
+    om_decref(k2);
+    om_decref(v);
+}
+
+/* A cycle through a dict that was untracked when a tuple took it (the
+ * tuple stays tracked: the dict may be tracked later) is collected. */
+static void test_gcrules_cycle_through_late_tracked_dict(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *d = om_dict_new(h);
+    om_object *t = om_tuple_pack(h, 1, d);
+    om_gc_collect(h, -1);
+    assert_true(om_gc_is_tracked(t));
+    om_object *l = om_list_new(h, 0), *k = om_int_new(h, 1);
+    om_dict_set(d, k, l);
+    om_list_append(l, t); /* t -> d -> l -> t */
+    om_decref(d);
+    om_decref(t);
+    om_decref(l);
+    om_decref(k);
+    assert_int_equal(om_gc_collect(h, -1), 3);
+}
+
+/* gc.is_tracked as CPython answers it, per built-in type. */
+static void test_gcrules_is_tracked_per_builtin_type(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *i = om_int_new(h, 123456), *f = om_float_new(h, 2.5);
+    om_object *s = om_str_from_cstr(h, "a string"), *e = om_tuple_new(h, 0);
+    om_object *l = om_list_new(h, 0), *d = om_dict_new(h);
+    node *r = mk(h, &node_type);
+    om_object *w = om_weakref_new(h, OM_OBJ(r), NULL, NULL);
+    om_object *ta = om_tuple_pack(h, 2, i, s), *tl = om_tuple_pack(h, 1, l);
+    assert_false(om_gc_is_tracked(i));
+    assert_false(om_gc_is_tracked(f));
+    assert_false(om_gc_is_tracked(s));
+    assert_false(om_gc_is_tracked(om_none(h)));
+    assert_false(om_gc_is_tracked(om_true(h)));
+    assert_false(om_gc_is_tracked(om_false(h)));
+    assert_false(om_gc_is_tracked(e)); /* the empty tuple singleton */
+    assert_true(om_gc_is_tracked(l));  /* lists always */
+    assert_false(om_gc_is_tracked(d)); /* empty dict */
+    assert_true(om_gc_is_tracked(w));  /* weak references are GC objects */
+    assert_true(om_gc_is_tracked(OM_OBJ(r)));
+    assert_true(om_gc_is_tracked(tl));
+    om_gc_collect(h, -1);
+    assert_false(om_gc_is_tracked(ta)); /* after a collection, as CPython */
+    assert_true(om_gc_is_tracked(tl));
+    om_gc_freeze(h);
+    assert_true(om_gc_is_tracked(l)); /* frozen objects stay tracked */
+    om_gc_unfreeze(h);
+    om_object *all[] = {i, f, s, e, l, d, w, OM_OBJ(r), ta, tl};
+    for (size_t k = 0; k < sizeof all / sizeof *all; k++) om_decref(all[k]);
+}
+
+/* --------------------------------- gc.garbage as CPython fills it (item 4) */
+
+/* A legacy finalizer in a cycle: gc.garbage lists the objects with legacy
+ * finalizers only; what they reach stays alive (and counts as
+ * uncollectable), unless OM_GC_DEBUG_SAVEALL lists everything. */
+static void legacy_cycle(om_heap *h, node **a, node **b, node **c)
+{
+    *a = mk(h, &legacy_type), *b = mk(h, &node_type), *c = mk(h, &node_type);
+    set_slot(*a, 0, *b);
+    set_slot(*b, 0, *a);
+    set_slot(*b, 1, *c);
+    om_decref(*a), om_decref(*b), om_decref(*c);
+}
+
+static void test_gcrules_garbage_lists_legacy_finalizers_only(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    reset_globals();
+    node *a, *b, *c;
+    legacy_cycle(h, &a, &b, &c);
+    om_gc_stats st0[3], st[3];
+    om_gc_get_stats(h, st0);
+    assert_int_equal(om_gc_collect(h, -1), 3);
+    om_gc_get_stats(h, st);
+    assert_int_equal(st[2].uncollectable - st0[2].uncollectable, 3);
+    size_t n;
+    om_object **g = om_gc_garbage(h, &n);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(g[0], a);
+    om_gc_list_free(h, g, n);
+    assert_ptr_equal(b->slot[1], c); /* reachable from it: alive, not cleared */
+    assert_int_equal(om_refcount(OM_OBJ(c)), 1);
+    assert_int_equal(g_finalized, 0);
+    set_slot(b, 0, NULL); /* the programmer breaks the cycle (del gc.garbage[:]) */
+    om_gc_garbage_clear(h);
+    assert_int_equal(live_objects(h), 0);
+
+    om_gc_set_debug(h, OM_GC_DEBUG_SAVEALL); /* everything, as CPython */
+    legacy_cycle(h, &a, &b, &c);
+    assert_int_equal(om_gc_collect(h, -1), 3);
+    assert_int_equal(om_gc_garbage_count(h), 3);
+    om_gc_set_debug(h, 0);
+    set_slot(b, 0, NULL);
+    om_gc_garbage_clear(h);
+    assert_int_equal(live_objects(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +498,16 @@ int main(void)
                                         om_test_setup_nostress, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_finalizer_chain_resurrects_every_tenth,
                                         om_test_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_tuple_untracked_when_it_survives, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_dict_tracked_when_container_stored,
+                                        om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_cycle_through_late_tracked_dict, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_is_tracked_per_builtin_type, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_garbage_lists_legacy_finalizers_only,
+                                        om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
