@@ -6,7 +6,9 @@
  * truncated, corrupt or hostile file is an OM_EFORMAT error, never a
  * crash or a huge allocation.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "trace_int.h"
 
@@ -182,7 +184,7 @@ int om_snapshot_dump(const om_snapshot *s, const char *path)
     } else {
         FILE *f = fopen(path, "wb");
         if (!f) {
-            rc = om__err(h, OM_EIO, "om_snapshot_dump: cannot open %s", path);
+            rc = om__err(h, OM_EIO, "om_snapshot_dump: cannot open %s: %s", path, strerror(errno));
         } else {
             size_t wr = fwrite(w.p, 1, w.n, f);
             if (fclose(f) != 0 || wr != w.n)
@@ -346,7 +348,9 @@ om_snapshot *om_snapshot_load_buffer(om_heap *h, const void *data, size_t len)
 om_snapshot *om_snapshot_load(om_heap *h, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return om__err_null(h, OM_EIO, "om_snapshot_load: cannot open %s", path);
+    if (!f)
+        return om__err_null(h, OM_EIO, "om_snapshot_load: cannot open %s: %s", path,
+                            strerror(errno));
     size_t cap = 0, n = 0;
     unsigned char *buf = NULL;
     for (;;) {
