@@ -21,8 +21,8 @@ enum {
 };
 
 struct om_heap {
+    unsigned hooks;        /* OM_HOOK_* (first: one line with alloc.key)  */
     om__alloc alloc;       /* arenas, pools, large blocks (alloc.h)       */
-    unsigned hooks;        /* OM_HOOK_*                                   */
     size_t obj_prefix;     /* bytes before an object in its block         */
     om_config cfg;         /* a copy of the configuration                 */
     FILE *report;          /* cfg.report_file or stderr                   */
@@ -46,27 +46,42 @@ static inline int om__block_is_large(const om_heap *h, size_t size)
 /* ------------------------------------------------ allocation fast paths */
 
 /* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
- * word included; this opens the link word just for the read. */
-static inline om__block *om__link_read(om__block *b)
+ * word included; this opens the link word just for the read. The link is
+ * at off (om__link_off(kind)), xor-ed with the heap's key (alloc.h, pool). */
+static inline om__block *om__link_get(const om_heap *h, om__block *b, size_t off)
 {
-    om__unpoison(b, sizeof *b);
-    om__vg_defined(b, sizeof *b);
-    return b->next;
+    uintptr_t *w = (uintptr_t *)(void *)((char *)b + off);
+    om__unpoison(w, sizeof *w);
+    om__vg_defined(w, sizeof *w);
+    return (om__block *)(*w ^ h->alloc.key);
+}
+
+/* Make b a free block of bsize bytes linking to next. Object blocks (off
+ * 8) also get a zero first word: a freed object's count and gc word. */
+static inline void om__link_put(const om_heap *h, om__block *b, size_t off, om__block *next,
+                                size_t bsize)
+{
+    uintptr_t *w = (uintptr_t *)(void *)((char *)b + off);
+    om__unpoison(b, off + sizeof *w);
+    om__vg_undefined(b, off + sizeof *w);
+    if (off) *(uint64_t *)(void *)b = 0;
+    *w = (uintptr_t)next ^ h->alloc.key;
+    om__poison(b, bsize);
+    om__vg_noaccess(b, bsize);
 }
 
 /* Pop the head pool's free list of (kind, size's class), or NULL (the slow
- * path then decides). No hooks may be on. */
+ * path then decides). No hooks may be on. No counter is kept here: bytes
+ * in use are derived from the pools' nalloc on demand (stats.c). */
 static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 {
     om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
-    if (om__unlikely(b == NULL)) return NULL;
-    pool->free = om__link_read(b);
+    if (om__unlikely(b == om__pool_term(pool))) return NULL;
+    pool->free = om__link_get(h, b, om__link_off(kind));
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
-    h->alloc.used += pool->bsize;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
     return b;
 }
 
