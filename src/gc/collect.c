@@ -156,10 +156,23 @@ static om__cold void refs_too_small(om_object *o)
 #endif
 }
 
+/* The scratch field for count rc: rc itself, or OM_GCW_REFS_MAX with the
+ * exact count in the side table (bigrefs.c). */
+static inline uint32_t refs_field(om_object *o, uint32_t rc)
+{
+    return om__likely(rc < OM_GCW_REFS_MAX) ? rc : om__gc_bigrefs_init(om_heap_of(o), o, rc);
+}
+
+/* A decrement of a saturated field: the side table's count, back in the
+ * field once it fits. */
+static om__noinline uint32_t dec_saturated(om_object *o, uint32_t gw)
+{
+    return (gw & OM_GCW_FLAGS_MASK) | (om__gc_bigrefs_dec(o) << OM_GCW_FLAG_BITS);
+}
+
 static inline void init_refs(om_object *o)
 {
-    uint32_t rc = o->refcnt;
-    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    uint32_t r = refs_field(o, o->refcnt);
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
@@ -233,10 +246,9 @@ static inline int full_candidate(uint32_t gw)
            (gw & (OM_GCW_PENDING | OM_GCW_LARGE)) != (OM_GCW_PENDING | OM_GCW_LARGE);
 }
 
-static inline uint32_t init_word(const om_object *o, uint32_t gw)
+static inline uint32_t init_word(om_object *o, uint32_t gw)
 {
-    uint32_t rc = o->refcnt;
-    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    uint32_t r = refs_field(o, o->refcnt);
     return (gw & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
@@ -253,6 +265,8 @@ static int visit_decref_full(om_object *child, void *arg)
         gw -= REFS_ONE;
     else if (r == 0)
         refs_too_small(child);
+    else
+        gw = dec_saturated(child, gw);
     child->gc = gw;
     return 0;
 }
@@ -350,6 +364,8 @@ static int visit_decref(om_object *child, void *arg)
             child->gc = gw - REFS_ONE;
         else if (r == 0)
             refs_too_small(child);
+        else
+            child->gc = dec_saturated(child, gw);
     }
     return 0;
 }
@@ -602,8 +618,7 @@ static void handle_resurrected(cctx *c, om_object **u, size_t n)
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!o) continue;
-        uint32_t rc = o->refcnt - 1; /* minus the reference u holds */
-        uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+        uint32_t r = refs_field(o, o->refcnt - 1); /* minus the reference u holds */
         o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
     }
     for (size_t i = 0; i < n; i++)
@@ -725,6 +740,7 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
 /* Shrink the work stack and the candidate array after a big collection. */
 static void trim_stack(om_heap *h)
 {
+    om__gc_bigrefs_free(h);
     if (h->gc.cand_cap > 65536) {
         om__sys_free(h, h->gc.cand, h->gc.cand_cap * sizeof *h->gc.cand);
         h->gc.cand = NULL;
