@@ -65,6 +65,9 @@ static inline size_t om__obj_prefix(const om_object *o)
 /* Internal type flag: the type's dealloc releases the object's memory
  * itself (om__object_free_memory, or keeps it on a free list). */
 #define OM_TYPE__OWNS_MEMORY (1u << 14)
+/* Internal type flag: its objects are the heap's bookkeeping, not the
+ * program's (free-list entries): the heap graph (src/gc/graph.c) skips them. */
+#define OM_TYPE__HIDDEN (1u << 13)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);
