@@ -6,7 +6,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := tools/ensure-deps.sh
 CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
-.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz
+.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz \
+	test-tsan shim-test
 
 all: build
 
@@ -96,6 +97,22 @@ build-clang:
 	@$(DEPS) clang
 	CC=clang cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_COMMON) >/dev/null
 	cmake --build build/clang -j $(JOBS)
+
+# The malloc replacement's threads under ThreadSanitizer (tests/shim/).
+test-tsan:
+	@$(DEPS) test
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_TSAN=ON -DOM_DEBUG_LEVEL=1 \
+		-DOM_BUILD_TOOLS=OFF -DOM_BUILD_EXAMPLES=OFF -DOM_BUILD_CPYTHON=OFF $(CMAKE_COMMON) >/dev/null
+	cmake --build build/tsan -j $(JOBS) --target test_shim_threads test_shim_family
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1" \
+		ctest --output-on-failure -j $(JOBS) -L thread
+
+# Real Debian programs on libobjmem-malloc.so, output compared byte for
+# byte with the same run on glibc (tools/shim-test.sh; SHIM_TEST_QUICK=1
+# for the short version CI runs).
+shim-test: build
+	@$(DEPS) shim-test
+	tools/shim-test.sh build/release
 
 clean:
 	rm -rf build

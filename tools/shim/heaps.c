@@ -184,11 +184,12 @@ void om__shim_thread_exit(void)
     (void)reap(r);
 }
 
-/* Other keys' destructors may still allocate: keep the heap for every
- * round glibc runs, and let go of it in the last. */
+/* Other keys' destructors may still allocate: keep the heap for the
+ * rounds glibc runs but the last, where the sanitizers' runtimes end the
+ * thread's own state (what allocates after that gets the shared heap). */
 static void key_destructor(void *v)
 {
-    if (++tls_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    if (++tls_rounds < PTHREAD_DESTRUCTOR_ITERATIONS - 1) {
         pthread_setspecific(exit_key, v);
         return;
     }
