@@ -49,7 +49,8 @@ if(OM_BUILD_TESTS)
   endforeach()
 endif()
 
-# The LD_PRELOAD library as programs see it (tests/shim/shim_prog.c).
+# The LD_PRELOAD library as programs see it (tests/shim/shim_prog.c); label
+# preload: not under Valgrind, which brings its own malloc.
 if(OM_BUILD_TESTS AND TARGET objmem-malloc)
   add_executable(shim_prog ${PROJECT_SOURCE_DIR}/tests/shim/shim_prog.c)
   target_compile_options(shim_prog PRIVATE ${OM_WARNINGS} -fno-builtin)
@@ -58,9 +59,9 @@ if(OM_BUILD_TESTS AND TARGET objmem-malloc)
   add_dependencies(shim_prog objmem-malloc)
   add_test(NAME shim_preload COMMAND shim_prog)
   add_test(NAME shim_preload_debug COMMAND shim_prog --join)
-  set_tests_properties(shim_preload PROPERTIES LABELS unit TIMEOUT 120
+  set_tests_properties(shim_preload PROPERTIES LABELS "unit;preload" TIMEOUT 120
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:objmem-malloc>" PASS_REGULAR_EXPRESSION "shim_prog: ok")
-  set_tests_properties(shim_preload_debug PROPERTIES LABELS unit TIMEOUT 120
+  set_tests_properties(shim_preload_debug PROPERTIES LABELS "unit;preload" TIMEOUT 120
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:objmem-malloc>;OBJMEM_DEBUG=1"
     PASS_REGULAR_EXPRESSION "shim_prog: ok")
 endif()
