@@ -116,6 +116,11 @@ om_object **om_gc_garbage(om_heap *h, size_t *n);
 size_t om_gc_garbage_count(om_heap *h);
 /* `del gc.garbage[:]`: drop the heap's references to the garbage. */
 void om_gc_garbage_clear(om_heap *h);
+/* gc.garbage.remove(o): drop the heap's reference to the first occurrence
+ * of o in garbage (the order of the others is kept). 0, or OM_EKEY when o
+ * is not there. The caller must hold its own reference to o if it wants o
+ * to live on (dropping the last one frees o at once). */
+int om_gc_garbage_remove(om_heap *h, om_object *o);
 
 /* gc.callbacks: fn(h, phase, info, ctx) is called before (OM_GC_START) and
  * after (OM_GC_STOP) every collection; info->collected and uncollectable

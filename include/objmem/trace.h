@@ -89,7 +89,8 @@ int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx);
 /* Trace size bytes at ptr under domain (domain 0 is the heap's own blocks;
  * use another number for memory allocated elsewhere). Tracing the same
  * (domain, ptr) again replaces its trace. Returns 0, OM_ESTATE when not
- * tracing, OM_ENOMEM. */
+ * tracing, OM_ENOMEM, OM_EINVAL when the traced total would pass SIZE_MAX
+ * (nothing changes). */
 int om_trace_track(om_heap *h, unsigned domain, uintptr_t ptr, size_t size);
 /* Forget the trace of (domain, ptr). Returns 0, OM_ESTATE when not
  * tracing, OM_EKEY when it was not traced. */
@@ -192,10 +193,13 @@ typedef struct om_filter {
 om_snapshot *om_snapshot_filter(const om_snapshot *s, const om_filter *filters, size_t n);
 
 /* Write s to path in the format of docs/trace.md (version 1). Returns 0,
- * OM_EIO. */
+ * OM_EIO, OM_ENOMEM, or OM_EINVAL when a frame's file or function name is
+ * longer than 1 MiB (the longest string the format holds). */
 int om_snapshot_dump(const om_snapshot *s, const char *path);
-/* Read a dump. A truncated, corrupt or hostile file gives NULL with
- * OM_EFORMAT (OM_EIO when it cannot be read) recorded in h; never a crash. */
+/* Read a dump. A truncated, corrupt or hostile file (a count or length
+ * larger than the file, an index out of range, a string over 1 MiB) gives
+ * NULL with OM_EFORMAT (OM_EIO when it cannot be read) recorded in h;
+ * never a crash. */
 om_snapshot *om_snapshot_load(om_heap *h, const char *path);
 /* The same from len bytes at data. */
 om_snapshot *om_snapshot_load_buffer(om_heap *h, const void *data, size_t len);

@@ -131,6 +131,31 @@ static inline void push(cctx *c, om_object *o)
 
 /* ---------------------------------------- phase 1: gc_refs = refcnt */
 
+/* A decrement found o's gc_refs at 0: tracked objects hold more references
+ * on it than its count says (an extension dropped one too many, or a
+ * traverse visits a reference it does not own). Release builds clamp at 0
+ * (o then counts as unreachable-unless-reached: the collection stays
+ * safe for everything else); debug mode stops with a report naming o, its
+ * type and, when tracing, where it was allocated (CPython's "refcount is
+ * too small" check in update_refs/visit_reachable). */
+static om__cold void refs_too_small(om_object *o)
+{
+#if OM_DEBUG_LEVEL >= 1
+    om_heap *h = om_heap_of(o);
+    if (!(h->hooks & OM_HOOK_DEBUG)) return;
+    FILE *out = h->report;
+    fprintf(out,
+            "objmem: debug: gc: refcount is too small: object %p of type %s has count %u, "
+            "fewer than the references tracked objects hold on it\n",
+            (void *)o, o->type->name ? o->type->name : "?", (unsigned)o->refcnt);
+    if (!h->trace)
+        fprintf(out, "    (tracing is off: om_trace_start records where blocks are allocated)\n");
+    om__dbg_report(h, "refcount is too small", o, "om_gc_collect");
+#else
+    (void)o;
+#endif
+}
+
 static inline void init_refs(om_object *o)
 {
     uint32_t rc = o->refcnt;
@@ -224,7 +249,10 @@ static int visit_decref_full(om_object *child, void *arg)
         ++*(size_t *)arg;
     }
     uint32_t r = gw >> OM_GCW_FLAG_BITS;
-    if (r != 0 && r != OM_GCW_REFS_MAX) gw -= REFS_ONE;
+    if (r != 0 && r != OM_GCW_REFS_MAX)
+        gw -= REFS_ONE;
+    else if (r == 0)
+        refs_too_small(child);
     child->gc = gw;
     return 0;
 }
@@ -318,7 +346,10 @@ static int visit_decref(om_object *child, void *arg)
     uint32_t gw = child->gc;
     if (gw & OM_GCW_COLLECTING) {
         uint32_t r = gw >> OM_GCW_FLAG_BITS;
-        if (r != 0 && r != OM_GCW_REFS_MAX) child->gc = gw - REFS_ONE;
+        if (r != 0 && r != OM_GCW_REFS_MAX)
+            child->gc = gw - REFS_ONE;
+        else if (r == 0)
+            refs_too_small(child);
     }
     return 0;
 }

@@ -481,6 +481,145 @@ static void test_gcrules_garbage_lists_legacy_finalizers_only(void **state)
     assert_int_equal(live_objects(h), 0);
 }
 
+/* ------------------- debug mode: "refcount is too small" (item 5) */
+
+om_heap *om_child_debug_heap(void);
+
+/* A buggy extension drops one reference too many on an object that two
+ * slots of a list still hold: the collection stops with a report naming
+ * the object, its type and (tracing on) where it was allocated. */
+static void refcount_too_small_child(void *arg)
+{
+    om_heap *h = om_child_debug_heap();
+    if (arg) om_trace_start(h, 4);
+    om_object *l = om_list_new(h, 0);
+    node *b = mk(h, &node_type);
+    om_list_append(l, OM_OBJ(b));
+    om_list_append(l, OM_OBJ(b));
+    fprintf(stderr, "at=%p\n", (void *)b);
+    OM_OBJ(b)->refcnt = 1; /* should be 3: ours and the list's two */
+    om_gc_collect(h, -1);
+    fprintf(stderr, "not detected\n");
+}
+
+static void test_gcrules_debug_refcount_too_small_reported(void **state)
+{
+    (void)state;
+    static char out[16384];
+    for (int traced = 0; traced < 2; traced++) {
+        int st = om_test_run_child(refcount_too_small_child, traced ? (void *)1 : NULL, out,
+                                   sizeof out);
+        assert_true(om_test_aborted(st));
+        assert_non_null(strstr(out, "refcount is too small"));
+        assert_non_null(strstr(out, "of type node"));
+        assert_non_null(strstr(out, "detected by om_gc_collect"));
+        assert_null(strstr(out, "not detected"));
+        const char *at = strstr(out, "at=");
+        assert_non_null(at);
+        char addr[32];
+        sscanf(at + 3, "%31s", addr);
+        assert_non_null(strstr(at + 3 + strlen(addr), addr)); /* the report names it */
+        if (traced)
+            assert_non_null(strstr(out, "allocated at"));
+        else
+            assert_non_null(strstr(out, "om_trace_start"));
+    }
+}
+
+/* ----------------------------------------- API additions (item 6) */
+
+static void *g_ctx_seen;
+static om_weakref_callback g_cb_seen;
+static void peek_cb(om_object *wr, void *ctx)
+{
+    (void)ctx;
+    g_cb_seen = om_weakref_get_callback(wr, &g_ctx_seen);
+}
+
+/* weakref.getweakrefs (thousands of them, past the first growths) and
+ * __callback__: the callback and its context read back until the referent
+ * dies (then NULL, already inside the callback, as CPython). */
+static void test_gcrules_weakref_get_all_and_callback(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    node *r = mk(h, &node_type);
+    size_t n = 0;
+    om_object **all = om_weakref_get_all(h, OM_OBJ(r), &n);
+    assert_non_null(all);
+    assert_int_equal(n, 0);
+    om_gc_list_free(h, all, n);
+    enum { N = 3000 };
+    static om_object *w[N];
+    static int ctxs[N];
+    for (int i = 0; i < N; i++)
+        assert_non_null(w[i] = om_weakref_new(h, OM_OBJ(r), i % 2 ? peek_cb : NULL, &ctxs[i]));
+    all = om_weakref_get_all(h, OM_OBJ(r), &n);
+    assert_int_equal(n, N);
+    assert_int_equal(om_weakref_count(OM_OBJ(r)), N);
+    for (size_t i = 0; i < n; i++) {
+        assert_ptr_equal(all[i], w[N - 1 - i]); /* newest first, as CPython's list */
+        assert_int_equal(om_refcount(all[i]), 2);
+    }
+    om_gc_list_free(h, all, n);
+    void *ctx = NULL;
+    assert_ptr_equal(om_weakref_get_callback(w[1], &ctx), peek_cb);
+    assert_ptr_equal(ctx, &ctxs[1]);
+    assert_null(om_weakref_get_callback(w[0], &ctx));
+    assert_ptr_equal(ctx, &ctxs[0]); /* a context without a callback reads back too */
+    assert_null(om_weakref_get_callback(OM_OBJ(r), NULL)); /* not a weakref: OM_ETYPE */
+    assert_int_equal(om_errcode(h), OM_ETYPE);
+    g_ctx_seen = (void *)1;
+    g_cb_seen = peek_cb;
+    om_decref(r);
+    assert_null(g_cb_seen);
+    assert_null(g_ctx_seen);
+    assert_null(om_weakref_get_callback(w[1], &ctx));
+    assert_null(ctx);
+    for (int i = 0; i < N; i++) om_decref(w[i]);
+    om_object *i1 = om_int_new(h, 99999); /* not weakrefable: none, as getweakrefs */
+    all = om_weakref_get_all(h, i1, &n);
+    assert_int_equal(n, 0);
+    om_gc_list_free(h, all, n);
+    om_decref(i1);
+}
+
+/* gc.garbage.remove(x) and del gc.garbage[:], on a garbage list grown past
+ * its first growths. */
+static void test_gcrules_garbage_remove_and_clear(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_gc_set_debug(h, OM_GC_DEBUG_SAVEALL);
+    enum { N = 2000 };
+    static node *c[N];
+    for (int i = 0; i < N; i++) {
+        c[i] = mk(h, &node_type);
+        c[i]->tag = i;
+        set_slot(c[i], 0, c[i]);
+        om_decref(c[i]);
+    }
+    om_gc_collect(h, -1); /* (automatic collections may have found some) */
+    om_gc_set_debug(h, 0);
+    assert_int_equal(om_gc_garbage_count(h), N);
+    node *x = mk(h, &node_type);
+    assert_int_equal(om_gc_garbage_remove(h, OM_OBJ(x)), OM_EKEY);
+    om_decref(x);
+    for (int i = 0; i < N; i += 2) { /* unlisted, the cycle is ours to break */
+        om_incref(c[i]);
+        assert_int_equal(om_gc_garbage_remove(h, OM_OBJ(c[i])), 0);
+        set_slot(c[i], 0, NULL);
+        om_decref(c[i]);
+    }
+    assert_int_equal(om_gc_garbage_count(h), N / 2);
+    size_t n;
+    om_object **g = om_gc_garbage(h, &n);
+    for (size_t i = 0; i < n; i++) assert_int_equal(((node *)g[i])->tag % 2, 1);
+    om_gc_list_free(h, g, n);
+    om_gc_garbage_clear(h); /* the cycles are garbage again: the next collection frees them */
+    assert_int_equal(om_gc_garbage_count(h), 0);
+    assert_int_equal(om_gc_collect(h, -1), N / 2);
+    assert_int_equal(live_objects(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +647,11 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_garbage_lists_legacy_finalizers_only,
                                         om_test_setup, om_test_teardown),
+        cmocka_unit_test(test_gcrules_debug_refcount_too_small_reported),
+        cmocka_unit_test_setup_teardown(test_gcrules_weakref_get_all_and_callback, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_garbage_remove_and_clear, om_test_setup,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
