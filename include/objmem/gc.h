@@ -47,7 +47,8 @@ long om_gc_collect(om_heap *h, int gen);
 
 /* gc.enable: turn automatic collection (by the thresholds) back on. */
 void om_gc_enable(om_heap *h);
-/* gc.disable: no automatic collection until om_gc_enable; om_gc_collect
+/* gc.disable: no automatic collection until om_gc_enable, not even the
+ * stress mode's (om_config.gc_stress, OBJMEM_GC_STRESS=1); om_gc_collect
  * still works. */
 void om_gc_disable(om_heap *h);
 /* gc.isenabled: 1 when automatic collection is on. */
