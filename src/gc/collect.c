@@ -291,6 +291,8 @@ static inline void full_one(om_object *o, size_t *ninit)
     o->type->traverse(o, visit_decref_full, ninit);
 }
 
+static void forget_foreign(om_heap *h, cctx *c);
+
 /* Contract (gen 2 only): no scratch bits set on entry; afterwards as
  * update_refs followed by subtract_refs. */
 static void refs_full(cctx *c)
@@ -316,7 +318,7 @@ static void refs_full(cctx *c)
         full_one(o, &ninit);
         n++;
     }
-    OM_ASSERT(ninit == n); /* the traverse touched no non-candidate */
+    if (om__unlikely(ninit != n)) forget_foreign(h, c); /* references into another heap */
     c->ncand = n;
 }
 
@@ -351,6 +353,21 @@ static void refs_full(cctx *c)
             body;                                                                                  \
         }                                                                                          \
     } while (0)
+
+/* A traverse reached tracked objects of another heap, and the first touch
+ * gave them scratch state: take it off again (rare: cross-heap references),
+ * so that no later phase counts them and their own heap finds them clean. */
+static int visit_forget(om_object *child, void *arg)
+{
+    if ((child->gc & OM_GCW_COLLECTING) && om_heap_of(child) != arg)
+        child->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    return 0;
+}
+
+static om__noinline void forget_foreign(om_heap *h, cctx *c)
+{
+    FOR_CANDIDATES(c, o, o->type->traverse(o, visit_forget, h));
+}
 
 /* ------------------------------- phase 2: subtract internal references */
 
@@ -809,4 +826,37 @@ long om__gc_collect_main(om_heap *h, int gen)
     if (h->obj.live < 100000) OM_ASSERT(om_heap_check(h) == 0);
 #endif
     return (long)(collected + uncollectable);
+}
+
+/* ------------------------------------- the subtraction alone (roots.c) */
+
+/* Phases 1+2 of a full collection and nothing more (no marking, nothing
+ * taken, no state but the scratch bits touched): afterwards every candidate
+ * has COLLECTING and gc_refs = its references from outside the candidates
+ * (saturated at REFS_MAX). The caller holds h->gc.collecting and must call
+ * om__gc_subtract_end with *npools. Returns the candidates or OM_ENOMEM
+ * (nothing changed). */
+long om__gc_subtract_begin(om_heap *h, size_t *npools)
+{
+    cctx c = {h, 2, 0, 0, 0, 0, 0, 0};
+    if (gather_pools(&c) < 0) return om__err(h, OM_ENOMEM, "gc: no memory for the pool list");
+    int (*untrack)(om_object *, int) = h->gc.maybe_untrack;
+    h->gc.maybe_untrack = NULL; /* looking changes nothing: no lazy untracking */
+    refs_full(&c);
+    h->gc.maybe_untrack = untrack;
+    *npools = c.npools;
+    return (long)c.ncand;
+}
+
+/* fn(o, gc_refs, arg) on every candidate, in pool order, then its scratch
+ * state is cleared (so invariant 1 holds again when this returns). */
+void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
+                         void *arg)
+{
+    cctx c = {h, 2, npools, 0, 0, 0, 0, 0};
+    FOR_CANDIDATES(&c, o, {
+        uint32_t gw = o->gc;
+        fn(o, gw >> OM_GCW_FLAG_BITS, arg);
+        o->gc = gw & OM_GCW_FLAGS_MASK & ~SCRATCH;
+    });
 }

@@ -93,6 +93,12 @@ void om__gc_print_stats(om_heap *h, FILE *out);
 /* Collect generation gen (0..2) with callbacks and statistics; the caller
  * has set h->gc.collecting. Returns collected + uncollectable or OM_ENOMEM. */
 long om__gc_collect_main(om_heap *h, int gen);
+/* The collector's subtraction without a collection (collect.c, for
+ * roots.c): phases 1+2 over every candidate of a full collection, then
+ * fn(o, gc_refs, arg) on each and the scratch state cleared. */
+long om__gc_subtract_begin(om_heap *h, size_t *npools);
+void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
+                         void *arg);
 /* The automatic trigger (auto.c). */
 void om__gc_on_threshold(om_heap *h);
 /* Generation of a tracked object: 0, 1 or 2 (old); -1 frozen/untracked. */
