@@ -26,7 +26,10 @@ extern "C" {
  * collector the work; track it again when that changes. Both are no-ops
  * when already in that state; tracking a non-GC object fails (OM_ETYPE). */
 void om_gc_track(om_object *o);
+/* Stop tracking o (see om_gc_track): collections no longer visit it. A
+ * no-op when o is not tracked. */
 void om_gc_untrack(om_object *o);
+/* 1 when the collector tracks o (gc.is_tracked), else 0. */
 int om_gc_is_tracked(const om_object *o);
 
 /* ------------------------------------------------------------ collecting */
@@ -42,9 +45,13 @@ int om_gc_is_tracked(const om_object *o);
  * it returns 0 and the collection runs right after the current one. */
 long om_gc_collect(om_heap *h, int gen);
 
-/* Automatic collection (gc.enable / gc.disable / gc.isenabled). */
+/* gc.enable: turn automatic collection (by the thresholds) back on. */
 void om_gc_enable(om_heap *h);
+/* gc.disable: no automatic collection until om_gc_enable, not even the
+ * stress mode's (om_config.gc_stress, OBJMEM_GC_STRESS=1); om_gc_collect
+ * still works. */
 void om_gc_disable(om_heap *h);
+/* gc.isenabled: 1 when automatic collection is on. */
 int om_gc_is_enabled(om_heap *h);
 
 /* gc.set_threshold / get_threshold: t0 = tracked allocations minus
@@ -53,6 +60,7 @@ int om_gc_is_enabled(om_heap *h);
  * same for a full one (which also needs the pending long-lived objects to
  * exceed 25 % of the long-lived ones, CPython's rule). Negative: OM_EINVAL. */
 int om_gc_set_threshold(om_heap *h, long t0, long t1, long t2);
+/* gc.get_threshold: out[0..2] = t0, t1, t2 of om_gc_set_threshold. */
 void om_gc_get_threshold(om_heap *h, long out[3]);
 /* gc.get_count: count[0] = tracked allocations minus deallocations since
  * the last collection; count[1], count[2] = collections of the younger
@@ -66,6 +74,7 @@ typedef struct om_gc_stats {
     size_t uncollectable; /* found unreachable, kept (legacy finalizer) */
     uint64_t pause_ns;    /* total time spent in these collections    */
 } om_gc_stats;
+/* gc.get_stats: fill out[g] with the totals of generation g (0, 1, 2). */
 void om_gc_get_stats(om_heap *h, om_gc_stats out[3]);
 
 /* 1 when o's finalizer has run (PEP 442; gc.is_finalized). */
@@ -76,7 +85,9 @@ int om_gc_is_finalized(const om_object *o);
  * the gc words). unfreeze moves them back into the oldest generation.
  * get_freeze_count counts the frozen objects (O(objects)). */
 void om_gc_freeze(om_heap *h);
+/* gc.unfreeze: move the frozen objects back into the oldest generation. */
 void om_gc_unfreeze(om_heap *h);
+/* gc.get_freeze_count: the number of frozen objects (O(objects)). */
 size_t om_gc_get_freeze_count(om_heap *h);
 
 /* gc.set_debug flags. */
@@ -87,7 +98,9 @@ enum {
     OM_GC_DEBUG_SAVEALL = 1 << 5,       /* keep unreachable objects in garbage   */
     OM_GC_DEBUG_LEAK = OM_GC_DEBUG_COLLECTABLE | OM_GC_DEBUG_UNCOLLECTABLE | OM_GC_DEBUG_SAVEALL,
 };
+/* gc.set_debug: set the OM_GC_DEBUG_* flags (0 turns debugging off). */
 void om_gc_set_debug(om_heap *h, unsigned flags);
+/* gc.get_debug: the OM_GC_DEBUG_* flags set now. */
 unsigned om_gc_get_debug(om_heap *h);
 /* Where debug output goes (NULL = the heap's report file, stderr). */
 void om_gc_set_debug_file(om_heap *h, FILE *out);
@@ -99,8 +112,15 @@ void om_gc_set_debug_file(om_heap *h, FILE *out);
  * length. om_gc_garbage_count is the length without copying.
  * om_gc_garbage_clear drops the heap's references (`del gc.garbage[:]`). */
 om_object **om_gc_garbage(om_heap *h, size_t *n);
+/* len(gc.garbage), without copying. */
 size_t om_gc_garbage_count(om_heap *h);
+/* `del gc.garbage[:]`: drop the heap's references to the garbage. */
 void om_gc_garbage_clear(om_heap *h);
+/* gc.garbage.remove(o): drop the heap's reference to the first occurrence
+ * of o in garbage (the order of the others is kept). 0, or OM_EKEY when o
+ * is not there. The caller must hold its own reference to o if it wants o
+ * to live on (dropping the last one frees o at once). */
+int om_gc_garbage_remove(om_heap *h, om_object *o);
 
 /* gc.callbacks: fn(h, phase, info, ctx) is called before (OM_GC_START) and
  * after (OM_GC_STOP) every collection; info->collected and uncollectable
@@ -114,7 +134,10 @@ typedef struct om_gc_info {
     size_t uncollectable;
 } om_gc_info;
 typedef void (*om_gc_callback)(om_heap *h, int phase, const om_gc_info *info, void *ctx);
+/* gc.callbacks.append: call fn(h, phase, info, ctx) around every
+ * collection. 0, or OM_ENOMEM. */
 int om_gc_callback_add(om_heap *h, om_gc_callback fn, void *ctx);
+/* gc.callbacks.remove: 0, or OM_EKEY when (fn, ctx) is not registered. */
 int om_gc_callback_remove(om_heap *h, om_gc_callback fn, void *ctx);
 
 /* ---------------------------------------------------------- introspection */
@@ -132,6 +155,95 @@ om_object **om_gc_get_referents(om_heap *h, om_object *const *objs, size_t nobjs
 /* Drop the references of an array from the functions above and free it.
  * items NULL is a no-op. */
 void om_gc_list_free(om_heap *h, om_object **items, size_t n);
+
+/* ------------------------------------------------- who holds it: roots */
+
+/* Roots, chains and pictures (docs/gc.md, "Roots, chains and pictures";
+ * the leak hunt in docs/leak-hunting.md). After the collector subtracts the
+ * references that the heap's tracked objects hold on each other, whatever
+ * count is left over comes from outside: a C variable, a global, another
+ * heap, an untracked or frozen object. None of these calls collects, runs
+ * a finalizer or a callback, or changes a count, a generation or a flag
+ * (the collector's scratch bits are borrowed and cleared). Called during a
+ * collection (from a finalizer or callback) they fail with OM_ESTATE. */
+
+/* One root: an object held from outside the heap. */
+typedef struct om_gc_root {
+    om_object *obj; /* a new reference (om_gc_roots_free drops it)         */
+    size_t outside; /* references to it from outside (not the array's own) */
+} om_gc_root;
+
+/* om_gc_get_roots flags. */
+enum {
+    /* Also untracked objects (atomic tuples, strs, user-untracked ones)
+     * whose count exceeds the references the heap's objects hold on them. */
+    OM_GC_ROOTS_UNTRACKED = 1u << 0,
+};
+
+/*
+ * The exact roots of h: every tracked, unfrozen object with references
+ * left over after the collector's subtraction, with that count (so a
+ * cycle held by one C variable gives one root with outside 1). Immortal
+ * objects are never roots (the heap keeps them).
+ *
+ * With reaching non-NULL, only the roots from which reaching can be
+ * reached along references (reaching itself when it is held from outside),
+ * nearest first; else in address order. flags: OM_GC_ROOTS_*.
+ *
+ * Returns a new array (free it with om_gc_roots_free; never NULL on
+ * success, even when *n is 0), or NULL with OM_ENOMEM, OM_ESTATE (during a
+ * collection) or OM_EFOREIGN (reaching is not a live object of h).
+ * Cost: one sweep and traverse of the tracked objects, as a full
+ * collection's first phase; with reaching or OM_GC_ROOTS_UNTRACKED a heap
+ * graph of every object (about 30 bytes per object and 8 per reference,
+ * freed before returning), and no recursion.
+ */
+om_gc_root *om_gc_get_roots(om_heap *h, om_object *reaching, unsigned flags, size_t *n);
+
+/* Drop the references of an array from om_gc_get_roots and free it
+ * (NULL is a no-op). */
+void om_gc_roots_free(om_heap *h, om_gc_root *roots, size_t n);
+
+/* One object of a chain and how the object before it holds it. */
+typedef struct om_gc_link {
+    om_object *obj; /* a new reference                                      */
+    char via[64];   /* where the previous object holds obj ("[3]", "['id']",
+                         "next"), from its type's name_referent; "" for the
+                         root and where the type cannot say                  */
+} om_gc_link;
+
+/* A chain of references from a root to a target (om_gc_find_chain). */
+typedef struct om_gc_chain {
+    size_t n;          /* links: links[0] the root, links[n - 1] the target */
+    size_t outside;    /* the root's references from outside              */
+    om_gc_link *links; /* n links                                         */
+} om_gc_chain;
+
+/*
+ * The shortest chain of references from a root to target (objgraph's
+ * find_backref_chain, exact): breadth-first from target backwards over
+ * every reference of the heap, stopping at the nearest object held from
+ * outside (tracked roots as om_gc_get_roots, and untracked objects held
+ * from outside, so a str in an atomic tuple is found). A target held from
+ * outside itself is a chain of one link. Between two roots at the same
+ * distance, the one at the lower address wins.
+ *
+ * Returns a new chain (om_gc_chain_free), or NULL with OM_EKEY when no root
+ * reaches target (it is cyclic garbage), OM_EFOREIGN when target is not a
+ * live object of h, OM_ENOMEM or OM_ESTATE (during a collection).
+ */
+om_gc_chain *om_gc_find_chain(om_heap *h, om_object *target);
+
+/* Drop a chain's references and free it (NULL is a no-op). */
+void om_gc_chain_free(om_heap *h, om_gc_chain *c);
+
+/*
+ * Write a chain as one line, "list@0x5600.. (1 outside) -> [2] dict -> ['s']
+ * str 'abc'" (type, address of the root, the root's outside count, then each
+ * hop's via and the object's type and repr), with snprintf's rules; returns
+ * the length it wanted.
+ */
+size_t om_gc_chain_format(const om_gc_chain *c, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,11 @@
  * returns a NEW reference, getters included (om_tuple_get, om_list_get,
  * om_dict_get, om_dict_next); every object passed in is borrowed, and a
  * setter takes its own reference. Functions ending in _steal take over the
- * reference passed in, also when they fail.
+ * reference passed in, also when they fail. Getters ending in _borrow
+ * (om_tuple_get_borrow, om_list_get_borrow, om_dict_get_borrow,
+ * om_dict_next_borrow) return the container's own reference: do not drop
+ * it, and do not use it after the container lets the item go (a set, a
+ * delete, a pop, or the container's death).
  *
  * Errors: NULL or a negative OM_E* code, recorded in the object's heap.
  * Indexes of tuples and lists accept Python's negative indexes (-1 = last);
@@ -40,34 +44,42 @@ static inline const om_type *om_type_of(const om_object *o)
 {
     return o->type;
 }
+/* 1 when o is None, else 0. */
 static inline int om_is_none(const om_object *o)
 {
     return o->type == &om_none_type;
 }
+/* 1 when o is True or False (not an int: om_is_int is 0 for them), else 0. */
 static inline int om_is_bool(const om_object *o)
 {
     return o->type == &om_bool_type;
 }
+/* 1 when o is an int (not a bool), else 0. */
 static inline int om_is_int(const om_object *o)
 {
     return o->type == &om_int_type;
 }
+/* 1 when o is a float, else 0. */
 static inline int om_is_float(const om_object *o)
 {
     return o->type == &om_float_type;
 }
+/* 1 when o is a str, else 0. */
 static inline int om_is_str(const om_object *o)
 {
     return o->type == &om_str_type;
 }
+/* 1 when o is a tuple, else 0. */
 static inline int om_is_tuple(const om_object *o)
 {
     return o->type == &om_tuple_type;
 }
+/* 1 when o is a list, else 0. */
 static inline int om_is_list(const om_object *o)
 {
     return o->type == &om_list_type;
 }
+/* 1 when o is a dict, else 0. */
 static inline int om_is_dict(const om_object *o)
 {
     return o->type == &om_dict_type;
@@ -78,7 +90,9 @@ static inline int om_is_dict(const om_object *o)
 /* The heap's immortal None, True and False (new references: dropping them
  * is harmless). Never NULL. */
 om_object *om_none(om_heap *h);
+/* The heap's immortal True (a new reference; never NULL). */
 om_object *om_true(om_heap *h);
+/* The heap's immortal False (a new reference; never NULL). */
 om_object *om_false(om_heap *h);
 /* om_true(h) when v is non-zero, else om_false(h). */
 om_object *om_bool(om_heap *h, int v);
@@ -139,11 +153,18 @@ om_object *om_tuple_pack(om_heap *h, size_t n, ...);
 /* Item i (new reference); NULL with OM_ERANGE, OM_ETYPE, or OM_EINVAL for a
  * slot not filled yet. */
 om_object *om_tuple_get(om_object *t, ptrdiff_t i);
+/* Item i, borrowed (PyTuple_GetItem): the tuple's own reference, valid
+ * while the tuple holds it; do not drop it. NULL as om_tuple_get (the
+ * message names om_tuple_get). For comparators and loops that only look:
+ *     const om_object *a = om_tuple_get_borrow(x, 0);  // no om_decref */
+om_object *om_tuple_get_borrow(om_object *t, ptrdiff_t i);
 /* Store v (borrowed; om_tuple_set_steal: taken over) in slot i, dropping
  * what was there. Meant for filling a new tuple. 0 or OM_ERANGE/OM_ETYPE/
  * OM_EINVAL (v NULL). Filling the last slot untracks a tuple whose items
  * are all atomic (see om_tuple_maybe_untrack). */
 int om_tuple_set(om_object *t, ptrdiff_t i, om_object *v);
+/* om_tuple_set taking over the reference v (also when it fails): fill a
+ * new tuple with fresh objects without a decref each. */
 int om_tuple_set_steal(om_object *t, ptrdiff_t i, om_object *v);
 /* Number of items (0 for a non-tuple). */
 size_t om_tuple_len(const om_object *t);
@@ -158,11 +179,17 @@ int om_tuple_maybe_untrack(om_object *t);
 om_object *om_list_new(om_heap *h, size_t capacity);
 /* Append v (borrowed / taken over). 0 or OM_ENOMEM, OM_ETYPE, OM_EINVAL. */
 int om_list_append(om_object *l, om_object *v);
+/* om_list_append taking over the reference v (also when it fails). */
 int om_list_append_steal(om_object *l, om_object *v);
 /* Item i (new reference), or NULL (OM_ERANGE, OM_ETYPE). */
 om_object *om_list_get(om_object *l, ptrdiff_t i);
+/* Item i, borrowed (PyList_GetItem): valid until the list lets it go (a
+ * set, delete or pop of that item, or the list's death); do not drop it.
+ * NULL as om_list_get. */
+om_object *om_list_get_borrow(om_object *l, ptrdiff_t i);
 /* Replace item i with v (borrowed / taken over). 0 or OM_ERANGE, ... */
 int om_list_set(om_object *l, ptrdiff_t i, om_object *v);
+/* om_list_set taking over the reference v (also when it fails). */
 int om_list_set_steal(om_object *l, ptrdiff_t i, om_object *v);
 /* Insert v before index i (Python's list.insert: i is clamped to 0..len). */
 int om_list_insert(om_object *l, ptrdiff_t i, om_object *v);
@@ -185,6 +212,10 @@ int om_dict_set(om_object *d, om_object *key, om_object *value);
 int om_dict_set_steal(om_object *d, om_object *key, om_object *value);
 /* d[key] (new reference), or NULL: OM_EKEY when absent, or another code. */
 om_object *om_dict_get(om_object *d, om_object *key);
+/* d[key], borrowed (PyDict_GetItem, but errors are not hidden): valid
+ * until the dict lets the value go; do not drop it. NULL as om_dict_get
+ * (OM_EKEY when absent). */
+om_object *om_dict_get_borrow(om_object *d, om_object *key);
 /* Lookup without recording a missing key as an error: 1 and *value (new
  * reference) when present, 0 when absent, negative OM_E* on error. */
 int om_dict_find(om_object *d, om_object *key, om_object **value);
@@ -209,6 +240,10 @@ typedef struct om_dict_iter {
  * OM_EMUTATED when a key was added or removed since the iteration began
  * (replacing a value is allowed, as in Python), OM_ETYPE for a non-dict. */
 int om_dict_next(om_object *d, om_dict_iter *it, om_object **key, om_object **value);
+/* om_dict_next with *key and *value borrowed (PyDict_Next): valid while
+ * the dict holds them, which it does until it is changed; do not drop
+ * them. */
+int om_dict_next_borrow(om_object *d, om_dict_iter *it, om_object **key, om_object **value);
 
 /* --------------------------------------------------------- hash, equality */
 

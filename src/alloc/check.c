@@ -46,16 +46,15 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
              (void *)pool->stash, pool->nalloc);
     if (pool->kept && h->alloc.kept[pool->kind][pool->cls] != pool)
         FAIL(c, "pool %p: kept but not the kept pool of its list", (void *)pool);
-    size_t off = (h->hooks & OM_HOOK_DEBUG) ? 0 : om__link_off(pool->kind);
     for (om__block *b = pool->stash ? pool->stash : pool->free; b != om__pool_term(pool); n++) {
         if (n > pool->capacity || !in_block_area(pool, b))
             FAIL(c, "pool %p: free list broken at %p", (void *)pool, (void *)b);
         unsigned g = om__granule(pool, b);
         if (om__bm_test(freebm, g)) FAIL(c, "pool %p: free list has a cycle", (void *)pool);
         om__bm_set(freebm, g);
-        om__block *next = om__link_get(h, b, off);
-        om__poison((char *)b + off, sizeof *b);
-        om__vg_noaccess((char *)b + off, sizeof *b);
+        om__block *next = om__link_get(h, b);
+        om__poison(&b->next, sizeof b->next);
+        om__vg_noaccess(&b->next, sizeof b->next);
         b = next;
     }
     *nfree = n;

@@ -12,26 +12,20 @@
  * pointers) goes to an out-of-line slow path. Design note: docs/alloc.md
  * ("Pools", "The fast paths").
  */
-#include "internal/heap.h"
+#include "internal/delayed.h"
 
 /* ------------------------------------------------- free-list link access */
 
-/* Where free blocks of pool keep their link: debug blocks in their prefix's
- * size field (offset 0), otherwise om__link_off(kind). */
-static inline size_t link_off(const om_heap *h, const om__pool *pool)
-{
-    return (h->hooks & OM_HOOK_DEBUG) ? 0 : om__link_off(pool->kind);
-}
-
 static inline om__block *link_read(const om_heap *h, const om__pool *pool, om__block *b)
 {
-    return om__link_get(h, b, link_off(h, pool));
+    (void)pool;
+    return om__link_get(h, b);
 }
 
 static inline void link_write(const om_heap *h, const om__pool *pool, om__block *b,
                               om__block *next)
 {
-    om__link_put(h, b, link_off(h, pool), next, pool->bsize);
+    om__link_put(h, b, next, pool->bsize);
 }
 
 /* -------------------------------------------------------- avail lists */
@@ -141,6 +135,7 @@ static void unkeep(om_heap *h, om__pool *pool)
  * Returns a block of (kind, cls) or NULL with OM_ENOMEM. */
 void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 {
+    om__delayed_collect(h); /* blocks other threads freed come back here */
     om__pool *pool = h->alloc.avail[kind][cls];
     while (pool && !om__pool_has_free(pool) && pool->bump == pool->limit && !pool->kept) {
         avail_unlink(h, pool); /* a full head left there by the fast path */
@@ -301,7 +296,7 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         OM_ASSERT(pool->kind != OM_KIND_GC ||
                   (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g)));
         if (om__likely(!h->hooks && om__pool_has_free(pool) && pool->nalloc > 1)) {
-            om__link_put(h, (om__block *)p, om__link_off(OM_KIND_OBJ), pool->free, pool->bsize);
+            om__link_put(h, (om__block *)p, pool->free, pool->bsize);
             pool->free = (om__block *)p;
             pool->nalloc--;
             return;
@@ -342,7 +337,7 @@ void *om_malloc(om_heap *h, size_t size)
         if (om__likely(pool != NULL)) {
             om__block *b = pool->free;
             if (om__likely(b != om__pool_term(pool))) {
-                pool->free = om__link_get(h, b, 0);
+                pool->free = om__link_get(h, b);
                 b->next = NULL; /* no stale link: om_free's double-free test */
                 om__unpoison(b, pool->bsize);
                 om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
@@ -401,7 +396,7 @@ static inline int is_block_start(const om_heap *h, const om__pool *pool, const v
 static om__noinline int is_free_block(const om_heap *h, const om__pool *pool, void *b)
 {
     if ((char *)b >= pool->bump) return 1;
-    uintptr_t *w = (uintptr_t *)((char *)b + link_off(h, pool));
+    uintptr_t *w = (uintptr_t *)(void *)&((om__block *)b)->next;
     om__unpoison(w, sizeof *w);
     om__vg_defined(w, sizeof *w);
     int maybe = pool->kept || ((((*w ^ h->alloc.key) ^ (uintptr_t)b) >> OM_POOL_SHIFT) == 0);
@@ -468,16 +463,17 @@ void om_free(om_heap *h, void *p)
     if (om__unlikely(pool->raw_owner != h || h->hooks || off >= pool->span ||
                      off * pool->divmagic > pool->divmagic - 1))
         return free_slow(h, p);
-    om__unpoison(p, sizeof(uintptr_t));
-    om__vg_defined(p, sizeof(uintptr_t));
-    uintptr_t link = *(const uintptr_t *)p ^ h->alloc.key;
+    om__block *b = p;
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_defined(&b->next, sizeof b->next);
+    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
     om__block *head = pool->free;
     if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0 || head == om__pool_term(pool) ||
                      pool->nalloc <= 1))
         return free_slow(h, p);
     om__vg_free(p);
-    om__link_put(h, (om__block *)p, 0, head, pool->bsize);
-    pool->free = (om__block *)p;
+    om__link_put(h, b, head, pool->bsize);
+    pool->free = b;
     pool->nalloc--;
 }
 

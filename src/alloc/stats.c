@@ -26,6 +26,23 @@ static void count_arena(om_heap *h, om__arena *ar, void *arg)
     }
 }
 
+static void sum_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    size_t *used = arg;
+    (void)h;
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool)) *used += (size_t)pool->nalloc * pool->bsize;
+    }
+}
+
+size_t om__alloc_used(om_heap *h)
+{
+    size_t used = h->alloc.large_bytes;
+    om__arena_foreach(h, sum_arena, &used);
+    return used;
+}
+
 void om__alloc_fill_stats(om_heap *h, om_heap_stats *st)
 {
     om__alloc *a = &h->alloc;

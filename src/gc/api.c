@@ -62,10 +62,17 @@ FILE *om__gc_out(om_heap *h)
     return h->gc.debug_out ? h->gc.debug_out : h->report;
 }
 
+/* "gc: collectable <node object at 0x...>" (Python's default repr), or
+ * with the type's repr slot "gc: collectable [list of 3] (list at 0x...)". */
 void om__gc_debug_object(om_heap *h, const char *what, om_object *o)
 {
-    fprintf(om__gc_out(h), "gc: %s <%s %p>\n", what, o->type->name ? o->type->name : "?",
-            (void *)o);
+    char text[96];
+    om_repr(o, text, sizeof text);
+    if (o->type->repr)
+        fprintf(om__gc_out(h), "gc: %s %s (%s at %p)\n", what, text,
+                o->type->name ? o->type->name : "?", (void *)o);
+    else
+        fprintf(om__gc_out(h), "gc: %s %s\n", what, text);
 }
 
 /* ----------------------------------------------------------------- freeze */
@@ -168,6 +175,19 @@ void om_gc_garbage_clear(om_heap *h)
         for (size_t i = 0; i < n; i++) om_decref(a[i]);
         om__sys_free(h, a, cap * sizeof *a);
     }
+}
+
+int om_gc_garbage_remove(om_heap *h, om_object *o)
+{
+    om__gcstate *g = &h->gc;
+    for (size_t i = 0; i < g->ngarbage; i++)
+        if (g->garbage[i] == o) {
+            memmove(&g->garbage[i], &g->garbage[i + 1], (g->ngarbage - i - 1) * sizeof *g->garbage);
+            g->ngarbage--;
+            om_decref(o); /* last: a finalizer may look at garbage */
+            return 0;
+        }
+    return om__err(h, OM_EKEY, "om_gc_garbage_remove: %p is not in gc.garbage", (void *)o);
 }
 
 void om__gc_garbage_free(om_heap *h)

@@ -33,9 +33,25 @@ static inline size_t om__class_size(unsigned cls)
     return ((size_t)cls + 1) << 4;
 }
 
+/* A free block, as the free lists see it.
+ *
+ * Invariant (the refcount word of a freed object block): the allocator
+ * never writes the first word of a free block. The free-list link lives in
+ * the second word (every block is at least OM_GRANULE = 16 bytes). So an
+ * object block keeps the refcnt (0) and gc word its object died with until
+ * the block is handed out again, and an om_decref of a freed, not yet
+ * reused object reaches om__decref_slow (count 0) and is reported with
+ * OM_ESTATE instead of decrementing a free-list pointer (docs/object.md,
+ * "What is detected"). Fast paths that push or pop free blocks must keep
+ * this: read and write only `next`. In debug mode the block starts with the
+ * debug prefix, whose second word (state, kind, guard) holds the link while
+ * free (debug.c marks the freed block in the first word instead). */
 typedef struct om__block {
-    struct om__block *next;
+    uint64_t keep;          /* never written while free: an object's refcnt + gc */
+    struct om__block *next; /* free-list link                                    */
 } om__block;
+_Static_assert(offsetof(om__block, next) == 8 && sizeof(om__block) <= OM_GRANULE,
+               "the link is the second word of the smallest block");
 
 typedef struct om__arena om__arena;
 
@@ -43,15 +59,16 @@ typedef struct om__arena om__arena;
  * its start. Bitmaps are indexed by granule ((addr - pool) / 16), so a set
  * bit names an object's address directly.
  *
- * Free lists: a free block holds the link to the next free block at
- * om__link_off(kind) (raw blocks: offset 0; objects: offset 8, so that a
- * freed object's first word, its reference count and gc word, reads 0).
- * Links are stored xor-ed with the heap's key (om__alloc.key), and every
- * list ends at the pool's own header address, om__pool_term(pool), never at
- * NULL: the word a free is about to overwrite therefore decodes to an
- * address inside the same pool exactly when the block is already free (a
- * live block's word matches only by a 1-in-2^50 accident of its contents),
- * which is how om_free sees a double free without a bitmap (pool.c).
+ * Free lists: a free block holds the link to the next free block in its
+ * second word (om__block). Links are stored xor-ed with the heap's key
+ * (om__alloc.key), and every list ends at the pool's own header address,
+ * om__pool_term(pool), never at NULL. Every raw block handed out gets a
+ * zero link word (pool.c). So the word a free is about to overwrite
+ * decodes to an address inside the same pool when the block is already
+ * free, and for a live block only when its owner stored there a value
+ * whose top bits equal the key's (the key has its top bit set: no address
+ * and no small integer does): that is how om_free sees a double free
+ * without a bitmap (pool.c; confirmed on the slow path by a list walk).
  *
  * Invariants:
  *  1. nalloc counts blocks handed out; nalloc <= capacity. A pool whose
@@ -120,11 +137,6 @@ typedef struct om__pool {
 _Static_assert(offsetof(om__pool, kept) < OM_POOL_LINE, "om_free reads the first line only");
 _Static_assert(offsetof(om__pool, limit) == OM_POOL_LINE, "the first line is full");
 
-/* Where a free block of this kind keeps its link (see above). */
-static inline size_t om__link_off(unsigned kind)
-{
-    return kind == OM_KIND_RAW ? 0 : 8;
-}
 /* The end of every free list of pool: its own header address. */
 static inline om__block *om__pool_term(const om__pool *pool)
 {
@@ -249,14 +261,17 @@ typedef struct om__large {
 _Static_assert(sizeof(om__large) % 16 == 0, "large payloads must stay 16-byte aligned");
 
 /* Debug mode: every block is this prefix, the payload, then guard bytes to
- * the end of the block (at least OM_DBG_TAIL). A free small block keeps its
- * free-list link in the size field; state and guard stay. */
+ * the end of the block (at least OM_DBG_TAIL). A free small block holds
+ * OM_DBG_FREED_SIZE in its size field (that is what says "freed") and its
+ * free-list link over state, kind and guard (om__block: the link is the
+ * second word); a freed large block says OM_DBG_FREED in state. */
 typedef struct om__dbg {
-    uint64_t size;    /* requested bytes (link when free)            */
-    uint8_t state;    /* OM_DBG_LIVE or OM_DBG_FREED                 */
+    uint64_t size;    /* requested bytes; OM_DBG_FREED_SIZE when free */
+    uint8_t state;    /* OM_DBG_LIVE or OM_DBG_FREED (live / large)  */
     uint8_t kind;     /* OM_KIND_* it was allocated as               */
     uint8_t guard[6]; /* OM_DBG_GUARD                                */
 } om__dbg;
+#define OM_DBG_FREED_SIZE 0xF3F3F3F3F3F3F3F3ull
 #define OM_DBG_PREFIX ((size_t)sizeof(om__dbg))
 #define OM_DBG_TAIL   8
 #define OM_DBG_LIVE   0xA1
@@ -400,6 +415,9 @@ int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
 void om__pool_gen_push(om_heap *h, om__pool *pool, int which);
 void om__pool_gen_remove(om_heap *h, om__pool *pool, int which);
 /* Statistics (stats.c). */
+/* Bytes of blocks handed out now (small blocks' sizes + large bytes),
+ * summed from the pools: O(pools), nothing is counted per call. */
+size_t om__alloc_used(om_heap *h);
 void om__alloc_fill_stats(om_heap *h, om_heap_stats *st);
 void om__alloc_print_stats(om_heap *h, const om_heap_stats *st, FILE *out);
 /* Invariant checks (check.c): 0 or a negative code, a report written. */

@@ -6,6 +6,8 @@
 #ifndef OM_INTERNAL_HEAP_H
 #define OM_INTERNAL_HEAP_H
 
+#include <stdatomic.h>
+
 #include "om.h"
 #include "alloc.h"
 #include "object.h"
@@ -33,6 +35,7 @@ struct om_heap {
     om__typestate types;   /* built-in types' singletons and caches       */
     om__tracestate *trace; /* tracing, when on (trace.h)                  */
     int destroying;        /* om_heap_destroy is running                  */
+    _Atomic(om__block *) delayed; /* blocks freed by other threads (delayed.c) */
 };
 
 /* 1 when a block of size bytes is a large block in h: in debug mode the
@@ -47,25 +50,22 @@ static inline int om__block_is_large(const om_heap *h, size_t size)
 
 /* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
  * word included; this opens the link word just for the read. The link is
- * at off (om__link_off(kind)), xor-ed with the heap's key (alloc.h, pool). */
-static inline om__block *om__link_get(const om_heap *h, om__block *b, size_t off)
+ * b->next (the second word: alloc.h, om__block), xor-ed with the heap's key
+ * (alloc.h, om__pool). */
+static inline om__block *om__link_get(const om_heap *h, om__block *b)
 {
-    uintptr_t *w = (uintptr_t *)(void *)((char *)b + off);
-    om__unpoison(w, sizeof *w);
-    om__vg_defined(w, sizeof *w);
-    return (om__block *)(*w ^ h->alloc.key);
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_defined(&b->next, sizeof b->next);
+    return (om__block *)((uintptr_t)b->next ^ h->alloc.key);
 }
 
-/* Make b a free block of bsize bytes linking to next. Object blocks (off
- * 8) also get a zero first word: a freed object's count and gc word. */
-static inline void om__link_put(const om_heap *h, om__block *b, size_t off, om__block *next,
-                                size_t bsize)
+/* Make b a free block of bsize bytes linking to next. The first word is
+ * not written (alloc.h, om__block: a freed object's count stays 0). */
+static inline void om__link_put(const om_heap *h, om__block *b, om__block *next, size_t bsize)
 {
-    uintptr_t *w = (uintptr_t *)(void *)((char *)b + off);
-    om__unpoison(b, off + sizeof *w);
-    om__vg_undefined(b, off + sizeof *w);
-    if (off) *(uint64_t *)(void *)b = 0;
-    *w = (uintptr_t)next ^ h->alloc.key;
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_undefined(&b->next, sizeof b->next);
+    b->next = (om__block *)((uintptr_t)next ^ h->alloc.key);
     om__poison(b, bsize);
     om__vg_noaccess(b, bsize);
 }
@@ -79,7 +79,7 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
     if (om__unlikely(b == om__pool_term(pool))) return NULL;
-    pool->free = om__link_get(h, b, om__link_off(kind));
+    pool->free = om__link_get(h, b);
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
     return b;

@@ -142,7 +142,8 @@ typedef struct om__istr {
 om__tb *om__trace_capture(om_heap *h, om__tracestate *t);
 void om__pset_free(om_heap *h, om__pset *s);
 size_t om__pset_bytes(const om__pset *s);
-uint32_t om__hash_str(const char *s);
+/* A string's hash, keyed per heap (never 0). */
+uint32_t om__hash_str(const om_heap *h, const char *s);
 /* The slot of the record (starting with its uint32_t hash) equal to key,
  * or the empty slot where it goes, after growing s when needed; the caller
  * fills an empty slot and counts it in s->n. NULL on failure. */

@@ -40,15 +40,25 @@ static int tuple_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "(tuple of %zu)", ((om__tuple *)o)->ob.size);
 }
 
+/* The first index at which t holds child: "[i]". */
+static int tuple_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    const om__tuple *t = (const om__tuple *)o;
+    for (size_t i = 0; i < t->ob.size; i++)
+        if (t->items[i] == child) return snprintf(buf, n, "[%zu]", i);
+    return 0;
+}
+
 const om_type om_tuple_type = {
     .name = "tuple",
     .basic_size = sizeof(om__tuple),
     .item_size = sizeof(om_object *),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY | OM_TYPE__UNTRACKS,
     .traverse = tuple_traverse,
     .clear = tuple_clear,
     .dealloc = tuple_dealloc,
     .repr = tuple_repr,
+    .name_referent = tuple_name_referent,
 };
 
 /* A tuple of n > 0 NULL items, untracked. */
@@ -186,6 +196,12 @@ static void untrack(om_object *t)
     om_gc_untrack(t);
     om_heap *h = om_heap_of(t);
     if (young && h->gc.count[0] > 0) h->gc.count[0]--;
+}
+
+int om__types_maybe_untrack(om_object *o, int full)
+{
+    if (o->type == &om_tuple_type) return om_tuple_maybe_untrack(o);
+    return full && o->type == &om_dict_type && om__dict_maybe_untrack(o);
 }
 
 int om_tuple_maybe_untrack(om_object *o)
