@@ -123,6 +123,8 @@ struct om__tracestate {
     om__bump bump;                /* tracebacks, frames, strings             */
     om_frame *scratch;            /* provider output buffer (nframe)         */
     uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
+    int unwind;                   /* OM_UNWIND_* asked for                   */
+    int tables;                   /* 1: walk with the unwind tables          */
     int nranges;                  /* objmem's text ranges, 0 when unknown    */
     uintptr_t range_lo[OM_TRACE_MAX_RANGES], range_hi[OM_TRACE_MAX_RANGES];
     struct {           /* the last blocks freed, for debug reports */
@@ -140,6 +142,10 @@ typedef struct om__istr {
 
 /* frames.c */
 om__tb *om__trace_capture(om_heap *h, om__tracestate *t);
+/* 1 when the build can unwind with the tables (libunwind). */
+int om__trace_unwind_tables_available(void);
+/* Once per process before the first walk with the tables. */
+void om__trace_unwind_init(void);
 void om__pset_free(om_heap *h, om__pset *s);
 size_t om__pset_bytes(const om__pset *s);
 uint32_t om__hash_str(const char *s);
