@@ -6,7 +6,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS := tools/ensure-deps.sh
 CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
-.PHONY: all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz
+PREFIX ?= /usr/local
+
+.PHONY: install all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz
 
 all: build
 
@@ -15,7 +17,16 @@ build:
 	@cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
 	@cmake --build build/release -j $(JOBS)
 
-demo: build
+# The tour: builds only the objmem command, quietly (the build's output is
+# shown only when it fails; it is kept in build/release/demo-build.log).
+demo:
+	@$(DEPS) build
+	@echo "objmem: building the tour (build/release; log: build/release/demo-build.log) ..."
+	@mkdir -p build/release
+	@{ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=1 \
+		$(CMAKE_COMMON) && cmake --build build/release -j $(JOBS) --target objmem; } \
+		>build/release/demo-build.log 2>&1 || { cat build/release/demo-build.log; \
+		echo "objmem: the build failed (above; also in build/release/demo-build.log)" >&2; exit 1; }
 	@./build/release/objmem tour
 
 test: test-release test-asan
@@ -61,16 +72,34 @@ cpython-test:
 	/usr/bin/python3.11 tools/cpython/cpython_test.py --site build/release/cpython-site \
 		--jobs $(JOBS) $(CPYTHON_TESTS)
 
-# API reference from the header comments (Doxygen; warnings are errors).
+# API reference from the header comments and the design notes of docs/
+# (Doxygen; warnings are errors). Fails when a public function has no
+# comment of its own (tools/check-docs.pl names the function and its line).
 docs:
 	@$(DEPS) doxygen
-	@mkdir -p build/docs
+	@perl tools/check-docs.pl
+	@rm -rf build/docs && mkdir -p build/docs
 	doxygen docs/Doxyfile
+	@perl tools/check-docs.pl --xml build/docs/xml
+	@echo "docs: build/docs/html/index.html"
+
+# Install the library (static and shared), the headers, objmem.pc, the CMake
+# package and the objmem command into PREFIX (/usr/local), optimized and
+# without the tests. DESTDIR=dir stages the files under dir. For a system
+# prefix, ldconfig then makes libobjmem.so findable (README "Install").
+install:
+	@$(DEPS) cmake gcc make libdw-dev pkg-config
+	@cmake -S . -B build/install -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+		-DOM_BUILD_TESTS=OFF -DOM_BUILD_EXAMPLES=OFF -DOM_BUILD_CPYTHON=OFF >/dev/null
+	@cmake --build build/install -j $(JOBS) >/dev/null
+	cmake --install build/install
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # Install into a temporary prefix, build the examples against it with
-# find_package(objmem) and with pkg-config, and run them.
+# find_package(objmem) (static and shared) and with pkg-config (a -static
+# program from --static, and a shared one with an rpath), and run them.
 check-install: build
-	@$(DEPS) pkg-config
+	@$(DEPS) pkg-config libbz2-dev
 	tools/check-install.sh build/release
 
 # libFuzzer (clang, ASan+UBSan): each target of tests/fuzz/ for FUZZ_SECONDS,

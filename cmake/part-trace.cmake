@@ -2,15 +2,18 @@
 # (elfutils, Debian libdw-dev) when it is found; without it, frames are
 # symbol+offset from dladdr. Option OM_LIBDW=OFF forces the fallback.
 option(OM_LIBDW "Symbolize native trace frames with libdw (elfutils) when found" ON)
+# libdw is the imported target LibDW::LibDW (cmake/FindLibDW.cmake, also
+# installed for find_package(objmem)'s find_dependency): the exported
+# targets name the target, not this machine's path to libdw.so.
 if(OM_LIBDW)
-  find_library(OM_LIBDW_LIB dw)
-  find_path(OM_LIBDW_INC elfutils/libdwfl.h)
+  list(APPEND CMAKE_MODULE_PATH ${PROJECT_SOURCE_DIR}/cmake)
+  find_package(LibDW QUIET)
 endif()
-if(OM_LIBDW AND OM_LIBDW_LIB AND OM_LIBDW_INC)
-  message(STATUS "objmem trace: symbolizing with libdw (${OM_LIBDW_LIB})")
+if(OM_LIBDW AND LibDW_FOUND)
+  message(STATUS "objmem trace: symbolizing with libdw (${LIBDW_LIBRARY})")
   target_compile_definitions(objmem_obj PRIVATE OM_HAVE_LIBDW)
-  target_include_directories(objmem_obj PRIVATE ${OM_LIBDW_INC})
-  set(OM_TRACE_LIBS ${OM_LIBDW_LIB})
+  target_include_directories(objmem_obj PRIVATE ${LIBDW_INCLUDE_DIR})
+  set(OM_TRACE_LIBS LibDW::LibDW)
 else()
   message(STATUS "objmem trace: libdw not found, native frames are symbol+offset")
   set(OM_TRACE_LIBS)
@@ -30,8 +33,10 @@ if(OM_LIBUNWIND AND OM_LIBUNWIND_LIB AND OM_LIBUNWIND_INC)
   message(STATUS "objmem trace: unwinding with libunwind (${OM_LIBUNWIND_LIB})")
   target_compile_definitions(objmem_obj PRIVATE OM_HAVE_LIBUNWIND)
   target_include_directories(objmem_obj PRIVATE ${OM_LIBUNWIND_INC})
-  list(APPEND OM_TRACE_LIBS ${OM_LIBUNWIND_LIB})
   set(OM_TRACE_HAVE_UNWIND ON)
+  foreach(t objmem_static objmem_shared) # by name: the exported targets say -lunwind
+    target_link_libraries(${t} PUBLIC unwind)
+  endforeach()
 else()
   message(STATUS "objmem trace: libunwind not found, frame-pointer walk only")
 endif()

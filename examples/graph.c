@@ -43,25 +43,38 @@ static size_t live(om_heap *h)
     return st.objects - st.heap_objects;
 }
 
+/* Say what failed, with the heap's message for it (om_errmsg) when there
+ * is one (h NULL: the heap is gone, or was never made), and return 1. */
+static int fail(om_heap *h, const char *what)
+{
+    if (h && om_errmsg(h)[0])
+        fprintf(stderr, "graph: %s failed: %s\n", what, om_errmsg(h));
+    else
+        fprintf(stderr, "graph: %s failed\n", what);
+    return 1;
+}
+
 int main(void)
 {
     om_heap *h = om_heap_new(NULL);
-    if (!h) return 1;
+    if (!h) return fail(NULL, "om_heap_new (out of memory)");
     om_gc_disable(h); /* collect explicitly below */
     enum { N = 100 };
     node *nodes[N];
     for (int i = 0; i < N; i++) {
         nodes[i] = (node *)om_new(h, &node_type);
-        if (!nodes[i] || !(nodes[i]->edges = om_list_new(h, 0))) return 1;
+        if (!nodes[i] || !(nodes[i]->edges = om_list_new(h, 0))) return fail(h, "making a node");
         nodes[i]->id = i;
     }
     for (int i = 0; i < N; i++) { /* a ring, plus a chord to i*7 */
-        if (om_list_append(nodes[i]->edges, OM_OBJ(nodes[(i + 1) % N])) < 0) return 1;
-        if (om_list_append(nodes[i]->edges, OM_OBJ(nodes[(i * 7) % N])) < 0) return 1;
+        if (om_list_append(nodes[i]->edges, OM_OBJ(nodes[(i + 1) % N])) < 0 ||
+            om_list_append(nodes[i]->edges, OM_OBJ(nodes[(i * 7) % N])) < 0)
+            return fail(h, "adding an edge");
         if (i && !(nodes[i]->parent = om_weakref_new(h, OM_OBJ(nodes[i - 1]), NULL, NULL)))
-            return 1;
+            return fail(h, "om_weakref_new");
     }
     om_object *probe = om_weakref_new(h, OM_OBJ(nodes[0]), NULL, NULL);
+    if (!probe) return fail(h, "om_weakref_new");
     size_t before = live(h);
     for (int i = 0; i < N; i++) om_decref(nodes[i]);
     size_t dropped = live(h);
@@ -74,9 +87,10 @@ int main(void)
     still = om_weakref_get(probe);
     printf("om_gc_collect freed %ld objects; %zu live (the probe); weak reference now %s\n", freed,
            live(h), still ? "alive (?)" : "cleared");
+    if (freed < 0) return fail(h, "om_gc_collect");
     int ok = still == NULL && live(h) == 1 && freed > 0;
     om_xdecref(still);
     om_decref(probe);
     om_heap_destroy(h);
-    return ok ? 0 : 1;
+    return ok ? 0 : fail(NULL, "collecting the cycles");
 }

@@ -47,10 +47,12 @@ static __attribute__((noinline)) int handle_request(om_heap *h, server *srv, int
     snprintf(text, sizeof text, "response to request %d", i);
     om_object *session = om_dict_new(h); /* leaks: kept in history */
     om_object *body = om_str_from_cstr(h, text);
-    void *scratch = om_malloc(h, 256); /* freed below */
-    int rc = session && body && scratch ? om_dict_set(session, body, body) : -1;
+    om_object *cart = om_list_new(h, 0); /* a container: the session is tracked */
+    void *scratch = om_malloc(h, 256);   /* freed below */
+    int rc = session && body && cart && scratch ? om_dict_set(session, body, cart) : -1;
     if (rc == 0) rc = om_list_append(srv->history, session);
     om_free(h, scratch);
+    om_xdecref(cart);
     om_xdecref(body);
     om_xdecref(session);
     return rc;
@@ -62,23 +64,34 @@ static const char *base(const char *p)
     return s ? s + 1 : p;
 }
 
+/* Say what failed, with the heap's message for it (om_errmsg) when there
+ * is one (h NULL: the heap is gone, or was never made), and return 1. */
+static int fail(om_heap *h, const char *what)
+{
+    if (h && om_errmsg(h)[0])
+        fprintf(stderr, "leak_hunt: %s failed: %s\n", what, om_errmsg(h));
+    else
+        fprintf(stderr, "leak_hunt: %s failed\n", what);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     om_config cfg;
     om_config_init(&cfg);
     cfg.report_leaks = 1; /* step 4: the report at om_heap_destroy */
     om_heap *h = om_heap_new(&cfg);
-    if (!h || om_trace_start(h, 4) < 0) return 1;
+    if (!h || om_trace_start(h, 4) < 0) return fail(h, "starting the tracer");
     server *srv = (server *)om_new(h, &server_type);
-    if (!srv || !(srv->history = om_list_new(h, 0))) return 1;
+    if (!srv || !(srv->history = om_list_new(h, 0))) return fail(h, "making the server");
 
     /* 1. snapshots around 500 requests, compared by line */
     om_snapshot *before = om_trace_take_snapshot(h);
     for (int i = 0; i < 500; i++)
-        if (handle_request(h, srv, i) < 0) return 1;
+        if (handle_request(h, srv, i) < 0) return fail(h, "a request");
     om_snapshot *after = om_trace_take_snapshot(h);
     om_stats *st = om_snapshot_compare(after, before, OM_STAT_LINENO, 0);
-    if (!st || !st->n) return 1;
+    if (!st || !st->n) return fail(h, "comparing the snapshots");
     printf("[1] top differences after 500 requests (om_snapshot_compare):\n");
     for (size_t i = 0; i < st->n && i < 3; i++) {
         const om_frame *f = &st->items[i].traceback.frames[0];
@@ -92,7 +105,8 @@ int main(int argc, char **argv)
         char a[512], b[512];
         snprintf(a, sizeof a, "%s/before.omsnap", argv[1]);
         snprintf(b, sizeof b, "%s/after.omsnap", argv[1]);
-        if (om_snapshot_dump(before, a) < 0 || om_snapshot_dump(after, b) < 0) return 1;
+        if (om_snapshot_dump(before, a) < 0 || om_snapshot_dump(after, b) < 0)
+            return fail(h, "writing the snapshots");
         printf("[2] wrote %s and %s\n", a, b);
     }
 
@@ -113,7 +127,7 @@ int main(int argc, char **argv)
         om_traceback_free(h, tb);
     }
     om_gc_list_free(h, objs, n);
-    if (!leaked) return 1;
+    if (!leaked) return fail(h, "finding a leaked object");
     size_t n1, n2;
     om_object **r1 = om_gc_get_referrers(h, &leaked, 1, &n1);
     om_object **r2 = n1 ? om_gc_get_referrers(h, r1, 1, &n2) : NULL;
@@ -135,5 +149,5 @@ int main(int argc, char **argv)
     fflush(stdout);
     om_trace_stop(h);
     om_heap_destroy(h);
-    return found ? 0 : 1;
+    return found ? 0 : fail(NULL, "finding the server as the holder");
 }

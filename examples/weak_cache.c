@@ -59,14 +59,25 @@ static om_object *cache_get(cache *c, int slot, const char *name)
     return img;
 }
 
+/* Say what failed, with the heap's message for it (om_errmsg) when there
+ * is one (h NULL: the heap is gone, or was never made), and return 1. */
+static int fail(om_heap *h, const char *what)
+{
+    if (h && om_errmsg(h)[0])
+        fprintf(stderr, "weak_cache: %s failed: %s\n", what, om_errmsg(h));
+    else
+        fprintf(stderr, "weak_cache: %s failed\n", what);
+    return 1;
+}
+
 int main(void)
 {
     om_heap *h = om_heap_new(NULL);
-    if (!h) return 1;
+    if (!h) return fail(NULL, "om_heap_new (out of memory)");
     cache c = {h, om_dict_new(h), 0};
     om_object *a = cache_get(&c, 0, "logo.png"), *b = cache_get(&c, 1, "icon.png");
     om_object *a2 = cache_get(&c, 0, "logo.png");
-    if (!a || !b || !a2) return 1;
+    if (!c.map || !a || !b || !a2) return fail(h, "caching two images");
     printf("two images cached: %zu entries; logo.png twice is %s object\n", om_dict_len(c.map),
            a == a2 ? "one" : "two different");
     om_decref(a2);
@@ -78,5 +89,5 @@ int main(void)
     int ok = om_dict_len(c.map) == 0 && c.evicted == 2 && a == a2;
     om_decref(c.map);
     om_heap_destroy(h);
-    return ok ? 0 : 1;
+    return ok ? 0 : fail(NULL, "evicting both entries");
 }

@@ -177,6 +177,15 @@ static int weak_part(om_heap *h)
     om_tour_say("and the weak one; om_weakref_get gives %s while it lives.",
                 r == OM_OBJ(p) ? "the object" : "NULL (?)");
     om_decref(r);
+    size_t n = 0;
+    om_object **all = om_weakref_get_all(h, OM_OBJ(p), &n);
+    void *ctx = NULL;
+    om_weakref_get_callback(wr, &ctx);
+    om_tour_say("om_weakref_get_all lists %zu weak reference(s) to it (getweakrefs); its callback",
+                n);
+    om_tour_say("context reads back as \"%s\" (om_weakref_get_callback, __callback__).",
+                ctx ? (const char *)ctx : "NULL");
+    om_gc_list_free(h, all, n);
     om_tour_say("Dropping the last strong reference frees it at once, and clears the weak one:");
     om_decref(p);
     om_tour_say("  then om_weakref_get: %s.", om_weakref_get(wr) ? "an object (?)" : "NULL");

@@ -26,7 +26,10 @@ extern "C" {
  * collector the work; track it again when that changes. Both are no-ops
  * when already in that state; tracking a non-GC object fails (OM_ETYPE). */
 void om_gc_track(om_object *o);
+/* Stop tracking o (see om_gc_track): collections no longer visit it. A
+ * no-op when o is not tracked. */
 void om_gc_untrack(om_object *o);
+/* 1 when the collector tracks o (gc.is_tracked), else 0. */
 int om_gc_is_tracked(const om_object *o);
 
 /* ------------------------------------------------------------ collecting */
@@ -42,9 +45,12 @@ int om_gc_is_tracked(const om_object *o);
  * it returns 0 and the collection runs right after the current one. */
 long om_gc_collect(om_heap *h, int gen);
 
-/* Automatic collection (gc.enable / gc.disable / gc.isenabled). */
+/* gc.enable: turn automatic collection (by the thresholds) back on. */
 void om_gc_enable(om_heap *h);
+/* gc.disable: no automatic collection until om_gc_enable; om_gc_collect
+ * still works. */
 void om_gc_disable(om_heap *h);
+/* gc.isenabled: 1 when automatic collection is on. */
 int om_gc_is_enabled(om_heap *h);
 
 /* gc.set_threshold / get_threshold: t0 = tracked allocations minus
@@ -53,6 +59,7 @@ int om_gc_is_enabled(om_heap *h);
  * same for a full one (which also needs the pending long-lived objects to
  * exceed 25 % of the long-lived ones, CPython's rule). Negative: OM_EINVAL. */
 int om_gc_set_threshold(om_heap *h, long t0, long t1, long t2);
+/* gc.get_threshold: out[0..2] = t0, t1, t2 of om_gc_set_threshold. */
 void om_gc_get_threshold(om_heap *h, long out[3]);
 /* gc.get_count: count[0] = tracked allocations minus deallocations since
  * the last collection; count[1], count[2] = collections of the younger
@@ -66,6 +73,7 @@ typedef struct om_gc_stats {
     size_t uncollectable; /* found unreachable, kept (legacy finalizer) */
     uint64_t pause_ns;    /* total time spent in these collections    */
 } om_gc_stats;
+/* gc.get_stats: fill out[g] with the totals of generation g (0, 1, 2). */
 void om_gc_get_stats(om_heap *h, om_gc_stats out[3]);
 
 /* 1 when o's finalizer has run (PEP 442; gc.is_finalized). */
@@ -76,7 +84,9 @@ int om_gc_is_finalized(const om_object *o);
  * the gc words). unfreeze moves them back into the oldest generation.
  * get_freeze_count counts the frozen objects (O(objects)). */
 void om_gc_freeze(om_heap *h);
+/* gc.unfreeze: move the frozen objects back into the oldest generation. */
 void om_gc_unfreeze(om_heap *h);
+/* gc.get_freeze_count: the number of frozen objects (O(objects)). */
 size_t om_gc_get_freeze_count(om_heap *h);
 
 /* gc.set_debug flags. */
@@ -87,7 +97,9 @@ enum {
     OM_GC_DEBUG_SAVEALL = 1 << 5,       /* keep unreachable objects in garbage   */
     OM_GC_DEBUG_LEAK = OM_GC_DEBUG_COLLECTABLE | OM_GC_DEBUG_UNCOLLECTABLE | OM_GC_DEBUG_SAVEALL,
 };
+/* gc.set_debug: set the OM_GC_DEBUG_* flags (0 turns debugging off). */
 void om_gc_set_debug(om_heap *h, unsigned flags);
+/* gc.get_debug: the OM_GC_DEBUG_* flags set now. */
 unsigned om_gc_get_debug(om_heap *h);
 /* Where debug output goes (NULL = the heap's report file, stderr). */
 void om_gc_set_debug_file(om_heap *h, FILE *out);
@@ -99,8 +111,15 @@ void om_gc_set_debug_file(om_heap *h, FILE *out);
  * length. om_gc_garbage_count is the length without copying.
  * om_gc_garbage_clear drops the heap's references (`del gc.garbage[:]`). */
 om_object **om_gc_garbage(om_heap *h, size_t *n);
+/* len(gc.garbage), without copying. */
 size_t om_gc_garbage_count(om_heap *h);
+/* `del gc.garbage[:]`: drop the heap's references to the garbage. */
 void om_gc_garbage_clear(om_heap *h);
+/* gc.garbage.remove(o): drop the heap's reference to the first occurrence
+ * of o in garbage (the order of the others is kept). 0, or OM_EKEY when o
+ * is not there. The caller must hold its own reference to o if it wants o
+ * to live on (dropping the last one frees o at once). */
+int om_gc_garbage_remove(om_heap *h, om_object *o);
 
 /* gc.callbacks: fn(h, phase, info, ctx) is called before (OM_GC_START) and
  * after (OM_GC_STOP) every collection; info->collected and uncollectable
@@ -114,7 +133,10 @@ typedef struct om_gc_info {
     size_t uncollectable;
 } om_gc_info;
 typedef void (*om_gc_callback)(om_heap *h, int phase, const om_gc_info *info, void *ctx);
+/* gc.callbacks.append: call fn(h, phase, info, ctx) around every
+ * collection. 0, or OM_ENOMEM. */
 int om_gc_callback_add(om_heap *h, om_gc_callback fn, void *ctx);
+/* gc.callbacks.remove: 0, or OM_EKEY when (fn, ctx) is not registered. */
 int om_gc_callback_remove(om_heap *h, om_gc_callback fn, void *ctx);
 
 /* ---------------------------------------------------------- introspection */

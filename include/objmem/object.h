@@ -186,8 +186,9 @@ static inline void om__xdecref(om_object *o)
 {
     if (o != NULL) om__decref(o);
 }
-/* om_incref / om_decref that accept NULL. */
+/* om_incref that accepts NULL (Py_XINCREF); returns o. */
 #define om_xincref(o) om__xincref(OM_OBJ(o))
+/* om_decref that accepts NULL (Py_XDECREF). */
 #define om_xdecref(o) om__xdecref(OM_OBJ(o))
 
 /* Py_CLEAR: set *slot to NULL first, then drop the reference it held, so a

@@ -106,7 +106,8 @@ int om_trace_unwinds_with_tables(const om_heap *h);
 /* Trace size bytes at ptr under domain (domain 0 is the heap's own blocks;
  * use another number for memory allocated elsewhere). Tracing the same
  * (domain, ptr) again replaces its trace. Returns 0, OM_ESTATE when not
- * tracing, OM_ENOMEM. */
+ * tracing, OM_ENOMEM, OM_EINVAL when the traced total would pass SIZE_MAX
+ * (nothing changes). */
 int om_trace_track(om_heap *h, unsigned domain, uintptr_t ptr, size_t size);
 /* Forget the trace of (domain, ptr). Returns 0, OM_ESTATE when not
  * tracing, OM_EKEY when it was not traced. */
@@ -116,7 +117,12 @@ int om_trace_untrack(om_heap *h, unsigned domain, uintptr_t ptr);
  * symbolized; NULL when tracing is off or the block is not traced. Free it
  * with om_traceback_free (the heap must still exist). */
 om_traceback *om_trace_block_traceback(om_heap *h, const void *p);
+/* tracemalloc.get_object_traceback: the traceback where object o was
+ * allocated, as om_trace_block_traceback (free it with om_traceback_free
+ * and o's heap); NULL when o is not traced. */
 om_traceback *om_trace_object_traceback(const struct om_object *o);
+/* Free a traceback from om_trace_block_traceback or
+ * om_trace_object_traceback. tb NULL is a no-op. */
 void om_traceback_free(om_heap *h, om_traceback *tb);
 
 /* Write tb like tracemalloc.Traceback.format: lines '  File "F", line N'
@@ -143,6 +149,8 @@ typedef struct om_trace_entry {
  * h's seam: free it with om_snapshot_free before h is destroyed. NULL with
  * OM_ESTATE when not tracing, or OM_ENOMEM. */
 om_snapshot *om_trace_take_snapshot(om_heap *h);
+/* Free a snapshot (from om_trace_take_snapshot, om_snapshot_filter or
+ * om_snapshot_load) and its tracebacks. NULL is a no-op. */
 void om_snapshot_free(om_snapshot *s);
 /* The traces of s (*out borrowed from s) and their number. */
 size_t om_snapshot_traces(const om_snapshot *s, const om_trace_entry **out);
@@ -182,6 +190,8 @@ om_stats *om_snapshot_statistics(const om_snapshot *s, om_stat_key key, int cumu
  * |count_diff|, count, traceback), biggest first. */
 om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s, om_stat_key key,
                               int cumulative);
+/* Free statistics from om_snapshot_statistics or om_snapshot_compare.
+ * NULL is a no-op. */
 void om_stats_free(om_stats *st);
 
 /* A filter (tracemalloc.Filter, or DomainFilter when filename_pattern is
@@ -200,10 +210,13 @@ typedef struct om_filter {
 om_snapshot *om_snapshot_filter(const om_snapshot *s, const om_filter *filters, size_t n);
 
 /* Write s to path in the format of docs/trace.md (version 1). Returns 0,
- * OM_EIO. */
+ * OM_EIO, OM_ENOMEM, or OM_EINVAL when a frame's file or function name is
+ * longer than 1 MiB (the longest string the format holds). */
 int om_snapshot_dump(const om_snapshot *s, const char *path);
-/* Read a dump. A truncated, corrupt or hostile file gives NULL with
- * OM_EFORMAT (OM_EIO when it cannot be read) recorded in h; never a crash. */
+/* Read a dump. A truncated, corrupt or hostile file (a count or length
+ * larger than the file, an index out of range, a string over 1 MiB) gives
+ * NULL with OM_EFORMAT (OM_EIO when it cannot be read) recorded in h;
+ * never a crash. */
 om_snapshot *om_snapshot_load(om_heap *h, const char *path);
 /* The same from len bytes at data. */
 om_snapshot *om_snapshot_load_buffer(om_heap *h, const void *data, size_t len);

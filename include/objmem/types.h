@@ -40,34 +40,42 @@ static inline const om_type *om_type_of(const om_object *o)
 {
     return o->type;
 }
+/* 1 when o is None, else 0. */
 static inline int om_is_none(const om_object *o)
 {
     return o->type == &om_none_type;
 }
+/* 1 when o is True or False (not an int: om_is_int is 0 for them), else 0. */
 static inline int om_is_bool(const om_object *o)
 {
     return o->type == &om_bool_type;
 }
+/* 1 when o is an int (not a bool), else 0. */
 static inline int om_is_int(const om_object *o)
 {
     return o->type == &om_int_type;
 }
+/* 1 when o is a float, else 0. */
 static inline int om_is_float(const om_object *o)
 {
     return o->type == &om_float_type;
 }
+/* 1 when o is a str, else 0. */
 static inline int om_is_str(const om_object *o)
 {
     return o->type == &om_str_type;
 }
+/* 1 when o is a tuple, else 0. */
 static inline int om_is_tuple(const om_object *o)
 {
     return o->type == &om_tuple_type;
 }
+/* 1 when o is a list, else 0. */
 static inline int om_is_list(const om_object *o)
 {
     return o->type == &om_list_type;
 }
+/* 1 when o is a dict, else 0. */
 static inline int om_is_dict(const om_object *o)
 {
     return o->type == &om_dict_type;
@@ -78,7 +86,9 @@ static inline int om_is_dict(const om_object *o)
 /* The heap's immortal None, True and False (new references: dropping them
  * is harmless). Never NULL. */
 om_object *om_none(om_heap *h);
+/* The heap's immortal True (a new reference; never NULL). */
 om_object *om_true(om_heap *h);
+/* The heap's immortal False (a new reference; never NULL). */
 om_object *om_false(om_heap *h);
 /* om_true(h) when v is non-zero, else om_false(h). */
 om_object *om_bool(om_heap *h, int v);
@@ -144,6 +154,8 @@ om_object *om_tuple_get(om_object *t, ptrdiff_t i);
  * OM_EINVAL (v NULL). Filling the last slot untracks a tuple whose items
  * are all atomic (see om_tuple_maybe_untrack). */
 int om_tuple_set(om_object *t, ptrdiff_t i, om_object *v);
+/* om_tuple_set taking over the reference v (also when it fails): fill a
+ * new tuple with fresh objects without a decref each. */
 int om_tuple_set_steal(om_object *t, ptrdiff_t i, om_object *v);
 /* Number of items (0 for a non-tuple). */
 size_t om_tuple_len(const om_object *t);
@@ -158,11 +170,13 @@ int om_tuple_maybe_untrack(om_object *t);
 om_object *om_list_new(om_heap *h, size_t capacity);
 /* Append v (borrowed / taken over). 0 or OM_ENOMEM, OM_ETYPE, OM_EINVAL. */
 int om_list_append(om_object *l, om_object *v);
+/* om_list_append taking over the reference v (also when it fails). */
 int om_list_append_steal(om_object *l, om_object *v);
 /* Item i (new reference), or NULL (OM_ERANGE, OM_ETYPE). */
 om_object *om_list_get(om_object *l, ptrdiff_t i);
 /* Replace item i with v (borrowed / taken over). 0 or OM_ERANGE, ... */
 int om_list_set(om_object *l, ptrdiff_t i, om_object *v);
+/* om_list_set taking over the reference v (also when it fails). */
 int om_list_set_steal(om_object *l, ptrdiff_t i, om_object *v);
 /* Insert v before index i (Python's list.insert: i is clamped to 0..len). */
 int om_list_insert(om_object *l, ptrdiff_t i, om_object *v);

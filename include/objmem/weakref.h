@@ -33,6 +33,16 @@ om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback c
 om_object *om_weakref_get(om_object *wr);
 /* Number of weak references to o (weakref.getweakrefcount). */
 size_t om_weakref_count(const om_object *o);
+/* weakref.getweakrefs(o): the weak references to o, newest first, as a new
+ * array of new references (give it back with om_gc_list_free); *n is its
+ * length, 0 for an object nothing refers to weakly (or that is not
+ * weakrefable). NULL with OM_ENOMEM. */
+om_object **om_weakref_get_all(om_heap *h, const om_object *o, size_t *n);
+/* weakref.__callback__: the callback wr was made with, and (when ctx is
+ * not NULL) its context in *ctx. Both read back NULL once the referent has
+ * died (also inside the callback, as CPython clears __callback__ before
+ * calling it), or when wr is not a weak reference (OM_ETYPE recorded). */
+om_weakref_callback om_weakref_get_callback(om_object *wr, void **ctx);
 /* 1 when o is a weak reference object. */
 int om_is_weakref(const om_object *o);
 

@@ -51,11 +51,11 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
         unsigned g = om__granule(pool, b);
         if (om__bm_test(freebm, g)) FAIL(c, "pool %p: free list has a cycle", (void *)pool);
         om__bm_set(freebm, g);
-        om__unpoison(b, sizeof *b);
-        om__vg_defined(b, sizeof *b);
+        om__unpoison(&b->next, sizeof b->next);
+        om__vg_defined(&b->next, sizeof b->next);
         om__block *next = b->next;
-        om__poison(b, sizeof *b);
-        om__vg_noaccess(b, sizeof *b);
+        om__poison(&b->next, sizeof b->next);
+        om__vg_noaccess(&b->next, sizeof b->next);
         b = next;
     }
     *nfree = n;

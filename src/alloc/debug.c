@@ -15,6 +15,13 @@ static om__dbg *prefix_of(const void *p)
     return (om__dbg *)((char *)p - OM_DBG_PREFIX);
 }
 
+/* A freed block: a small one says so in its size word (its state byte is
+ * under the free-list link, alloc.h om__block), a large one in state. */
+static int freed(const om__dbg *d)
+{
+    return d->size == OM_DBG_FREED_SIZE || d->state == OM_DBG_FREED;
+}
+
 /* Bytes at the start of a freed small payload that are not dead: an
  * object's refcnt and gc word read 0 (a count operation reports, and
  * om_heap_of finds the pool), and its type pointer stays, so the report
@@ -45,7 +52,7 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
         if (!blk) return NULL;
         om__vg_defined(blk, om__pool_of(blk)->bsize); /* prefix and patterns are ours */
         om__dbg *d = (om__dbg *)blk;
-        if (d->state == OM_DBG_FREED) { /* reused: the dead pattern must be intact */
+        if (d->size == OM_DBG_FREED_SIZE) { /* reused: the dead pattern must be intact */
             char *end = blk + om__pool_of(blk)->bsize;
             for (char *q = blk + OM_DBG_PREFIX + kept_bytes(om__pool_of(blk)); q < end; q++)
                 if ((unsigned char)*q != OM_DBG_DEAD)
@@ -75,8 +82,7 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
 static void check_live(om_heap *h, const void *p, const char *api)
 {
     const om__dbg *d = prefix_of(p);
-    if (d->state == OM_DBG_FREED)
-        om__dbg_report(h, "double free (the block is already free)", p, api);
+    if (freed(d)) om__dbg_report(h, "double free (the block is already free)", p, api);
     for (size_t i = 0; i < sizeof d->guard; i++)
         if (d->guard[i] != OM_DBG_GUARD || d->state != OM_DBG_LIVE)
             om__dbg_report(h, "buffer underrun (the guard bytes before the block are damaged)", p,
@@ -126,7 +132,7 @@ void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
     /* kept_bytes: count and gc word 0, an object's type pointer kept */
     memset(p, 0, 8);
     if (kind != OM_KIND_RAW) ((om_object *)p)->type = type;
-    d->state = OM_DBG_FREED;
+    d->size = OM_DBG_FREED_SIZE; /* the link goes over state and guard */
     om__pool_free_slow(h, om__pool_of(p), (om__block *)d);
 }
 
@@ -160,7 +166,7 @@ int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
         check_live(h, p, "om_heap_check");
         return 0;
     }
-    if (d->state != OM_DBG_FREED) return 0; /* never used yet */
+    if (d->size != OM_DBG_FREED_SIZE) return 0; /* never used yet */
     const char *end = (const char *)d + om__pool_of(p)->bsize;
     for (const char *q = (const char *)p + kept_bytes(om__pool_of(p)); q < end; q++)
         if ((unsigned char)*q != OM_DBG_DEAD) {

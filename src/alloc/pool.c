@@ -16,8 +16,8 @@
 
 static inline void link_write(om__block *b, om__block *next, size_t bsize)
 {
-    om__unpoison(b, sizeof *b);
-    om__vg_undefined(b, sizeof *b);
+    om__unpoison(&b->next, sizeof b->next); /* never the first word (alloc.h) */
+    om__vg_undefined(&b->next, sizeof b->next);
     b->next = next;
     om__poison(b, bsize);
     om__vg_noaccess(b, bsize);

@@ -170,6 +170,19 @@ void om_gc_garbage_clear(om_heap *h)
     }
 }
 
+int om_gc_garbage_remove(om_heap *h, om_object *o)
+{
+    om__gcstate *g = &h->gc;
+    for (size_t i = 0; i < g->ngarbage; i++)
+        if (g->garbage[i] == o) {
+            memmove(&g->garbage[i], &g->garbage[i + 1], (g->ngarbage - i - 1) * sizeof *g->garbage);
+            g->ngarbage--;
+            om_decref(o); /* last: a finalizer may look at garbage */
+            return 0;
+        }
+    return om__err(h, OM_EKEY, "om_gc_garbage_remove: %p is not in gc.garbage", (void *)o);
+}
+
 void om__gc_garbage_free(om_heap *h)
 {
     om_gc_garbage_clear(h);

@@ -131,11 +131,48 @@ static inline void push(cctx *c, om_object *o)
 
 /* ---------------------------------------- phase 1: gc_refs = refcnt */
 
+/* A decrement found o's gc_refs at 0: tracked objects hold more references
+ * on it than its count says (an extension dropped one too many, or a
+ * traverse visits a reference it does not own). Release builds clamp at 0
+ * (o then counts as unreachable-unless-reached: the collection stays
+ * safe for everything else); debug mode stops with a report naming o, its
+ * type and, when tracing, where it was allocated (CPython's "refcount is
+ * too small" check in update_refs/visit_reachable). */
+static om__cold void refs_too_small(om_object *o)
+{
+#if OM_DEBUG_LEVEL >= 1
+    om_heap *h = om_heap_of(o);
+    if (!(h->hooks & OM_HOOK_DEBUG)) return;
+    FILE *out = h->report;
+    fprintf(out,
+            "objmem: debug: gc: refcount is too small: object %p of type %s has count %u, "
+            "fewer than the references tracked objects hold on it\n",
+            (void *)o, o->type->name ? o->type->name : "?", (unsigned)o->refcnt);
+    if (!h->trace)
+        fprintf(out, "    (tracing is off: om_trace_start records where blocks are allocated)\n");
+    om__dbg_report(h, "refcount is too small", o, "om_gc_collect");
+#else
+    (void)o;
+#endif
+}
+
 static inline void init_refs(om_object *o)
 {
     uint32_t rc = o->refcnt;
     uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
+}
+
+/* Untracking as CPython (update_refs' _PyTuple_MaybeUntrack; dicts in
+ * full collections, untrack_dicts): a tracked tuple whose items are all
+ * atomic, or (full) a dict whose keys and values are, leaves the
+ * collector when a collection first meets it, and is then no candidate.
+ * Such an object has no candidate among its children, so dropping it
+ * changes no other candidate's count. 1 when o was untracked. */
+static inline int untracked_now(om_heap *h, om_object *o, int full)
+{
+    if (om__likely(!(o->type->flags & OM_TYPE__UNTRACKS)) || !h->gc.maybe_untrack) return 0;
+    return h->gc.maybe_untrack(o, full);
 }
 
 /* Append o to the candidate array at n; 0, or -1 when it cannot grow. */
@@ -168,6 +205,7 @@ static void update_refs(cctx *c)
             for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                if (untracked_now(h, o, 0)) continue;
                 init_refs(o);
                 if (arr && cand_push(h, n, o) < 0) arr = 0;
                 n++;
@@ -177,6 +215,7 @@ static void update_refs(cctx *c)
         om_object *o = large_obj(h, lb);
         if ((int)lb->gen > c->gen) continue;
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
+        if (untracked_now(h, o, 0)) continue;
         init_refs(o);
         if (arr && cand_push(h, n, o) < 0) arr = 0;
         n++;
@@ -210,9 +249,22 @@ static int visit_decref_full(om_object *child, void *arg)
         ++*(size_t *)arg;
     }
     uint32_t r = gw >> OM_GCW_FLAG_BITS;
-    if (r != 0 && r != OM_GCW_REFS_MAX) gw -= REFS_ONE;
+    if (r != 0 && r != OM_GCW_REFS_MAX)
+        gw -= REFS_ONE;
+    else if (r == 0)
+        refs_too_small(child);
     child->gc = gw;
     return 0;
+}
+
+/* The sweep met o before or after a parent's traverse initialised it;
+ * untracked now, it drops its scratch state and its count (invariant 3). */
+static inline int full_untracked(om_heap *h, om_object *o, size_t *ninit)
+{
+    if (!untracked_now(h, o, 1)) return 0;
+    if (o->gc & OM_GCW_COLLECTING) --*ninit;
+    o->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    return 1;
 }
 
 static inline void full_one(om_object *o, size_t *ninit)
@@ -237,6 +289,7 @@ static void refs_full(cctx *c)
             for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
+                if (full_untracked(h, o, &ninit)) continue;
                 full_one(o, &ninit);
                 n++;
             }
@@ -245,6 +298,7 @@ static void refs_full(cctx *c)
         om_object *o = large_obj(h, lb);
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         OM_ASSERT(o->gc & OM_GCW_LARGE);
+        if (full_untracked(h, o, &ninit)) continue;
         full_one(o, &ninit);
         n++;
     }
@@ -292,7 +346,10 @@ static int visit_decref(om_object *child, void *arg)
     uint32_t gw = child->gc;
     if (gw & OM_GCW_COLLECTING) {
         uint32_t r = gw >> OM_GCW_FLAG_BITS;
-        if (r != 0 && r != OM_GCW_REFS_MAX) child->gc = gw - REFS_ONE;
+        if (r != 0 && r != OM_GCW_REFS_MAX)
+            child->gc = gw - REFS_ONE;
+        else if (r == 0)
+            refs_too_small(child);
     }
     return 0;
 }
@@ -460,7 +517,11 @@ static void propagate_u(cctx *c, om_object **u, size_t n, uint32_t member, uint3
 /* -------------------------------- legacy finalizers: uncollectable cycles */
 
 /* Objects of OM_TYPE_LEGACY_FINALIZER types, and what they reach in u,
- * move to garbage (the reference u held goes with them). Returns how many. */
+ * leave u and stay alive, uncollectable (all of them are counted and, with
+ * DEBUG_UNCOLLECTABLE, printed). As CPython's handle_legacy_finalizers,
+ * gc.garbage takes the legacy-finalizer objects only (the reference u held
+ * goes with them), or all of them under DEBUG_SAVEALL; the others just
+ * drop u's reference (what reaches them keeps them). Returns how many. */
 static size_t move_legacy(cctx *c, om_object **u, size_t n)
 {
     om_heap *h = c->h;
@@ -472,30 +533,44 @@ static size_t move_legacy(cctx *c, om_object **u, size_t n)
         }
     if (!found) return 0;
     propagate_u(c, u, n, OM_GCW_UNREACHABLE, OM_GCW_REACHABLE);
-    size_t moved = 0;
+    int saveall = (h->gc.debug & OM_GC_DEBUG_SAVEALL) != 0;
+    size_t moved = 0, listed = 0;
     for (size_t i = 0; i < n; i++)
-        if (u[i]->gc & OM_GCW_REACHABLE) moved++;
-    int room = om__gc_garbage_reserve(h, moved) == 0;
+        if (u[i]->gc & OM_GCW_REACHABLE) {
+            moved++;
+            listed += saveall || (u[i]->type->flags & OM_TYPE_LEGACY_FINALIZER);
+        }
+    int room = om__gc_garbage_reserve(h, listed) == 0;
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!(o->gc & OM_GCW_REACHABLE)) continue;
         o->gc &= ~(uint32_t)(OM_GCW_REACHABLE | OM_GCW_UNREACHABLE);
         if (h->gc.debug & OM_GC_DEBUG_UNCOLLECTABLE) om__gc_debug_object(h, "uncollectable", o);
         u[i] = NULL;
-        if (room)
+        if (room && (saveall || (o->type->flags & OM_TYPE_LEGACY_FINALIZER)))
             om__gc_garbage_push_steal(h, o);
         else
-            o->refcnt--; /* no room: the cycle stays alive, unlisted */
+            o->refcnt--; /* kept alive by a listed object (or no room: unlisted) */
     }
     return moved;
 }
 
 /* ---------------------------------------------------- weak references */
 
-/* Returns 1 when a callback ran (user code: resurrection possible). */
+/* Rules (CPython's handle_weakrefs): first every weak reference that is
+ * itself garbage is detached from its referent, whatever the referent, so
+ * its callback never runs, not even when the referent dies by refcount
+ * later in delete_garbage (behind a non-GC container, or an older object
+ * kept alive only by this garbage: bpo-38006); then the weak references to
+ * garbage are cleared, and the callbacks of those still reachable run.
+ * A pass that skips this function must also know there is no weak
+ * reference object among u. Returns 1 when a callback ran (user code:
+ * resurrection possible). */
 static int handle_weakrefs(om_heap *h, om_object **u, size_t n)
 {
     om__wr_chain chain = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (u[i]) om__weakref_clear_trash(u[i]);
     for (size_t i = 0; i < n; i++)
         if (u[i] && (u[i]->gc & OM_GCW_WEAKREFS)) om__weakref_clear_all(h, u[i], &chain, 1);
     int ran = chain.head != NULL;

@@ -98,6 +98,8 @@ static void wr_unlink(om__weakref *wr)
     if (wr->next) wr->next->prev = wr->prev;
     wr->next = wr->prev = NULL;
     wr->referent = NULL;
+    wr->callback = NULL; /* cleared: __callback__ is None */
+    wr->ctx = NULL;
     if (!s->head) {
         wr_delete(g, s);
         ref->gc &= ~(uint32_t)OM_GCW_WEAKREFS;
@@ -169,7 +171,32 @@ om_object *om_weakref_get(om_object *wr)
         return NULL;
     }
     om_object *r = ((om__weakref *)wr)->referent;
+    if (r && (r->gc & OM_GCW_PENDING)) return NULL; /* count zero: dying (object.h 4) */
     return r ? om__incref(r) : NULL;
+}
+
+om_object **om_weakref_get_all(om_heap *h, const om_object *o, size_t *n)
+{
+    size_t k = om_weakref_count(o);
+    om_object **a = om__sys_malloc(h, (k ? k : 1) * sizeof *a);
+    *n = 0;
+    if (!a) return NULL;
+    om__wr_slot *s = k ? wr_find(&h->gc, o) : NULL;
+    for (om__weakref *wr = s ? s->head : NULL; wr; wr = wr->next) a[(*n)++] = om__incref(OM_OBJ(wr));
+    return a;
+}
+
+om_weakref_callback om_weakref_get_callback(om_object *wr, void **ctx)
+{
+    if (ctx) *ctx = NULL;
+    if (!om_is_weakref(wr)) {
+        om__err(om_heap_of(wr), OM_ETYPE, "om_weakref_get_callback: a '%s' is not a weak reference",
+                wr->type->name);
+        return NULL;
+    }
+    om__weakref *w = (om__weakref *)wr;
+    if (ctx) *ctx = w->ctx;
+    return w->callback;
 }
 
 size_t om_weakref_count(const om_object *o)
@@ -195,7 +222,10 @@ void om__weakref_clear_all(om_heap *h, om_object *o, om__wr_chain *chain, int in
         wr->referent = NULL;
         wr->next = wr->prev = NULL;
         int skip = in_collection && (wr->ob_base.gc & OM_GCW_UNREACHABLE);
-        if (wr->callback && !skip) {
+        if (!wr->callback || skip) {
+            wr->callback = NULL;
+            wr->ctx = NULL;
+        } else {
             om__incref(OM_OBJ(wr));
             if (chain->tail)
                 chain->tail->next = wr;
@@ -217,9 +247,18 @@ void om__weakref_run_callbacks(om__wr_chain *chain)
         om__weakref *wr = next;
         next = wr->next;
         wr->next = NULL;
-        wr->callback(OM_OBJ(wr), wr->ctx);
+        om_weakref_callback cb = wr->callback;
+        void *ctx = wr->ctx;
+        wr->callback = NULL; /* cleared before the call, as CPython */
+        wr->ctx = NULL;
+        cb(OM_OBJ(wr), ctx);
         om_decref(wr);
     }
+}
+
+void om__weakref_clear_trash(om_object *o)
+{
+    if (o->type == &weakref_type) wr_unlink((om__weakref *)o);
 }
 
 void om__gc_on_free(om_heap *h, om_object *o)

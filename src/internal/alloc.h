@@ -31,9 +31,25 @@ static inline size_t om__class_size(unsigned cls)
     return ((size_t)cls + 1) << 4;
 }
 
+/* A free block, as the free lists see it.
+ *
+ * Invariant (the refcount word of a freed object block): the allocator
+ * never writes the first word of a free block. The free-list link lives in
+ * the second word (every block is at least OM_GRANULE = 16 bytes). So an
+ * object block keeps the refcnt (0) and gc word its object died with until
+ * the block is handed out again, and an om_decref of a freed, not yet
+ * reused object reaches om__decref_slow (count 0) and is reported with
+ * OM_ESTATE instead of decrementing a free-list pointer (docs/object.md,
+ * "What is detected"). Fast paths that push or pop free blocks must keep
+ * this: read and write only `next`. In debug mode the block starts with the
+ * debug prefix, whose second word (state, kind, guard) holds the link while
+ * free (debug.c marks the freed block in the first word instead). */
 typedef struct om__block {
-    struct om__block *next;
+    uint64_t keep;          /* never written while free: an object's refcnt + gc */
+    struct om__block *next; /* free-list link                                    */
 } om__block;
+_Static_assert(offsetof(om__block, next) == 8 && sizeof(om__block) <= OM_GRANULE,
+               "the link is the second word of the smallest block");
 
 typedef struct om__arena om__arena;
 
@@ -208,14 +224,17 @@ typedef struct om__large {
 _Static_assert(sizeof(om__large) % 16 == 0, "large payloads must stay 16-byte aligned");
 
 /* Debug mode: every block is this prefix, the payload, then guard bytes to
- * the end of the block (at least OM_DBG_TAIL). A free small block keeps its
- * free-list link in the size field; state and guard stay. */
+ * the end of the block (at least OM_DBG_TAIL). A free small block holds
+ * OM_DBG_FREED_SIZE in its size field (that is what says "freed") and its
+ * free-list link over state, kind and guard (om__block: the link is the
+ * second word); a freed large block says OM_DBG_FREED in state. */
 typedef struct om__dbg {
-    uint64_t size;    /* requested bytes (link when free)            */
-    uint8_t state;    /* OM_DBG_LIVE or OM_DBG_FREED                 */
+    uint64_t size;    /* requested bytes; OM_DBG_FREED_SIZE when free */
+    uint8_t state;    /* OM_DBG_LIVE or OM_DBG_FREED (live / large)  */
     uint8_t kind;     /* OM_KIND_* it was allocated as               */
     uint8_t guard[6]; /* OM_DBG_GUARD                                */
 } om__dbg;
+#define OM_DBG_FREED_SIZE 0xF3F3F3F3F3F3F3F3ull
 #define OM_DBG_PREFIX ((size_t)sizeof(om__dbg))
 #define OM_DBG_TAIL   8
 #define OM_DBG_LIVE   0xA1

@@ -43,6 +43,11 @@ typedef struct om__gcstate {
      * the collector at init; NULL = none). */
     void (*on_threshold)(om_heap *h);
     void *impl;              /* unused (kept for layout compatibility)       */
+    /* Called by a collection for each candidate of an OM_TYPE__UNTRACKS
+     * type before it is counted: 1 when it untracked the object (it is
+     * then no candidate). full: a full collection. Set by the types layer
+     * (CPython's _PyTuple_MaybeUntrack, _PyDict_MaybeUntrack). */
+    int (*maybe_untrack)(om_object *o, int full);
     int deferred;            /* gen + 1 of a collection asked for during one */
     long long_lived_total;   /* survivors of the last full collection        */
     long long_lived_pending; /* objects promoted to old since then           */
@@ -104,6 +109,11 @@ typedef struct om__wr_chain {
  * Those with a callback that should run (in a collection: not UNREACHABLE
  * themselves) get a strong reference and join the end of *chain. */
 void om__weakref_clear_all(om_heap *h, om_object *o, om__wr_chain *chain, int in_collection);
+/* o is unreachable garbage: when it is a weak reference, detach it from
+ * its referent now, so its callback can never run, even when the referent
+ * dies later by refcount while the garbage is cleared (CPython's
+ * handle_weakrefs, bpo-38006). */
+void om__weakref_clear_trash(om_object *o);
 /* Run and drop the callbacks of a chain built by om__weakref_clear_all. */
 void om__weakref_run_callbacks(om__wr_chain *chain);
 /* Number of referents in the side table / free it (heap destroy). */

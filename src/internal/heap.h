@@ -49,8 +49,8 @@ static inline int om__block_is_large(const om_heap *h, size_t size)
  * word included; this opens the link word just for the read. */
 static inline om__block *om__link_read(om__block *b)
 {
-    om__unpoison(b, sizeof *b);
-    om__vg_defined(b, sizeof *b);
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_defined(&b->next, sizeof b->next);
     return b->next;
 }
 

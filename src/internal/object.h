@@ -19,7 +19,10 @@
  *     object's block starts (om__obj_block).
  *  4. While an object waits on the deferred-deallocation list its refcnt
  *     and gc_refs bits hold the list link (om__pending_*), it is untracked
- *     and nothing else may see it.
+ *     (WASTRACKED says it was) and nothing else may see it: its finalizer
+ *     and weak-reference callbacks have not run yet (they run when the
+ *     outermost deallocation takes it off the list), and om_weakref_get of
+ *     a weak reference to it returns NULL.
  */
 enum {
     OM_GCW_TRACKED = 1u << 0,     /* the collector tracks it                 */
@@ -32,7 +35,7 @@ enum {
     OM_GCW_DEBUG = 1u << 7,       /* has a debug prefix before it            */
     OM_GCW_FROZEN = 1u << 8,      /* in the permanent generation (freeze)    */
     OM_GCW_PENDING = 1u << 9,     /* waiting on the deferred-dealloc list    */
-    OM_GCW_SPARE1 = 1u << 10,     /* free for the collector's use            */
+    OM_GCW_WASTRACKED = 1u << 10, /* pending, was tracked (dealloc.c defer)  */
     OM_GCW_SPARE2 = 1u << 11,     /* free for the collector's use            */
 };
 #define OM_GCW_FLAG_BITS  12
@@ -65,6 +68,9 @@ static inline size_t om__obj_prefix(const om_object *o)
 /* Internal type flag: the type's dealloc releases the object's memory
  * itself (om__object_free_memory, or keeps it on a free list). */
 #define OM_TYPE__OWNS_MEMORY (1u << 14)
+/* Internal type flag: the collector offers its objects to
+ * om__gcstate.maybe_untrack when they are candidates (tuples, dicts). */
+#define OM_TYPE__UNTRACKS (1u << 13)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);

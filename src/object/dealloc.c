@@ -55,40 +55,80 @@ static void dealloc_one(om_heap *h, om_object *o)
 
 /* Deallocations nest directly up to this depth (a list dropping its
  * tuples dropping their items costs no queueing); deeper ones wait on the
- * pending list, so the C stack stays bounded at any depth of structure. */
+ * pending list, so the C stack stays bounded at any depth of structure.
+ * The depth counts everything a deallocation runs: finalizers and weak
+ * reference callbacks are user code that may drop the next object, so the
+ * depth check comes before them (CPython's trashcan wraps tp_dealloc,
+ * finalizer included). */
 #define OM_DEALLOC_DEPTH 24
 
-/* o's count just reached zero. PEP 442: the finalizer runs first, once,
- * with o alive (count 1), and may resurrect it. Then weak references are
- * cleared and their callbacks run, o leaves the collector, and it is
- * deallocated now or, inside another deallocation, queued. */
-void om__object_dealloc(om_object *o)
+/* Defer o (count zero) to the outermost deallocation. It leaves the
+ * collector now (invariant 4 of object.h); WASTRACKED brings it back if
+ * its finalizer or a weak-reference callback resurrects it. */
+static void defer(om_heap *h, om_object *o)
 {
-    om_heap *h = om_heap_of(o);
+    if (o->gc & OM_GCW_TRACKED) {
+        om__gc_untrack_dying(h, o);
+        o->gc |= OM_GCW_WASTRACKED;
+    }
+    pending_push(h, o);
+}
+
+/* A user hook resurrected o: a deferred object rejoins the collector. */
+static void resurrected(om_object *o)
+{
+    if (o->gc & OM_GCW_WASTRACKED) {
+        o->gc &= ~(uint32_t)OM_GCW_WASTRACKED;
+        om_gc_track(o);
+    }
+}
+
+/* The whole deallocation of o (count zero). PEP 442: the finalizer runs
+ * first, once, with o alive (count 1), and may resurrect it. Then weak
+ * references are cleared and their callbacks run, o leaves the collector,
+ * and its type drops what it owns. */
+static void dealloc_full(om_heap *h, om_object *o)
+{
     const om_type *t = o->type;
     if (t->finalize && !(o->gc & OM_GCW_FINALIZED)) {
         o->gc |= OM_GCW_FINALIZED;
         o->refcnt = 1;
         t->finalize(o);
-        if (--o->refcnt != 0) return; /* resurrected */
+        if (--o->refcnt != 0) {
+            resurrected(o);
+            return;
+        }
     }
     if (o->gc & OM_GCW_WEAKREFS) {
         o->refcnt = 1; /* callbacks may look around; o must not die twice */
         om__gc_on_free(h, o);
-        if (--o->refcnt != 0) return;
+        if (--o->refcnt != 0) {
+            resurrected(o);
+            return;
+        }
     }
+    o->gc &= ~(uint32_t)OM_GCW_WASTRACKED;
     if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying(h, o);
+    dealloc_one(h, o);
+}
+
+/* o's count just reached zero: deallocate it now or, nested deeper than
+ * OM_DEALLOC_DEPTH in other deallocations, queue it for the outermost,
+ * which empties the queue. */
+void om__object_dealloc(om_object *o)
+{
+    om_heap *h = om_heap_of(o);
     int depth = h->obj.deallocating;
     if (depth >= OM_DEALLOC_DEPTH) { /* deep: the outermost loop frees it */
-        pending_push(h, o);
+        defer(h, o);
         return;
     }
     h->obj.deallocating = depth + 1;
-    dealloc_one(h, o); /* shallow nesting recurses: no list traffic */
+    dealloc_full(h, o); /* shallow nesting recurses: no list traffic */
     if (depth == 0)
         while ((o = pending_pop(h)) != NULL) {
             h->obj.deallocating = 1;
-            dealloc_one(h, o);
+            dealloc_full(h, o);
         }
     h->obj.deallocating = depth;
 }

@@ -6,12 +6,18 @@
  * truncated, corrupt or hostile file is an OM_EFORMAT error, never a
  * crash or a huge allocation.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "trace_int.h"
 
 #define OM_DUMP_MAGIC "OMTRACE\0"
 enum { OM_DUMP_VERSION = 1, OM_DUMP_HDR = 8 + 4 * 4 + 8 };
+/* The longest string (file or function name) a dump holds: longer ones are
+ * refused by both sides, so that a hostile length cannot make the loader
+ * copy gigabytes. */
+#define OM_DUMP_MAX_STRING ((size_t)1 << 20)
 
 static uint32_t fnv1a(const unsigned char *p, size_t n)
 {
@@ -115,11 +121,15 @@ static int number_all(om_heap *h, const om_snapshot *s, idxmap *strs, idxmap *tb
     for (size_t i = 0; i < s->ntraces; i++) {
         const om_traceback *tb = s->traces[i].traceback;
         size_t before = tbs->n;
-        if (idx_of(h, tbs, tb) < 0) return -1;
+        if (idx_of(h, tbs, tb) < 0) return OM_ENOMEM;
         if (tbs->n == before) continue;
         for (uint32_t j = 0; j < tb->nframe; j++) {
-            if (idx_of(h, strs, tb->frames[j].filename) < 0) return -1;
-            if (tb->frames[j].name && idx_of(h, strs, tb->frames[j].name) < 0) return -1;
+            const om_frame *f = &tb->frames[j];
+            if (strlen(f->filename) > OM_DUMP_MAX_STRING ||
+                (f->name && strlen(f->name) > OM_DUMP_MAX_STRING))
+                return om__err(h, OM_EINVAL, "om_snapshot_dump: a frame string longer than 1 MiB");
+            if (idx_of(h, strs, f->filename) < 0) return OM_ENOMEM;
+            if (f->name && idx_of(h, strs, f->name) < 0) return OM_ENOMEM;
         }
     }
     return 0;
@@ -164,17 +174,17 @@ int om_snapshot_dump(const om_snapshot *s, const char *path)
     memset(&strs, 0, sizeof strs);
     memset(&tbs, 0, sizeof tbs);
     wbuf w = {h, NULL, 0, 0, 0};
-    if (number_all(h, s, &strs, &tbs) < 0) w.failed = 1;
+    int rc = number_all(h, s, &strs, &tbs);
+    if (rc < 0) w.failed = 1;
     write_body(&w, s, &strs, &tbs);
     idx_free(h, &strs);
     idx_free(h, &tbs);
-    int rc = 0;
     if (w.failed) {
-        rc = OM_ENOMEM;
+        if (rc == 0) rc = OM_ENOMEM;
     } else {
         FILE *f = fopen(path, "wb");
         if (!f) {
-            rc = om__err(h, OM_EIO, "om_snapshot_dump: cannot open %s", path);
+            rc = om__err(h, OM_EIO, "om_snapshot_dump: cannot open %s: %s", path, strerror(errno));
         } else {
             size_t wr = fwrite(w.p, 1, w.n, f);
             if (fclose(f) != 0 || wr != w.n)
@@ -236,7 +246,8 @@ typedef struct loadctx {
 static const char *load_strings(loadctx *c)
 {
     for (uint32_t i = 0; i < c->nstrs; i++) {
-        uint32_t len = get32(&c->r);
+        size_t len = get32(&c->r);
+        if (len > OM_DUMP_MAX_STRING) return "a string longer than 1 MiB";
         if (!fits(&c->r, len, 1)) return "truncated string table";
         const unsigned char *s = c->r.p + c->r.at;
         if (memchr(s, 0, len)) return "a NUL byte inside a string";
@@ -337,7 +348,9 @@ om_snapshot *om_snapshot_load_buffer(om_heap *h, const void *data, size_t len)
 om_snapshot *om_snapshot_load(om_heap *h, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return om__err_null(h, OM_EIO, "om_snapshot_load: cannot open %s", path);
+    if (!f)
+        return om__err_null(h, OM_EIO, "om_snapshot_load: cannot open %s: %s", path,
+                            strerror(errno));
     size_t cap = 0, n = 0;
     unsigned char *buf = NULL;
     for (;;) {

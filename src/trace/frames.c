@@ -81,11 +81,14 @@ size_t om__pset_bytes(const om__pset *s)
     return s->slots ? (s->mask + 1) * sizeof(void *) : 0;
 }
 
-uint32_t om__hash_str(const char *s)
+/* SipHash-1-3 under the heap's string key (re-keyed for the tracer, so
+ * that its hashes say nothing about om_hash's), never 0: strings come
+ * from frame providers and snapshot files, and an unkeyed hash let
+ * crafted ones share one probe run (issue 12). */
+uint32_t om__hash_str(const om_heap *h, const char *s)
 {
-    uint32_t x = 2166136261u;
-    for (; *s; s++) x = (x ^ (unsigned char)*s) * 16777619u;
-    return x ? x : 1;
+    uint64_t x = om__siphash13(h->types.sip_k0 ^ 0x7472616365ull, h->types.sip_k1, s, strlen(s));
+    return (uint32_t)(x ^ (x >> 32)) | 1;
 }
 
 static inline uint32_t mix64(uint64_t x)
@@ -213,9 +216,11 @@ static int grow(om_heap *h, om__pset *s, uint32_t (*hash_of)(const void *))
         while (slots[j]) j = (j + 1) & (cap - 1);
         slots[j] = r;
     }
+    size_t n = s->n; /* om__pset_free forgets the count: keep it */
     om__pset_free(h, s);
     s->slots = slots;
     s->mask = cap - 1;
+    s->n = n;
     return 0;
 }
 
@@ -299,7 +304,7 @@ static int str_eq(const void *rec, const void *key)
 /* The tracer's copy of s (interned). */
 static const char *intern_str(om_heap *h, om__tracestate *t, const char *s)
 {
-    uint32_t hash = om__hash_str(s);
+    uint32_t hash = om__hash_str(h, s);
     void **slot = om__pset_slot(h, &t->strset, hash, str_eq, s);
     if (!slot) return NULL;
     if (!*slot) {

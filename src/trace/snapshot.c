@@ -55,7 +55,7 @@ static int str_eq(const void *rec, const void *key)
 const char *om__sbuild_str(om__sbuild *b, const char *str)
 {
     om_heap *h = b->s->h;
-    uint32_t hash = om__hash_str(str);
+    uint32_t hash = om__hash_str(h, str);
     void **slot = om__pset_slot(h, &b->strs, hash, str_eq, str);
     if (!slot) return NULL;
     if (!*slot) {

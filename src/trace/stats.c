@@ -58,11 +58,11 @@ static int grec_eq(const void *rec, const void *key)
     return tb->nframe == k->n && frames_eq(tb->frames, k->frames, k->n);
 }
 
-static uint32_t frames_hash(const om_frame *f, uint32_t n)
+static uint32_t frames_hash(const om_heap *h, const om_frame *f, uint32_t n)
 {
     uint64_t x = n;
     for (uint32_t i = 0; i < n; i++)
-        x = (x ^ om__hash_str(f[i].filename) ^ ((uint64_t)f[i].lineno << 32)) *
+        x = (x ^ om__hash_str(h, f[i].filename) ^ ((uint64_t)f[i].lineno << 32)) *
             0x9E3779B97F4A7C15ULL;
     return (uint32_t)(x >> 32) | 1;
 }
@@ -75,7 +75,7 @@ static om_stat *group_of(stats_impl *st, const om_frame *frames, uint32_t n, uin
 {
     om_heap *h = st->h;
     gkey k = {st, frames, n};
-    uint32_t hash = frames_hash(frames, n);
+    uint32_t hash = frames_hash(h, frames, n);
     void **slot = om__pset_slot(h, &st->groups, hash, grec_eq, &k);
     if (!slot) return NULL;
     if (*slot) return &st->pub.items[((grec *)*slot)->idx];
@@ -104,6 +104,20 @@ static om_stat *group_of(stats_impl *st, const om_frame *frames, uint32_t n, uin
     return s;
 }
 
+/* Sizes come from snapshot files too: sums and differences saturate
+ * instead of wrapping (a sum past SIZE_MAX, a difference past ptrdiff_t's
+ * range, both signed overflow in C). */
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static ptrdiff_t sat_diff(size_t a, size_t b)
+{
+    if (a >= b) return a - b > (size_t)PTRDIFF_MAX ? PTRDIFF_MAX : (ptrdiff_t)(a - b);
+    return b - a > (size_t)PTRDIFF_MAX ? PTRDIFF_MIN : -(ptrdiff_t)(b - a);
+}
+
 static stats_impl *group_by(const om_snapshot *s, om_stat_key key, int cumulative)
 {
     om_heap *h = s->h;
@@ -129,7 +143,7 @@ static stats_impl *group_by(const om_snapshot *s, om_stat_key key, int cumulativ
                 om_stats_free(&st->pub);
                 return NULL;
             }
-            g->size += e->size;
+            g->size = sat_add(g->size, e->size);
             g->count++;
         }
     }
@@ -198,8 +212,8 @@ om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s
         return NULL;
     }
     for (size_t i = 0; i < st->pub.n; i++) {
-        st->pub.items[i].size_diff = (ptrdiff_t)st->pub.items[i].size;
-        st->pub.items[i].count_diff = (ptrdiff_t)st->pub.items[i].count;
+        st->pub.items[i].size_diff = sat_diff(st->pub.items[i].size, 0);
+        st->pub.items[i].count_diff = sat_diff(st->pub.items[i].count, 0);
     }
     for (size_t i = 0; i < old->pub.n; i++) {
         const om_stat *o = &old->pub.items[i];
@@ -210,8 +224,8 @@ om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s
             om_stats_free(&st->pub);
             return NULL;
         }
-        g->size_diff -= (ptrdiff_t)o->size;
-        g->count_diff -= (ptrdiff_t)o->count;
+        g->size_diff = sat_diff(g->size, o->size); /* groups are unique: one o per g */
+        g->count_diff = sat_diff(g->count, o->count);
     }
     om_stats_free(&old->pub);
     if (st->pub.n) qsort(st->pub.items, st->pub.n, sizeof *st->pub.items, diff_cmp);

@@ -417,6 +417,11 @@ int om_trace_track(om_heap *h, unsigned domain, uintptr_t ptr, size_t size)
     om__tracestate *t = h->trace;
     if (!t) return om__err(h, OM_ESTATE, "om_trace_track: not tracing");
     if (!ptr) return om__err(h, OM_EINVAL, "om_trace_track: a NULL pointer");
+    size_t old = 0;
+    om__trace_get(h, t, domain, ptr, &old);
+    if (size > old && size - old > SIZE_MAX - t->current) /* current - old + size wraps */
+        return om__err(h, OM_EINVAL, "om_trace_track: %zu bytes would overflow the traced total",
+                       size);
     om__tb *tb = om__trace_capture(h, t);
     if (!tb || trace_set(h, t, domain, ptr, size, tb) < 0) return OM_ENOMEM;
     return 0;

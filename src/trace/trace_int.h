@@ -148,7 +148,8 @@ int om__trace_unwind_tables_available(void);
 void om__trace_unwind_init(void);
 void om__pset_free(om_heap *h, om__pset *s);
 size_t om__pset_bytes(const om__pset *s);
-uint32_t om__hash_str(const char *s);
+/* A string's hash, keyed per heap (never 0). */
+uint32_t om__hash_str(const om_heap *h, const char *s);
 /* The slot of the record (starting with its uint32_t hash) equal to key,
  * or the empty slot where it goes, after growing s when needed; the caller
  * fills an empty slot and counts it in s->n. NULL on failure. */

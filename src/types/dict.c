@@ -77,7 +77,7 @@ static int dict_repr(om_object *o, char *buf, size_t n)
 const om_type om_dict_type = {
     .name = "dict",
     .basic_size = sizeof(om__dict),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY | OM_TYPE__UNTRACKS,
     .traverse = dict_traverse,
     .clear = dict_clear,
     .dealloc = dict_dealloc,
@@ -94,8 +94,19 @@ om_object *om_dict_new(om_heap *h)
     d->version = 0;
     d->used = d->nentries = d->usable = 0;
     d->table = NULL;
-    om__gc_track_new(h, o);
-    return o;
+    return o; /* not tracked until a container is stored (om_dict_set_steal) */
+}
+
+int om__dict_maybe_untrack(om_object *o)
+{
+    om__dict *d = (om__dict *)o;
+    if (d->table) {
+        const om__dentry *e = om__dict_entries(d);
+        for (size_t i = 0; i < d->nentries; i++)
+            if (e[i].key && (!om__is_atomic(e[i].key) || !om__is_atomic(e[i].value))) return 0;
+    }
+    om_gc_untrack(o);
+    return 1;
 }
 
 uint64_t om__dict_probe_count(om_heap *h)
@@ -263,6 +274,9 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
         err = key_hash(key, &hash);
     ptrdiff_t ix = err ? IX_EMPTY : lookup(d, key, hash, &slot, &err);
     if (om__unlikely(err < 0)) goto fail;
+    /* MAINTAIN_TRACKING: tracked once a key or value may be tracked */
+    if (!(o->gc & OM_GCW_TRACKED) && (!om__is_atomic(key) || !om__is_atomic(value)))
+        om_gc_track(o);
     if (ix >= 0) { /* replace the value: the key set is unchanged */
         om__dentry *e = &om__dict_entries(d)[ix];
         om_object *old = e->value;

@@ -44,7 +44,7 @@ const om_type om_tuple_type = {
     .name = "tuple",
     .basic_size = sizeof(om__tuple),
     .item_size = sizeof(om_object *),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE_GC | OM_TYPE__OWNS_MEMORY | OM_TYPE__UNTRACKS,
     .traverse = tuple_traverse,
     .clear = tuple_clear,
     .dealloc = tuple_dealloc,
@@ -186,6 +186,12 @@ static void untrack(om_object *t)
     om_gc_untrack(t);
     om_heap *h = om_heap_of(t);
     if (young && h->gc.count[0] > 0) h->gc.count[0]--;
+}
+
+int om__types_maybe_untrack(om_object *o, int full)
+{
+    if (o->type == &om_tuple_type) return om_tuple_maybe_untrack(o);
+    return full && o->type == &om_dict_type && om__dict_maybe_untrack(o);
 }
 
 int om_tuple_maybe_untrack(om_object *o)

@@ -170,6 +170,7 @@ int om__types_init(om_heap *h)
         return OM_ENOMEM;
     }
     ts->ready = 1;
+    h->gc.maybe_untrack = om__types_maybe_untrack;
     return 0;
 }
 

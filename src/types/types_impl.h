@@ -53,11 +53,21 @@ static inline int om__index(ptrdiff_t i, size_t len, size_t *out)
     return 0;
 }
 
-/* 1 when o cannot be part of a cycle: not a GC object, or an untracked
- * one (CPython's _PyObject_GC_MAY_BE_TRACKED, negated). */
+/* 1 when o cannot be part of a cycle now or later: not a GC object, or an
+ * untracked tuple (CPython's _PyObject_GC_MAY_BE_TRACKED, negated). Any
+ * other GC object may be (or become) tracked: an untracked dict is tracked
+ * as soon as a container is stored in it. */
 static inline int om__is_atomic(const om_object *o)
 {
-    return !(o->type->flags & OM_TYPE_GC) || !(o->gc & OM_GCW_TRACKED);
+    return !(o->type->flags & OM_TYPE_GC) ||
+           (o->type == &om_tuple_type && !(o->gc & OM_GCW_TRACKED));
 }
+
+/* The collector's untracking hook (om__gcstate.maybe_untrack): tuples on
+ * any collection, dicts on full ones (types.c). */
+int om__types_maybe_untrack(om_object *o, int full);
+/* _PyDict_MaybeUntrack: untrack dict o when every key and value is
+ * atomic; 1 when it is untracked now. */
+int om__dict_maybe_untrack(om_object *o);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "om_child.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #endif
 #ifndef HAVE_VALGRIND
 #define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#define RUNNING_ON_VALGRIND             0
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -32,6 +34,11 @@ char om_child_out[16384];
 int om_child_under_asan(void)
 {
     return UNDER_ASAN;
+}
+
+int om_child_under_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND ? 1 : 0;
 }
 
 __attribute__((no_sanitize_address, noinline)) void om_child_poke(void *p, size_t off, int v)
@@ -124,4 +131,30 @@ void om_expect_clean(void (*fn)(void *), const char *const *want)
         fprintf(stderr, "child status %d, output:\n%s\n", status, om_child_out);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     expect_strings(want);
+}
+
+typedef struct limited {
+    void (*fn)(void *);
+    void *arg;
+    unsigned seconds;
+} limited;
+
+static void run_limited(void *p)
+{
+    limited *l = p;
+    alarm(l->seconds);
+    l->fn(l->arg);
+}
+
+void om_expect_finishes(void (*fn)(void *), void *arg, unsigned seconds)
+{
+    limited l = {fn, arg, seconds};
+    int status = om_test_run_child(run_limited, &l, om_child_out, sizeof om_child_out);
+    show();
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+        fprintf(stderr, "child did not finish within %u s (a hang), output:\n%s\n", seconds,
+                om_child_out);
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "child status %d, output:\n%s\n", status, om_child_out);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

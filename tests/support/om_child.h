@@ -40,6 +40,8 @@ void om_child_say_error(om_heap *h, int want);
 
 /* 1 in a build with AddressSanitizer. */
 int om_child_under_asan(void);
+/* 1 when running under Valgrind (cases that stream gigabytes skip). */
+int om_child_under_valgrind(void);
 
 /* The output of the last child (NUL-terminated). */
 extern char om_child_out[16384];
@@ -53,5 +55,9 @@ void om_expect_abort_or_asan(void (*fn)(void *), const char *const *want);
 /* Run fn in a child; it must exit with status 0 (no abort) and its stderr
  * must contain every string of want. */
 void om_expect_clean(void (*fn)(void *), const char *const *want);
+/* Run fn(arg) in a child killed by SIGALRM after seconds: it must finish
+ * (exit status 0) in time. How a hang becomes a failure, never a timing
+ * assertion: the limit is many times what the work needs. */
+void om_expect_finishes(void (*fn)(void *), void *arg, unsigned seconds);
 
 #endif

@@ -231,8 +231,8 @@ static void test_gc_finalizer_creates_garbage(void **state)
 }
 
 /* test_gc.py: test_legacy_finalizer / test_legacy_finalizer_newclass: a
- * cycle holding a legacy finalizer is uncollectable and goes to garbage,
- * with what it reaches */
+ * cycle holding a legacy finalizer is uncollectable: the object with the
+ * legacy finalizer goes to garbage, what it reaches stays alive */
 static void test_gc_legacy_finalizer_uncollectable(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -243,16 +243,15 @@ static void test_gc_legacy_finalizer_uncollectable(void **state)
     om_decref(a), om_decref(b), om_decref(c);
     assert_int_equal(om_gc_collect(h, -1), 3);
     assert_int_equal(g_finalized, 0);
-    assert_int_equal(om_gc_garbage_count(h), 2);
+    assert_int_equal(om_gc_garbage_count(h), 1);
     om_gc_stats st[3];
     om_gc_get_stats(h, st);
     assert_int_equal(st[2].uncollectable, 2);
     assert_int_equal(st[2].collected, 1);
     size_t n;
     om_object **g = om_gc_garbage(h, &n);
-    assert_int_equal(n, 2);
-    assert_true((g[0] == OM_OBJ(a) && g[1] == OM_OBJ(b)) ||
-                (g[0] == OM_OBJ(b) && g[1] == OM_OBJ(a)));
+    assert_int_equal(n, 1);
+    assert_ptr_equal(g[0], OM_OBJ(a));
     om_gc_list_free(h, g, n);
     set_slot(b, 0, NULL); /* the programmer breaks the cycle */
     om_gc_garbage_clear(h);
