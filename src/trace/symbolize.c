@@ -44,6 +44,7 @@ struct om__symtab {
 #ifdef OM_HAVE_LIBDW
     Dwfl *dwfl;
     int dwfl_failed;
+    int refreshed; /* the module list was made again after a miss */
 #endif
 };
 
@@ -67,6 +68,13 @@ om__symtab *om__symtab_new(om_heap *h)
         strstr(info.dli_fname, "libobjmem"))
         st->selfso = info.dli_fname;
     return st;
+}
+
+om__symtab *om__trace_symtab(om_heap *h)
+{
+    om__tracestate *t = h->trace;
+    if (!t->symtab) t->symtab = om__symtab_new(h);
+    return t->symtab;
 }
 
 void om__symtab_free(om__symtab *st)
@@ -170,6 +178,12 @@ static int lookup_dw(om__symtab *st, uintptr_t pc, symrec *r)
     Dwfl *d = get_dwfl(st);
     if (!d) return 0;
     Dwfl_Module *m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+    if (!m && !st->refreshed) { /* loaded since: list the modules again, once */
+        st->refreshed = 1;
+        dwfl_end(st->dwfl);
+        st->dwfl = NULL;
+        if ((d = get_dwfl(st)) != NULL) m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+    }
     if (!m) return 0;
     GElf_Off off = 0;
     GElf_Sym sym;

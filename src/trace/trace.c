@@ -352,6 +352,7 @@ void om_trace_stop(om_heap *h)
     if (!t) return;
     h->hooks &= ~(unsigned)OM_HOOK_TRACE;
     h->trace = NULL;
+    om__symtab_free(t->symtab);
     if (t->traces) om__sys_free(h, t->traces, (t->mask + 1) * sizeof *t->traces);
     side_release(h, t);
     if (t->tbs) om__sys_free(h, t->tbs, t->tbs_cap * sizeof *t->tbs);

@@ -123,6 +123,7 @@ struct om__tracestate {
     om__bump bump;                /* tracebacks, frames, strings             */
     om_frame *scratch;            /* provider output buffer (nframe)         */
     uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
+    struct om__symtab *symtab;    /* symbolization cache, made when needed  */
     int unwind;                   /* OM_UNWIND_* asked for                   */
     int tables;                   /* 1: walk with the unwind tables          */
     int nranges;                  /* objmem's text ranges, 0 when unknown    */
@@ -204,6 +205,9 @@ om_snapshot *om__sbuild_finish(om__sbuild *b);
 int om__objmem_text_ranges(om_heap *h, uintptr_t *lo, uintptr_t *hi, int max);
 typedef struct om__symtab om__symtab;
 om__symtab *om__symtab_new(om_heap *h);
+/* The tracer's symtab (made on first use, kept until tracing stops: its
+ * cache serves every later snapshot and traceback); NULL on failure. */
+om__symtab *om__trace_symtab(om_heap *h);
 /* Frame of return address pc; *internal = 1 when pc is in objmem. The
  * strings live until om__symtab_free. */
 om_frame om__symtab_lookup(om__symtab *st, uintptr_t pc, int *internal);
