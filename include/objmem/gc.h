@@ -156,6 +156,95 @@ om_object **om_gc_get_referents(om_heap *h, om_object *const *objs, size_t nobjs
  * items NULL is a no-op. */
 void om_gc_list_free(om_heap *h, om_object **items, size_t n);
 
+/* ------------------------------------------------- who holds it: roots */
+
+/* Roots, chains and pictures (docs/gc.md, "Roots, chains and pictures";
+ * the leak hunt in docs/leak-hunting.md). After the collector subtracts the
+ * references that the heap's tracked objects hold on each other, whatever
+ * count is left over comes from outside: a C variable, a global, another
+ * heap, an untracked or frozen object. None of these calls collects, runs
+ * a finalizer or a callback, or changes a count, a generation or a flag
+ * (the collector's scratch bits are borrowed and cleared). Called during a
+ * collection (from a finalizer or callback) they fail with OM_ESTATE. */
+
+/* One root: an object held from outside the heap. */
+typedef struct om_gc_root {
+    om_object *obj; /* a new reference (om_gc_roots_free drops it)         */
+    size_t outside; /* references to it from outside (not the array's own) */
+} om_gc_root;
+
+/* om_gc_get_roots flags. */
+enum {
+    /* Also untracked objects (atomic tuples, strs, user-untracked ones)
+     * whose count exceeds the references the heap's objects hold on them. */
+    OM_GC_ROOTS_UNTRACKED = 1u << 0,
+};
+
+/*
+ * The exact roots of h: every tracked, unfrozen object with references
+ * left over after the collector's subtraction, with that count (so a
+ * cycle held by one C variable gives one root with outside 1). Immortal
+ * objects are never roots (the heap keeps them).
+ *
+ * With reaching non-NULL, only the roots from which reaching can be
+ * reached along references (reaching itself when it is held from outside),
+ * nearest first; else in address order. flags: OM_GC_ROOTS_*.
+ *
+ * Returns a new array (free it with om_gc_roots_free; never NULL on
+ * success, even when *n is 0), or NULL with OM_ENOMEM, OM_ESTATE (during a
+ * collection) or OM_EFOREIGN (reaching is not a live object of h).
+ * Cost: one sweep and traverse of the tracked objects, as a full
+ * collection's first phase; with reaching or OM_GC_ROOTS_UNTRACKED a heap
+ * graph of every object (about 30 bytes per object and 8 per reference,
+ * freed before returning), and no recursion.
+ */
+om_gc_root *om_gc_get_roots(om_heap *h, om_object *reaching, unsigned flags, size_t *n);
+
+/* Drop the references of an array from om_gc_get_roots and free it
+ * (NULL is a no-op). */
+void om_gc_roots_free(om_heap *h, om_gc_root *roots, size_t n);
+
+/* One object of a chain and how the object before it holds it. */
+typedef struct om_gc_link {
+    om_object *obj; /* a new reference                                      */
+    char via[64];   /* where the previous object holds obj ("[3]", "['id']",
+                         "next"), from its type's name_referent; "" for the
+                         root and where the type cannot say                  */
+} om_gc_link;
+
+/* A chain of references from a root to a target (om_gc_find_chain). */
+typedef struct om_gc_chain {
+    size_t n;          /* links: links[0] the root, links[n - 1] the target */
+    size_t outside;    /* the root's references from outside              */
+    om_gc_link *links; /* n links                                         */
+} om_gc_chain;
+
+/*
+ * The shortest chain of references from a root to target (objgraph's
+ * find_backref_chain, exact): breadth-first from target backwards over
+ * every reference of the heap, stopping at the nearest object held from
+ * outside (tracked roots as om_gc_get_roots, and untracked objects held
+ * from outside, so a str in an atomic tuple is found). A target held from
+ * outside itself is a chain of one link. Between two roots at the same
+ * distance, the one at the lower address wins.
+ *
+ * Returns a new chain (om_gc_chain_free), or NULL with OM_EKEY when no root
+ * reaches target (it is cyclic garbage), OM_EFOREIGN when target is not a
+ * live object of h, OM_ENOMEM or OM_ESTATE (during a collection).
+ */
+om_gc_chain *om_gc_find_chain(om_heap *h, om_object *target);
+
+/* Drop a chain's references and free it (NULL is a no-op). */
+void om_gc_chain_free(om_heap *h, om_gc_chain *c);
+
+/*
+ * Write a chain as one line, "list@0x5600.. (1 outside) -> [2] dict -> ['s']
+ * str 'abc'" (type, address of the root, the root's outside count, then each
+ * hop's via and the object's type and repr), with snprintf's rules; returns
+ * the length it wanted.
+ */
+size_t om_gc_chain_format(const om_gc_chain *c, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -105,6 +105,13 @@ enum {
  *                            have another type.
  *   repr(o, buf, n)          write a short text (snprintf rules); returns
  *                            the length it wanted.
+ *   name_referent(o, child, buf, n)
+ *                            name where o holds its reference to child (a
+ *                            field "next", an index "[3]", a key "['id']")
+ *                            for om_gc_find_chain and the heap pictures;
+ *                            snprintf rules, returns the length it wanted,
+ *                            or 0 when o cannot say (or does not hold child).
+ *                            Must not change anything or allocate.
  */
 struct om_type {
     const char *name;  /* shown in stats, leak reports and errors       */
@@ -119,6 +126,7 @@ struct om_type {
     int (*hash)(om_object *o, uint64_t *out);
     int (*eq)(om_object *a, om_object *b);
     int (*repr)(om_object *o, char *buf, size_t n);
+    int (*name_referent)(om_object *o, const om_object *child, char *buf, size_t n);
 };
 
 /* --------------------------------------------------------------- creation */

@@ -5,7 +5,7 @@
  * answers "is this a large block of ours?" in O(1) without touching the
  * pointer. Design note: docs/alloc.md ("Large blocks").
  */
-#include "internal/heap.h"
+#include "internal/delayed.h"
 
 #define LSET_TOMB ((void *)1)
 
@@ -99,6 +99,7 @@ static size_t large_total(size_t size, size_t prefix)
  * whose bytes the caller fills. Returns the address after the prefix. */
 void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
 {
+    om__delayed_collect(h);
     size_t total = large_total(size, prefix);
     if (total < size) return om__err_null(h, OM_ENOMEM, "a block of %zu bytes is too large", size);
     if (lset_reserve(h) < 0) return om__err_null(h, OM_ENOMEM, "no memory for the large set");

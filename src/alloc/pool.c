@@ -8,7 +8,7 @@
  * (a pool to carve or retire, debug mode, tracing, large blocks, foreign
  * pointers) goes to a slow path. Design note: docs/alloc.md ("Pools").
  */
-#include "internal/heap.h"
+#include "internal/delayed.h"
 
 /* ------------------------------------------------- free-list link access */
 
@@ -126,6 +126,7 @@ static void unkeep(om_heap *h, om__pool *pool)
  * Returns a block of (kind, cls) or NULL with OM_ENOMEM. */
 void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 {
+    om__delayed_collect(h); /* blocks other threads freed come back here */
     om__pool *pool = h->alloc.avail[kind][cls];
     while (pool && !pool->free && pool->bump == pool->limit && !pool->kept) {
         avail_unlink(h, pool); /* a full head left there by the fast path */
@@ -274,7 +275,8 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         om__bm_clear(pool->alloc_bm, g);
         /* a dying object left its generation when it was untracked */
         OM_ASSERT(pool->kind != OM_KIND_GC ||
-                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g)));
+                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
+                   !om__bm_test(pool->tracked_bm, g)));
     }
     if (om__likely(!h->hooks && !large)) {
         om__pool *pool = om__pool_of(p);

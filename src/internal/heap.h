@@ -6,6 +6,8 @@
 #ifndef OM_INTERNAL_HEAP_H
 #define OM_INTERNAL_HEAP_H
 
+#include <stdatomic.h>
+
 #include "om.h"
 #include "alloc.h"
 #include "object.h"
@@ -33,6 +35,7 @@ struct om_heap {
     om__typestate types;   /* built-in types' singletons and caches       */
     om__tracestate *trace; /* tracing, when on (trace.h)                  */
     int destroying;        /* om_heap_destroy is running                  */
+    _Atomic(om__block *) delayed; /* blocks freed by other threads (delayed.c) */
 };
 
 /* 1 when a block of size bytes is a large block in h: in debug mode the

@@ -74,6 +74,23 @@ static int dict_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "{dict of %zu}", ((om__dict *)o)->used);
 }
 
+/* Where d holds child: "[<key repr>]" for a value, "key <repr>" for a key
+ * (the key's type repr, or its type name when it has none). */
+static int dict_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    om__dict *d = (om__dict *)o;
+    if (!d->table) return 0;
+    om__dentry *e = om__dict_entries(d);
+    for (size_t i = 0; i < d->nentries; i++) {
+        if (!e[i].key || (e[i].value != child && e[i].key != child)) continue;
+        char key[72];
+        if (!e[i].key->type->repr || e[i].key->type->repr(e[i].key, key, sizeof key) < 0)
+            snprintf(key, sizeof key, "<%s>", e[i].key->type->name);
+        return e[i].value == child ? snprintf(buf, n, "[%s]", key) : snprintf(buf, n, "key %s", key);
+    }
+    return 0;
+}
+
 const om_type om_dict_type = {
     .name = "dict",
     .basic_size = sizeof(om__dict),
@@ -83,6 +100,7 @@ const om_type om_dict_type = {
     .dealloc = dict_dealloc,
     .sizeof_extra = dict_extra,
     .repr = dict_repr,
+    .name_referent = dict_name_referent,
 };
 
 om_object *om_dict_new(om_heap *h)

@@ -42,6 +42,15 @@ static int list_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "[list of %zu]", ((om__list *)o)->len);
 }
 
+/* The first index at which l holds child: "[i]". */
+static int list_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    const om__list *l = (const om__list *)o;
+    for (size_t i = 0; i < l->len; i++)
+        if (l->items[i] == child) return snprintf(buf, n, "[%zu]", i);
+    return 0;
+}
+
 const om_type om_list_type = {
     .name = "list",
     .basic_size = sizeof(om__list),
@@ -51,6 +60,7 @@ const om_type om_list_type = {
     .dealloc = list_dealloc,
     .sizeof_extra = list_extra,
     .repr = list_repr,
+    .name_referent = list_name_referent,
 };
 
 /* Make room for newsize items, growing by CPython's rule (~1/8 extra,

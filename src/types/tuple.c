@@ -40,6 +40,15 @@ static int tuple_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "(tuple of %zu)", ((om__tuple *)o)->ob.size);
 }
 
+/* The first index at which t holds child: "[i]". */
+static int tuple_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    const om__tuple *t = (const om__tuple *)o;
+    for (size_t i = 0; i < t->ob.size; i++)
+        if (t->items[i] == child) return snprintf(buf, n, "[%zu]", i);
+    return 0;
+}
+
 const om_type om_tuple_type = {
     .name = "tuple",
     .basic_size = sizeof(om__tuple),
@@ -49,6 +58,7 @@ const om_type om_tuple_type = {
     .clear = tuple_clear,
     .dealloc = tuple_dealloc,
     .repr = tuple_repr,
+    .name_referent = tuple_name_referent,
 };
 
 /* A tuple of n > 0 NULL items, untracked. */

@@ -16,7 +16,7 @@
 const om_type om__freelist_type = {
     .name = "(free list)",
     .basic_size = sizeof(om__flnode),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__HIDDEN,
 };
 
 static int none_repr(om_object *o, char *buf, size_t n)
