@@ -294,7 +294,8 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         om__bm_clear(pool->alloc_bm, g);
         /* a dying object left its generation when it was untracked */
         OM_ASSERT(pool->kind != OM_KIND_GC ||
-                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g)));
+                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
+                   !om__bm_test(pool->tracked_bm, g)));
         if (om__likely(!h->hooks && om__pool_has_free(pool) && pool->nalloc > 1)) {
             om__link_put(h, (om__block *)p, pool->free, pool->bsize);
             pool->free = (om__block *)p;
