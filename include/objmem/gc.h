@@ -245,6 +245,61 @@ void om_gc_chain_free(om_heap *h, om_gc_chain *c);
  */
 size_t om_gc_chain_format(const om_gc_chain *c, char *buf, size_t n);
 
+/* ------------------------------------------ growth between two points */
+
+/* One type's row of om_gc_type_counts (objgraph's typestats / show_growth). */
+typedef struct om_gc_type_count {
+    const om_type *type; /* borrowed: types outlive their counts          */
+    size_t count;        /* live objects of the type                      */
+    size_t bytes;        /* their om_sizeof total                         */
+    ptrdiff_t delta;     /* om_gc_type_growth: count minus the older one  */
+} om_gc_type_count;
+
+/* Counts per type at one moment (om_gc_type_counts), or the growth between
+ * two (om_gc_type_growth). Free with om_gc_counts_free. */
+typedef struct om_gc_counts {
+    om_heap *h;
+    size_t n;               /* rows                                       */
+    om_gc_type_count *rows; /* by count (growth: by delta), largest first  */
+    size_t total;           /* objects counted                            */
+    size_t nobjs;           /* OM_GC_COUNTS_OBJECTS: addresses recorded    */
+    const void **objs;      /* their addresses, ascending (never followed) */
+} om_gc_counts;
+
+/* om_gc_type_counts flags. */
+enum {
+    OM_GC_COUNTS_TRACKED = 1u << 0, /* only tracked, unfrozen objects (objgraph's
+                                       view: gc.get_objects); else every live one */
+    OM_GC_COUNTS_OBJECTS = 1u << 1, /* also record every counted object's address,
+                                       for om_gc_get_new_objects (8 bytes each)   */
+};
+
+/* Count h's live objects by type now (one walk of the heap; changes
+ * nothing). NULL with OM_ENOMEM. */
+om_gc_counts *om_gc_type_counts(om_heap *h, unsigned flags);
+
+/* objgraph's show_growth: the types whose count grew from older to newer,
+ * with delta, largest growth first (a new om_gc_counts without addresses).
+ * Types are matched by identity. NULL with OM_ENOMEM or OM_EINVAL. */
+om_gc_counts *om_gc_type_growth(const om_gc_counts *older, const om_gc_counts *newer);
+
+/* Print up to limit rows (0 = all), "list   1003   +1000" (a delta column
+ * for a growth), to out. */
+void om_gc_counts_print(const om_gc_counts *c, size_t limit, FILE *out);
+
+/* Free counts (NULL is a no-op). */
+void om_gc_counts_free(om_gc_counts *c);
+
+/* The newest objects of type t (NULL: any type): live objects whose address
+ * was not live when since was taken (since needs OM_GC_COUNTS_OBJECTS;
+ * objgraph's get_new_ids, and like it fooled by an address reused for a new
+ * object of the same type), youngest generation first (0, 1, 2, then
+ * untracked). A new array of new references (om_gc_list_free), at most max
+ * (0 = no limit); NULL with OM_EINVAL (since has no addresses, or another
+ * heap's) or OM_ENOMEM. */
+om_object **om_gc_get_new_objects(om_heap *h, const om_gc_counts *since, const om_type *t,
+                                  size_t max, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif
