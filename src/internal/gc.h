@@ -24,6 +24,8 @@ typedef struct om__wr_slot {
     om__weakref *head; /* its weak references, newest first            */
 } om__wr_slot;
 
+typedef struct om__bigref om__bigref; /* bigrefs.c */
+
 /* Invariants:
  *  1. collecting is 1 exactly while a collection (or its callbacks) runs;
  *     outside it no object has COLLECTING, REACHABLE, UNREACHABLE or gc_refs.
@@ -66,7 +68,18 @@ typedef struct om__gcstate {
     size_t cand_cap;
     om__wr_slot *wr_tab;      /* weak-reference side table (seam malloc)      */
     size_t wr_mask, wr_count; /* capacity - 1 (0 when no table), used slots   */
+    om__bigref *big;          /* scratch: gc_refs past OM_GCW_REFS_MAX (bigrefs.c) */
+    size_t big_mask, big_n;   /* capacity - 1, entries                        */
 } om__gcstate;
+
+/* bigrefs.c: gc_refs of objects whose count passes OM_GCW_REFS_MAX. The
+ * scratch field of such an object holds OM_GCW_REFS_MAX; init records its
+ * count rc (returns the field value), dec takes one from it and returns
+ * the new field value (the exact count once below the limit), free drops
+ * the table at the end of a collection. */
+uint32_t om__gc_bigrefs_init(om_heap *h, om_object *o, uint32_t rc);
+uint32_t om__gc_bigrefs_dec(om_object *o);
+void om__gc_bigrefs_free(om_heap *h);
 
 int om__gc_init(om_heap *h);
 void om__gc_fini(om_heap *h);

@@ -40,7 +40,7 @@ enum {
 };
 #define OM_GCW_FLAG_BITS  12
 #define OM_GCW_FLAGS_MASK ((1u << OM_GCW_FLAG_BITS) - 1)
-#define OM_GCW_REFS_MAX   ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated */
+#define OM_GCW_REFS_MAX   ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated: bigrefs.c */
 
 static inline uint32_t om__gc_refs(const om_object *o)
 {
