@@ -11,12 +11,16 @@
  * is borrowed, except by a function whose name ends in _steal (it takes the
  * reference passed) or _borrow (it returns a borrowed one).
  *
- * The seed's example, `a = []; b = a; del a`, in C:
+ * Python's own example, `a = []; b = a; del a`, in C. Python's documentation
+ * states the rule it shows (The Python Language Reference, 3. Data model,
+ * object.__del__: "del x doesn't directly call x.__del__() -- the former
+ * decrements the reference count for x by one, and the latter is only
+ * called when x's reference count reaches zero"):
  *
- *     om_object *a = om_new(h, &list_type);  // a new reference: count 1
- *     om_object *b = om_incref(a);           // a second reference: count 2
- *     om_clear_ref(&a);                      // `del a`: a = NULL, count 1
- *     om_decref(b);                          // count 0: freed right here
+ *     om_object *a = om_list_new(h, 0);  // a = []: a new reference, count 1
+ *     om_object *b = om_incref(a);       // b = a: a second reference, count 2
+ *     om_clear_ref(&a);                  // del a: a = NULL, count 1, alive
+ *     om_decref(b);                      // del b: count 0, freed right here
  *
  * Include <objmem.h>, not this file.
  */

@@ -96,7 +96,8 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
     }
     if (pool->kind == OM_KIND_GC)
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            if ((pool->young_bm[w] | pool->middle_bm[w]) & ~pool->alloc_bm[w] ||
+            if ((pool->young_bm[w] | pool->middle_bm[w]) & ~pool->tracked_bm[w] ||
+                pool->tracked_bm[w] & ~pool->alloc_bm[w] ||
                 (pool->young_bm[w] & pool->middle_bm[w]))
                 FAIL(c, "pool %p: generation bits outside objects or overlapping", (void *)pool);
     if (h->hooks & OM_HOOK_DEBUG)

@@ -275,7 +275,8 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         om__bm_clear(pool->alloc_bm, g);
         /* a dying object left its generation when it was untracked */
         OM_ASSERT(pool->kind != OM_KIND_GC ||
-                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g)));
+                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
+                   !om__bm_test(pool->tracked_bm, g)));
     }
     if (om__likely(!h->hooks && !large)) {
         om__pool *pool = om__pool_of(p);

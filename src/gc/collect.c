@@ -4,7 +4,7 @@
  *
  * Candidates are the tracked, unfrozen objects of the generations being
  * collected, found by scanning the young/middle bitmaps of the pools on the
- * generation lists (generation 0, 1) or the alloc bitmap of every GC pool
+ * generation lists (generation 0, 1) or the tracked bitmap of every GC pool
  * (full collection), plus the large GC blocks. Scratch state lives in the
  * gc word: COLLECTING, REACHABLE, UNREACHABLE flags and gc_refs in the high
  * bits. Nothing recurses: marking uses an explicit work stack.
@@ -51,7 +51,7 @@ static inline uint64_t sel_word(const om__pool *pool, unsigned w, int gen)
 {
     if (gen == 0) return pool->young_bm[w];
     if (gen == 1) return pool->young_bm[w] | pool->middle_bm[w];
-    return pool->alloc_bm[w];
+    return pool->tracked_bm[w];
 }
 
 static inline om_object *large_obj(om_heap *h, om__large *lb)
@@ -302,7 +302,7 @@ static void refs_full(cctx *c)
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
+            for (uint64_t m = pool->tracked_bm[w]; m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (full_untracked(h, o, &ninit)) continue;

@@ -76,9 +76,11 @@ typedef struct om__arena om__arena;
  * each list; a full pool that gets a block back is appended there (pool.c).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
- *     young_bm and middle_bm are subsets of alloc_bm of tracked objects,
+ *     tracked_bm is the subset of alloc_bm of tracked objects (frozen ones
+ *     included), young_bm and middle_bm are subsets of tracked_bm,
  *     disjoint; the pool is on the heap's young (middle) list when it may
- *     have young (middle) bits.
+ *     have young (middle) bits. A full collection sweeps tracked_bm, so
+ *     untracked objects (atomic tuples and dicts) cost it nothing.
  */
 typedef struct om__pool {
     om__block *free;              /* free list of used-before blocks        */
@@ -104,6 +106,7 @@ typedef struct om__pool {
     uint64_t alloc_bm[OM_BM_WORDS];  /* OBJ and GC kinds: live objects         */
     uint64_t young_bm[OM_BM_WORDS];  /* GC kind: generation 0                  */
     uint64_t middle_bm[OM_BM_WORDS]; /* GC kind: generation 1                  */
+    uint64_t tracked_bm[OM_BM_WORDS]; /* GC kind: tracked (any generation)     */
 } om__pool;
 
 _Static_assert(offsetof(om__pool, next) + sizeof(void *) <= 6 * sizeof(void *),
