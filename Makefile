@@ -8,7 +8,8 @@ CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
 PREFIX ?= /usr/local
 
-.PHONY: install all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz
+.PHONY: install all build demo test test-release test-asan valgrind bench bench-counts clean cpython-test build-clang docs check-install fuzz \
+	test-tsan shim-test
 
 all: build
 
@@ -49,7 +50,7 @@ valgrind:
 	@$(DEPS) valgrind
 	cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DOM_VALGRIND=ON -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
 	cmake --build build/valgrind -j $(JOBS)
-	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -LE "slow|cpython" \
+	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -LE "slow|cpython|preload" \
 		-T memcheck --overwrite MemoryCheckCommandOptions="--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no"
 
 bench:
@@ -57,6 +58,15 @@ bench:
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DOM_BUILD_BENCH=ON -DOM_BUILD_TESTS=OFF >/dev/null
 	cmake --build build/bench -j $(JOBS)
 	cd build/bench && for b in bench/bench_*; do [ -x "$$b" ] && ./$$b || true; done
+
+# Instructions and cache misses per operation under callgrind, next to ns
+# (bench/bench_counts.py; entries in bench/counts*.list). BENCH_COUNTS_FILTER
+# selects entries by label words, e.g. BENCH_COUNTS_FILTER="churn/objmem".
+bench-counts:
+	@$(DEPS) cmake gcc make valgrind python3
+	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DOM_BUILD_BENCH=ON -DOM_BUILD_TESTS=OFF >/dev/null
+	cmake --build build/bench -j $(JOBS)
+	python3 bench/bench_counts.py build/bench/bench $(BENCH_COUNTS_FILTER)
 
 # CPython's own tests, plainly and on objmem (docs/cpython.md).
 CPYTHON_TESTS ?= test_gc test_weakref test_dict test_list test_tuple test_set test_unicode \
@@ -125,6 +135,22 @@ build-clang:
 	@$(DEPS) clang
 	CC=clang cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_COMMON) >/dev/null
 	cmake --build build/clang -j $(JOBS)
+
+# The malloc replacement's threads under ThreadSanitizer (tests/shim/).
+test-tsan:
+	@$(DEPS) test
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_TSAN=ON -DOM_DEBUG_LEVEL=1 \
+		-DOM_BUILD_TOOLS=OFF -DOM_BUILD_EXAMPLES=OFF -DOM_BUILD_CPYTHON=OFF $(CMAKE_COMMON) >/dev/null
+	cmake --build build/tsan -j $(JOBS) --target test_shim_threads test_shim_family
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1" \
+		ctest --output-on-failure -j $(JOBS) -L thread
+
+# Real Debian programs on libobjmem-malloc.so, output compared byte for
+# byte with the same run on glibc (tools/shim-test.sh; SHIM_TEST_QUICK=1
+# for the short version CI runs).
+shim-test: build
+	@$(DEPS) shim-test
+	tools/shim-test.sh build/release
 
 clean:
 	rm -rf build

@@ -47,12 +47,11 @@ static __attribute__((noinline)) int handle_request(om_heap *h, server *srv, int
     snprintf(text, sizeof text, "response to request %d", i);
     om_object *session = om_dict_new(h); /* leaks: kept in history */
     om_object *body = om_str_from_cstr(h, text);
-    om_object *cart = om_list_new(h, 0); /* a container: the session is tracked */
-    void *scratch = om_malloc(h, 256);   /* freed below */
-    int rc = session && body && cart && scratch ? om_dict_set(session, body, cart) : -1;
+    void *scratch = om_malloc(h, 256); /* freed below */
+    /* the session remembers its server: a container, so it is tracked */
+    int rc = session && body && scratch ? om_dict_set(session, body, OM_OBJ(srv)) : -1;
     if (rc == 0) rc = om_list_append(srv->history, session);
     om_free(h, scratch);
-    om_xdecref(cart);
     om_xdecref(body);
     om_xdecref(session);
     return rc;

@@ -5,10 +5,14 @@
  * you own it and drop it with om_decref. An object you pass to a function
  * is borrowed: you keep your reference. The only exceptions say so in
  * their name: a function whose name ends in _steal takes over the
- * reference you pass (also when it fails).
+ * reference you pass (also when it fails), and one whose name ends in
+ * _borrow returns a borrowed reference (you do not drop it; it stays valid
+ * while its container holds it).
  *
  * Errors: functions return NULL or a negative OM_E* code, and the heap
- * keeps the code and a readable message (om_errcode, om_errmsg).
+ * keeps the code and a readable message (om_errcode, om_errmsg). Like
+ * errno, they describe the last failure: a call that succeeds leaves them
+ * as they were, so test the return value first (om_errclear resets them).
  *
  * Layers (each header documents its part):
  *   objmem/heap.h     heaps, configuration, the memory seam, statistics

@@ -33,6 +33,11 @@ void om_tour_say(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *om_tour_plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 int om_tour_list(FILE *out)
 {
     for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

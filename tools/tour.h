@@ -39,5 +39,7 @@ int om_tour_types(void);
 
 /* Helpers for sections. */
 void om_tour_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* one when n is 1, else many: "%zu %s", n, om_tour_plural(n, "pool", "pools"). */
+const char *om_tour_plural(size_t n, const char *one, const char *many);
 
 #endif

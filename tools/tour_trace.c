@@ -110,18 +110,21 @@ int om_tour_trace(void)
     if (!w || take_both(h, w, 1, &old_s, &new_s)) return 1;
     size_t cur, peak;
     om_trace_get_traced_memory(h, &cur, &peak);
-    om_tour_say("om_trace_start(h, 1) traces every block with the native frame that asked for it:");
+    om_tour_say("om_trace_start(h, 1), Python's tracemalloc.start(1), traces every block with the");
+    om_tour_say("native frame that asked for it:");
     om_tour_say("raw return addresses at allocation, file and line only when a snapshot is taken.");
     om_tour_say("Traced now: %zu bytes (peak %zu); the tracer itself uses %zu bytes.", cur, peak,
                 om_trace_get_memory(h));
     om_tour_say("%s", "");
-    om_tour_say("Top 5 allocation sites of a small workload (om_snapshot_statistics, by line):");
+    om_tour_say("Top 5 allocation sites of a small workload (om_snapshot_statistics by line,");
+    om_tour_say("Snapshot.statistics('lineno')):");
     om_stats *st = om_snapshot_statistics(old_s, OM_STAT_LINENO, 0);
     for (size_t i = 0; st && i < st->n && i < 5; i++) say_stat((int)i + 1, &st->items[i], 0);
     om_stats_free(st);
     om_tour_say("%s", "");
-    om_tour_say("Then %d requests, each of which leaks a block. om_snapshot_compare(new, old):",
+    om_tour_say("Then %d requests, each of which leaks a block. om_snapshot_compare(new, old),",
                 NREQ);
+    om_tour_say("Snapshot.compare_to(old, 'lineno'):");
     st = om_snapshot_compare(new_s, old_s, OM_STAT_LINENO, 0);
     for (size_t i = 0; st && i < st->n && i < 3; i++) say_stat((int)i + 1, &st->items[i], 1);
     if (st && st->n)

@@ -24,7 +24,13 @@ typedef struct om_heap om_heap;
 /* ---------------------------------------------------------------- errors */
 
 /* Every function that can fail returns NULL or a negative OM_E* code, and
- * records the code and a readable message in the heap (om_errmsg). */
+ * records the code and a readable message in the heap (om_errmsg).
+ * errno semantics: the record is the LAST failure's. A call that succeeds
+ * does not clear it (so a hot path pays nothing), and a later failure
+ * replaces it. Test the return value, then read om_errcode / om_errmsg;
+ * call om_errclear first to learn whether any of a sequence of calls
+ * failed. A lookup that reports absence in its return value (om_dict_find)
+ * records nothing. */
 enum {
     OM_OK = 0,
     OM_ENOMEM = -1,    /* the seam refused memory                        */
@@ -44,11 +50,13 @@ enum {
 
 /* A static description of an OM_E* code ("out of memory", ...). */
 const char *om_strerror(int code);
-/* The code of the last failure in heap h, or OM_OK. */
+/* The code of the last failure in heap h (kept across later successful
+ * calls, like errno), or OM_OK when none since the heap was made or since
+ * om_errclear. */
 int om_errcode(const om_heap *h);
 /* The message of the last failure in heap h (never NULL, "" if none). */
 const char *om_errmsg(const om_heap *h);
-/* Forget the last failure. */
+/* Forget the last failure: om_errcode gives OM_OK and om_errmsg "". */
 void om_errclear(om_heap *h);
 
 /* -------------------------------------------------------------- the seam */
@@ -91,6 +99,8 @@ typedef struct om_config {
     int report_leaks;   /* 1: om_heap_destroy reports live objects and blocks */
     int gc_stress;      /* 1: a full collection at every tracked allocation  */
                         /*    (also set by the environment OBJMEM_GC_STRESS=1) */
+                        /*    while automatic collection is on: none after   */
+                        /*    om_gc_disable or with threshold 0              */
     size_t arena_cache; /* empty arenas kept mapped before unmapping (2)     */
     uint64_t hash_seed; /* string hash key; 0 = random per heap              */
     FILE *report_file;  /* where reports go; NULL = stderr                   */
@@ -144,8 +154,11 @@ enum { OM_STATS_MAX_FREELISTS = 8 };
 
 typedef struct om_heap_stats {
     /* allocator */
-    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes)        */
-    size_t peak_bytes;            /* highest bytes_in_use since the heap was made    */
+    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes; summed
+                                     from the pools when asked, not kept per call)  */
+    size_t peak_bytes;            /* highest bytes held for blocks since the heap was
+                                     made: pools in use (16 KiB each) + large blocks'
+                                     bytes; >= the peak of bytes_in_use            */
     size_t requested;             /* bytes asked for, of blocks handed out (kept in
                                      debug mode only, where blocks record it; else 0) */
     size_t arenas;                /* arenas mapped now                               */
@@ -159,7 +172,9 @@ typedef struct om_heap_stats {
     size_t large_blocks;          /* blocks over OM_SMALL_MAX (system allocator)     */
     size_t large_bytes;           /* their requested bytes                           */
     size_t sys_bytes;             /* bytes held from the system allocator, all uses  */
-    size_t bad_frees;             /* frees of pointers that are not blocks of h      */
+    size_t bad_frees;             /* frees refused: pointers that are not live block
+                                     starts of h (foreign, interior, pool headers,
+                                     other heaps' blocks, blocks already free)      */
     size_t raw_blocks;            /* raw blocks handed out (om_malloc), small + large */
     om_class_stats classes[OM_NUM_CLASSES];
     /* objects */

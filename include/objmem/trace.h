@@ -86,6 +86,23 @@ size_t om_trace_get_memory(const om_heap *h);
  * tracing. */
 int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx);
 
+/* How native frames are unwound. */
+typedef enum om_unwind {
+    OM_UNWIND_AUTO = 0,  /* frame pointers for nframe 1 (exact: objmem keeps them),
+                            the unwind tables for deeper stacks (the default) */
+    OM_UNWIND_FP = 1,    /* the frame-pointer chain only: the cheapest, right only
+                            through code built with -fno-omit-frame-pointer       */
+    OM_UNWIND_TABLES = 2 /* the .eh_frame unwind tables (libunwind, cached) always */
+} om_unwind;
+
+/* Choose how native frames are unwound from the next allocation on
+ * (om_trace_start reads OBJMEM_TRACE_UNWIND=auto|fp|tables first). A build
+ * without libunwind walks frame pointers whatever the mode. Returns 0,
+ * OM_ESTATE when not tracing, OM_EINVAL for an unknown mode. */
+int om_trace_set_unwind(om_heap *h, om_unwind mode);
+/* 1 when h's tracer unwinds with the tables now (mode and build allow it). */
+int om_trace_unwinds_with_tables(const om_heap *h);
+
 /* Trace size bytes at ptr under domain (domain 0 is the heap's own blocks;
  * use another number for memory allocated elsewhere). Tracing the same
  * (domain, ptr) again replaces its trace. Returns 0, OM_ESTATE when not

@@ -7,11 +7,21 @@
  * returns a NEW reference, getters included (om_tuple_get, om_list_get,
  * om_dict_get, om_dict_next); every object passed in is borrowed, and a
  * setter takes its own reference. Functions ending in _steal take over the
- * reference passed in, also when they fail.
+ * reference passed in, also when they fail. Getters ending in _borrow
+ * (om_tuple_get_borrow, om_list_get_borrow, om_dict_get_borrow,
+ * om_dict_next_borrow) return the container's own reference: do not drop
+ * it, and do not use it after the container lets the item go (a set, a
+ * delete, a pop, or the container's death).
  *
  * Errors: NULL or a negative OM_E* code, recorded in the object's heap.
  * Indexes of tuples and lists accept Python's negative indexes (-1 = last);
  * anything else out of range is OM_ERANGE.
+ *
+ * Heaps: a container holds only objects of its own heap. Storing an object
+ * of another heap is refused with OM_EINVAL ("belongs to another heap")
+ * on every store when either heap is in debug mode; in release mode only
+ * when the store makes the container grow, and by om_list_insert (a cheap
+ * sample: most such stores go unnoticed, docs/reliability.md).
  *
  * Scope: int is a boxed signed 64-bit integer; arbitrary precision is out
  * of scope. Values in -5..256 are cached per heap: om_int_new returns the
@@ -149,6 +159,11 @@ om_object *om_tuple_pack(om_heap *h, size_t n, ...);
 /* Item i (new reference); NULL with OM_ERANGE, OM_ETYPE, or OM_EINVAL for a
  * slot not filled yet. */
 om_object *om_tuple_get(om_object *t, ptrdiff_t i);
+/* Item i, borrowed (PyTuple_GetItem): the tuple's own reference, valid
+ * while the tuple holds it; do not drop it. NULL as om_tuple_get (the
+ * message names om_tuple_get). For comparators and loops that only look:
+ *     const om_object *a = om_tuple_get_borrow(x, 0);  // no om_decref */
+om_object *om_tuple_get_borrow(om_object *t, ptrdiff_t i);
 /* Store v (borrowed; om_tuple_set_steal: taken over) in slot i, dropping
  * what was there. Meant for filling a new tuple. 0 or OM_ERANGE/OM_ETYPE/
  * OM_EINVAL (v NULL). Filling the last slot untracks a tuple whose items
@@ -174,6 +189,10 @@ int om_list_append(om_object *l, om_object *v);
 int om_list_append_steal(om_object *l, om_object *v);
 /* Item i (new reference), or NULL (OM_ERANGE, OM_ETYPE). */
 om_object *om_list_get(om_object *l, ptrdiff_t i);
+/* Item i, borrowed (PyList_GetItem): valid until the list lets it go (a
+ * set, delete or pop of that item, or the list's death); do not drop it.
+ * NULL as om_list_get. */
+om_object *om_list_get_borrow(om_object *l, ptrdiff_t i);
 /* Replace item i with v (borrowed / taken over). 0 or OM_ERANGE, ... */
 int om_list_set(om_object *l, ptrdiff_t i, om_object *v);
 /* om_list_set taking over the reference v (also when it fails). */
@@ -199,6 +218,10 @@ int om_dict_set(om_object *d, om_object *key, om_object *value);
 int om_dict_set_steal(om_object *d, om_object *key, om_object *value);
 /* d[key] (new reference), or NULL: OM_EKEY when absent, or another code. */
 om_object *om_dict_get(om_object *d, om_object *key);
+/* d[key], borrowed (PyDict_GetItem, but errors are not hidden): valid
+ * until the dict lets the value go; do not drop it. NULL as om_dict_get
+ * (OM_EKEY when absent). */
+om_object *om_dict_get_borrow(om_object *d, om_object *key);
 /* Lookup without recording a missing key as an error: 1 and *value (new
  * reference) when present, 0 when absent, negative OM_E* on error. */
 int om_dict_find(om_object *d, om_object *key, om_object **value);
@@ -223,6 +246,10 @@ typedef struct om_dict_iter {
  * OM_EMUTATED when a key was added or removed since the iteration began
  * (replacing a value is allowed, as in Python), OM_ETYPE for a non-dict. */
 int om_dict_next(om_object *d, om_dict_iter *it, om_object **key, om_object **value);
+/* om_dict_next with *key and *value borrowed (PyDict_Next): valid while
+ * the dict holds them, which it does until it is changed; do not drop
+ * them. */
+int om_dict_next_borrow(om_object *d, om_dict_iter *it, om_object **key, om_object **value);
 
 /* --------------------------------------------------------- hash, equality */
 

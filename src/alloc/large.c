@@ -5,7 +5,7 @@
  * answers "is this a large block of ours?" in O(1) without touching the
  * pointer. Design note: docs/alloc.md ("Large blocks").
  */
-#include "internal/heap.h"
+#include "internal/delayed.h"
 
 #define LSET_TOMB ((void *)1)
 
@@ -99,6 +99,7 @@ static size_t large_total(size_t size, size_t prefix)
  * whose bytes the caller fills. Returns the address after the prefix. */
 void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
 {
+    om__delayed_collect(h);
     size_t total = large_total(size, prefix);
     if (total < size) return om__err_null(h, OM_ENOMEM, "a block of %zu bytes is too large", size);
     if (lset_reserve(h) < 0) return om__err_null(h, OM_ENOMEM, "no memory for the large set");
@@ -115,8 +116,8 @@ void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
     h->alloc.nlarge++;
     h->alloc.large_bytes += size;
     h->alloc.sys_bytes += total;
-    h->alloc.used += size;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    h->alloc.held += size;
+    if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     return (char *)(lb + 1) + prefix;
 }
 
@@ -133,7 +134,7 @@ void om__large_free(om_heap *h, om__large *lb)
     h->alloc.nlarge--;
     h->alloc.large_bytes -= lb->size;
     h->alloc.sys_bytes -= total;
-    h->alloc.used -= lb->size;
+    h->alloc.held -= lb->size;
     lb->magic = 0;
     h->cfg.sys.free(h->cfg.sys.ctx, lb, total);
 }
@@ -160,8 +161,8 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
     nb->size = size;
     h->alloc.large_bytes = h->alloc.large_bytes - old + size;
     h->alloc.sys_bytes = h->alloc.sys_bytes - ot + nt;
-    h->alloc.used = h->alloc.used - old + size;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    h->alloc.held = h->alloc.held - old + size;
+    if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     if (h->hooks & OM_HOOK_TRACE) {
         om__trace_on_free(h, p);
         om__trace_on_alloc(h, nb + 1, size);

@@ -62,10 +62,17 @@ FILE *om__gc_out(om_heap *h)
     return h->gc.debug_out ? h->gc.debug_out : h->report;
 }
 
+/* "gc: collectable <node object at 0x...>" (Python's default repr), or
+ * with the type's repr slot "gc: collectable [list of 3] (list at 0x...)". */
 void om__gc_debug_object(om_heap *h, const char *what, om_object *o)
 {
-    fprintf(om__gc_out(h), "gc: %s <%s %p>\n", what, o->type->name ? o->type->name : "?",
-            (void *)o);
+    char text[96];
+    om_repr(o, text, sizeof text);
+    if (o->type->repr)
+        fprintf(om__gc_out(h), "gc: %s %s (%s at %p)\n", what, text,
+                o->type->name ? o->type->name : "?", (void *)o);
+    else
+        fprintf(om__gc_out(h), "gc: %s %s\n", what, text);
 }
 
 /* ----------------------------------------------------------------- freeze */

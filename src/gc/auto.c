@@ -43,7 +43,9 @@ void om__gc_on_threshold(om_heap *h)
 {
     om__gcstate *g = &h->gc;
     if (g->collecting || h->destroying) return;
-    if (h->cfg.gc_stress) {
+    /* Stress mode is automatic collection at every tracked allocation, so
+     * it stops where automatic collection does: om_gc_disable, t0 = 0. */
+    if (h->cfg.gc_stress && g->enabled && g->threshold[0] != 0) {
         collect_locked(h, 2);
         return;
     }

@@ -4,7 +4,7 @@
  *
  * Candidates are the tracked, unfrozen objects of the generations being
  * collected, found by scanning the young/middle bitmaps of the pools on the
- * generation lists (generation 0, 1) or the alloc bitmap of every GC pool
+ * generation lists (generation 0, 1) or the tracked bitmap of every GC pool
  * (full collection), plus the large GC blocks. Scratch state lives in the
  * gc word: COLLECTING, REACHABLE, UNREACHABLE flags and gc_refs in the high
  * bits. Nothing recurses: marking uses an explicit work stack.
@@ -80,7 +80,7 @@ static inline uint64_t sel_word(const om__pool *pool, unsigned w, int gen)
 {
     if (gen == 0) return pool->young_bm[w];
     if (gen == 1) return pool->young_bm[w] | pool->middle_bm[w];
-    return pool->alloc_bm[w];
+    return pool->tracked_bm[w];
 }
 
 static inline om_object *large_obj(om_heap *h, om__large *lb)
@@ -194,10 +194,23 @@ static om__cold void refs_too_small(om_object *o)
 #endif
 }
 
+/* The scratch field for count rc: rc itself, or OM_GCW_REFS_MAX with the
+ * exact count in the side table (bigrefs.c). */
+static inline uint32_t refs_field(om_object *o, uint32_t rc)
+{
+    return om__likely(rc < OM_GCW_REFS_MAX) ? rc : om__gc_bigrefs_init(om_heap_of(o), o, rc);
+}
+
+/* A decrement of a saturated field: the side table's count, back in the
+ * field once it fits. */
+static om__noinline uint32_t dec_saturated(om_object *o, uint32_t gw)
+{
+    return (gw & OM_GCW_FLAGS_MASK) | (om__gc_bigrefs_dec(o) << OM_GCW_FLAG_BITS);
+}
+
 static inline void init_refs(om_object *o)
 {
-    uint32_t rc = o->refcnt;
-    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    uint32_t r = refs_field(o, o->refcnt);
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
@@ -271,10 +284,9 @@ static inline int full_candidate(uint32_t gw)
            (gw & (OM_GCW_PENDING | OM_GCW_LARGE)) != (OM_GCW_PENDING | OM_GCW_LARGE);
 }
 
-static inline uint32_t init_word(const om_object *o, uint32_t gw)
+static inline uint32_t init_word(om_object *o, uint32_t gw)
 {
-    uint32_t rc = o->refcnt;
-    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    uint32_t r = refs_field(o, o->refcnt);
     return (gw & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
@@ -291,6 +303,8 @@ static int visit_decref_full(om_object *child, void *arg)
         gw -= REFS_ONE;
     else if (r == 0)
         refs_too_small(child);
+    else
+        gw = dec_saturated(child, gw);
     child->gc = gw;
     return 0;
 }
@@ -315,6 +329,8 @@ static inline void full_one(const om__gcstate *g, om_object *o, size_t *ninit)
     each_child(g, o, visit_decref_full, ninit);
 }
 
+static void forget_foreign(om_heap *h, cctx *c);
+
 /* Contract (gen 2 only): no scratch bits set on entry; afterwards as
  * update_refs followed by subtract_refs. */
 static void refs_full(cctx *c)
@@ -324,7 +340,7 @@ static void refs_full(cctx *c)
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
+            for (uint64_t m = pool->tracked_bm[w]; m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (full_untracked(h, o, &ninit)) continue;
@@ -340,7 +356,7 @@ static void refs_full(cctx *c)
         full_one(&h->gc, o, &ninit);
         n++;
     }
-    OM_ASSERT(ninit == n); /* the traverse touched no non-candidate */
+    if (om__unlikely(ninit != n)) forget_foreign(h, c); /* references into another heap */
     c->ncand = n;
 }
 
@@ -376,6 +392,21 @@ static void refs_full(cctx *c)
         }                                                                                          \
     } while (0)
 
+/* A traverse reached tracked objects of another heap, and the first touch
+ * gave them scratch state: take it off again (rare: cross-heap references),
+ * so that no later phase counts them and their own heap finds them clean. */
+static int visit_forget(om_object *child, void *arg)
+{
+    if ((child->gc & OM_GCW_COLLECTING) && om_heap_of(child) != arg)
+        child->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    return 0;
+}
+
+static om__noinline void forget_foreign(om_heap *h, cctx *c)
+{
+    FOR_CANDIDATES(c, o, o->type->traverse(o, visit_forget, h));
+}
+
 /* ------------------------------- phase 2: subtract internal references */
 
 static int visit_decref(om_object *child, void *arg)
@@ -388,6 +419,8 @@ static int visit_decref(om_object *child, void *arg)
             child->gc = gw - REFS_ONE;
         else if (r == 0)
             refs_too_small(child);
+        else
+            child->gc = dec_saturated(child, gw);
     }
     return 0;
 }
@@ -669,8 +702,7 @@ static void handle_resurrected(cctx *c, om_object **u, size_t n)
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!o) continue;
-        uint32_t rc = o->refcnt - 1; /* minus the reference u holds */
-        uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+        uint32_t r = refs_field(o, o->refcnt - 1); /* minus the reference u holds */
         o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
     }
     for (size_t i = 0; i < n; i++)
@@ -792,6 +824,7 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
 /* Shrink the work stack and the candidate array after a big collection. */
 static void trim_stack(om_heap *h)
 {
+    om__gc_bigrefs_free(h);
     if (h->gc.cand_cap > 65536) {
         om__sys_free(h, h->gc.cand, h->gc.cand_cap * sizeof *h->gc.cand);
         h->gc.cand = NULL;
@@ -864,4 +897,37 @@ long om__gc_collect_main(om_heap *h, int gen)
     if (h->obj.live < 100000) OM_ASSERT(om_heap_check(h) == 0);
 #endif
     return (long)(collected + uncollectable);
+}
+
+/* ------------------------------------- the subtraction alone (roots.c) */
+
+/* Phases 1+2 of a full collection and nothing more (no marking, nothing
+ * taken, no state but the scratch bits touched): afterwards every candidate
+ * has COLLECTING and gc_refs = its references from outside the candidates
+ * (saturated at REFS_MAX). The caller holds h->gc.collecting and must call
+ * om__gc_subtract_end with *npools. Returns the candidates or OM_ENOMEM
+ * (nothing changed). */
+long om__gc_subtract_begin(om_heap *h, size_t *npools)
+{
+    cctx c = {h, 2, 0, 0, 0, 0, 0, 0};
+    if (gather_pools(&c) < 0) return om__err(h, OM_ENOMEM, "gc: no memory for the pool list");
+    int (*untrack)(om_object *, int) = h->gc.maybe_untrack;
+    h->gc.maybe_untrack = NULL; /* looking changes nothing: no lazy untracking */
+    refs_full(&c);
+    h->gc.maybe_untrack = untrack;
+    *npools = c.npools;
+    return (long)c.ncand;
+}
+
+/* fn(o, gc_refs, arg) on every candidate, in pool order, then its scratch
+ * state is cleared (so invariant 1 holds again when this returns). */
+void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
+                         void *arg)
+{
+    cctx c = {h, 2, npools, 0, 0, 0, 0, 0};
+    FOR_CANDIDATES(&c, o, {
+        uint32_t gw = o->gc;
+        fn(o, gw >> OM_GCW_FLAG_BITS, arg);
+        o->gc = gw & OM_GCW_FLAGS_MASK & ~SCRATCH;
+    });
 }

@@ -41,7 +41,9 @@ static void enter_young(om_heap *h, om_object *o)
         return;
     }
     om__pool *pool = om__pool_of(o);
-    om__bm_set(pool->young_bm, om__granule(pool, o));
+    unsigned g = om__granule(pool, o);
+    om__bm_set(pool->young_bm, g);
+    om__bm_set(pool->tracked_bm, g);
     if (!pool->on_gen[0]) om__pool_gen_push(h, pool, 0);
 }
 
@@ -52,6 +54,7 @@ static void leave_generation(om_object *o)
     unsigned g = om__granule(pool, o);
     om__bm_clear(pool->young_bm, g);
     om__bm_clear(pool->middle_bm, g);
+    om__bm_clear(pool->tracked_bm, g);
 }
 
 void om__gc_track_new(om_heap *h, om_object *o)

@@ -146,6 +146,7 @@ int om__object_check(om_heap *h, FILE *out)
 typedef struct leak_row {
     const om_type *type;
     size_t count, bytes;
+    om_object *first; /* one of them, shown with om_repr */
 } leak_row;
 
 typedef struct leak_ctx {
@@ -156,14 +157,15 @@ typedef struct leak_ctx {
     size_t raw, raw_bytes;        /* raw blocks and their block bytes    */
 } leak_ctx;
 
-static void leak_add(leak_row *rows, size_t *n, const om_object *o)
+static void leak_add(leak_row *rows, size_t *n, om_object *o)
 {
     size_t i;
     for (i = 0; i < *n; i++)
         if (rows[i].type == o->type) break;
     if (i == *n) {
         if (*n == OM_STATS_MAX_TYPES) return; /* counted in the totals only */
-        rows[(*n)++].type = o->type;
+        rows[*n].type = o->type;
+        rows[(*n)++].first = o;
     }
     rows[i].count++;
     rows[i].bytes += om_sizeof(o);
@@ -195,11 +197,16 @@ static void leak_raw_arena(om_heap *h, om__arena *ar, void *arg)
     }
 }
 
+/* One row per type: "    str   500 objects   32890 bytes   e.g. 'response to request 0'". */
 static void leak_print_rows(FILE *out, const leak_row *rows, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "    %-24s %10zu objects %12zu bytes\n",
-                rows[i].type->name ? rows[i].type->name : "?", rows[i].count, rows[i].bytes);
+    char text[64];
+    for (size_t i = 0; i < n; i++) {
+        om_repr(rows[i].first, text, sizeof text);
+        fprintf(out, "    %-24s %10zu %-7s %12zu bytes   e.g. %s\n",
+                rows[i].type->name ? rows[i].type->name : "?", rows[i].count,
+                rows[i].count == 1 ? "object" : "objects", rows[i].bytes, text);
+    }
 }
 
 /* Prints nothing when no mortal object and no raw block is alive. */
@@ -215,12 +222,14 @@ void om__object_report_leaks(om_heap *h, FILE *out)
     }
     if (!c.objects && !c.raw) return;
     fprintf(out,
-            "objmem: leak report: %zu objects (%zu bytes) and %zu raw blocks (%zu bytes) "
+            "objmem: leak report: %zu object%s (%zu bytes) and %zu raw block%s (%zu bytes) "
             "still alive at heap destroy; releasing them\n",
-            c.objects, c.object_bytes, c.raw, c.raw_bytes);
+            c.objects, c.objects == 1 ? "" : "s", c.object_bytes, c.raw, c.raw == 1 ? "" : "s",
+            c.raw_bytes);
     leak_print_rows(out, c.mortal, c.nmortal);
     if (c.raw)
-        fprintf(out, "    %-24s %10zu blocks  %12zu bytes\n", "(raw blocks)", c.raw, c.raw_bytes);
+        fprintf(out, "    %-24s %10zu %-7s %12zu bytes\n", "(raw blocks)", c.raw,
+                c.raw == 1 ? "block" : "blocks", c.raw_bytes);
     if (c.immortals) {
         fprintf(out, "objmem: also %zu immortal object%s (never freed by design, not leaks):\n",
                 c.immortals, c.immortals == 1 ? "" : "s");

@@ -178,13 +178,12 @@ om_snapshot *om_trace_take_snapshot(om_heap *h)
     if (!s) return NULL;
     om__sbuild b;
     om__sbuild_init(&b, s);
-    om__symtab *st = om__symtab_new(h);
+    om__symtab *st = om__trace_symtab(h);
     const om_traceback **byid = om__sys_calloc(h, t->ntbs ? t->ntbs : 1, sizeof *byid);
     if (!st || !byid) b.failed = 1;
     take_ctx c = {&b, st, byid, t->nframe};
     if (!b.failed) om__trace_foreach(t, take_one, &c);
     if (byid) om__sys_free(h, byid, (t->ntbs ? t->ntbs : 1) * sizeof *byid);
-    om__symtab_free(st);
     return om__sbuild_finish(&b);
 }
 
@@ -212,7 +211,7 @@ om_traceback *om_trace_block_traceback(om_heap *h, const void *p)
 
 om_traceback *om__tb_export(om_heap *h, const om__tb *raw, int limit)
 {
-    om__symtab *st = om__symtab_new(h);
+    om__symtab *st = om__trace_symtab(h);
     if (!st) return NULL;
     om_frame frames[OM_TRACE_MAX_FRAMES];
     uint32_t total, n = om__tb_symbolize(st, raw, limit, frames, &total);
@@ -239,7 +238,6 @@ om_traceback *om__tb_export(om_heap *h, const om__tb *raw, int limit)
         }
         *tb = (om_traceback){f, n, total};
     }
-    om__symtab_free(st);
     return tb;
 }
 

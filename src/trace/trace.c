@@ -8,6 +8,9 @@
  * All of the tracer's memory comes from the heap's seam (om__sys_malloc),
  * never from om_malloc: tracing never traces itself.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "trace_int.h"
 
 static inline size_t slot_of(uintptr_t ptr, unsigned domain, size_t mask)
@@ -286,6 +289,8 @@ void om__trace_on_free(om_heap *h, void *p)
 
 /* ------------------------------------------------------------ lifecycle */
 
+static void choose_walk(om__tracestate *t);
+
 int om_trace_start(om_heap *h, int nframe)
 {
     if (nframe < 1 || nframe > OM_TRACE_MAX_FRAMES)
@@ -293,6 +298,7 @@ int om_trace_start(om_heap *h, int nframe)
                        OM_TRACE_MAX_FRAMES);
     if (h->trace) {
         h->trace->nframe = nframe;
+        choose_walk(h->trace);
         return 0;
     }
     om__tracestate *t = om__sys_calloc(h, 1, sizeof *t);
@@ -306,7 +312,38 @@ int om_trace_start(om_heap *h, int nframe)
     t->nranges = om__objmem_text_ranges(h, t->range_lo, t->range_hi, OM_TRACE_MAX_RANGES);
     h->trace = t;
     h->hooks |= OM_HOOK_TRACE;
+    const char *uw = getenv("OBJMEM_TRACE_UNWIND");
+    om_trace_set_unwind(h, !uw                          ? OM_UNWIND_AUTO
+                           : strcmp(uw, "fp") == 0      ? OM_UNWIND_FP
+                           : strcmp(uw, "tables") == 0  ? OM_UNWIND_TABLES
+                                                        : OM_UNWIND_AUTO);
     return 0;
+}
+
+/* The walk for the current mode and frame limit: frame pointers reach the
+ * caller's first frame exactly (objmem has them), so nframe 1 needs no
+ * tables. */
+static void choose_walk(om__tracestate *t)
+{
+    int tables = t->unwind == OM_UNWIND_TABLES || (t->unwind == OM_UNWIND_AUTO && t->nframe > 1);
+    t->tables = tables && om__trace_unwind_tables_available();
+    if (t->tables) om__trace_unwind_init();
+}
+
+int om_trace_set_unwind(om_heap *h, om_unwind mode)
+{
+    om__tracestate *t = h->trace;
+    if (!t) return om__err(h, OM_ESTATE, "om_trace_set_unwind: not tracing");
+    if ((int)mode < OM_UNWIND_AUTO || mode > OM_UNWIND_TABLES)
+        return om__err(h, OM_EINVAL, "om_trace_set_unwind: no mode %d", (int)mode);
+    t->unwind = mode;
+    choose_walk(t);
+    return 0;
+}
+
+int om_trace_unwinds_with_tables(const om_heap *h)
+{
+    return h->trace && h->trace->tables;
 }
 
 void om_trace_stop(om_heap *h)
@@ -315,6 +352,7 @@ void om_trace_stop(om_heap *h)
     if (!t) return;
     h->hooks &= ~(unsigned)OM_HOOK_TRACE;
     h->trace = NULL;
+    om__symtab_free(t->symtab);
     if (t->traces) om__sys_free(h, t->traces, (t->mask + 1) * sizeof *t->traces);
     side_release(h, t);
     if (t->tbs) om__sys_free(h, t->tbs, t->tbs_cap * sizeof *t->tbs);

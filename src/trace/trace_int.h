@@ -123,6 +123,9 @@ struct om__tracestate {
     om__bump bump;                /* tracebacks, frames, strings             */
     om_frame *scratch;            /* provider output buffer (nframe)         */
     uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
+    struct om__symtab *symtab;    /* symbolization cache, made when needed  */
+    int unwind;                   /* OM_UNWIND_* asked for                   */
+    int tables;                   /* 1: walk with the unwind tables          */
     int nranges;                  /* objmem's text ranges, 0 when unknown    */
     uintptr_t range_lo[OM_TRACE_MAX_RANGES], range_hi[OM_TRACE_MAX_RANGES];
     struct {           /* the last blocks freed, for debug reports */
@@ -140,6 +143,10 @@ typedef struct om__istr {
 
 /* frames.c */
 om__tb *om__trace_capture(om_heap *h, om__tracestate *t);
+/* 1 when the build can unwind with the tables (libunwind). */
+int om__trace_unwind_tables_available(void);
+/* Once per process before the first walk with the tables. */
+void om__trace_unwind_init(void);
 void om__pset_free(om_heap *h, om__pset *s);
 size_t om__pset_bytes(const om__pset *s);
 /* A string's hash, keyed per heap (never 0). */
@@ -198,6 +205,9 @@ om_snapshot *om__sbuild_finish(om__sbuild *b);
 int om__objmem_text_ranges(om_heap *h, uintptr_t *lo, uintptr_t *hi, int max);
 typedef struct om__symtab om__symtab;
 om__symtab *om__symtab_new(om_heap *h);
+/* The tracer's symtab (made on first use, kept until tracing stops: its
+ * cache serves every later snapshot and traceback); NULL on failure. */
+om__symtab *om__trace_symtab(om_heap *h);
 /* Frame of return address pc; *internal = 1 when pc is in objmem. The
  * strings live until om__symtab_free. */
 om_frame om__symtab_lookup(om__symtab *st, uintptr_t pc, int *internal);

@@ -16,19 +16,32 @@
 const om_type om__freelist_type = {
     .name = "(free list)",
     .basic_size = sizeof(om__flnode),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__HIDDEN,
 };
+
+static int none_repr(om_object *o, char *buf, size_t n)
+{
+    (void)o;
+    return snprintf(buf, n, "None");
+}
+
+static int bool_repr(om_object *o, char *buf, size_t n)
+{
+    return snprintf(buf, n, "%s", ((om__int *)o)->value ? "True" : "False");
+}
 
 const om_type om_none_type = {
     .name = "NoneType",
     .basic_size = sizeof(om_object),
     .flags = OM_TYPE__BUILTIN,
+    .repr = none_repr,
 };
 
 const om_type om_bool_type = {
     .name = "bool",
     .basic_size = sizeof(om__int),
     .flags = OM_TYPE__BUILTIN,
+    .repr = bool_repr,
 };
 
 /* ------------------------------------------------------------ singletons */
@@ -338,4 +351,12 @@ int om__types_check(om_heap *h, FILE *out)
         rc = c.rc;
     }
     return rc;
+}
+
+int om__foreign_item(om_object *c, const om_object *v, const char *fn)
+{
+    om_heap *h = om_heap_of(c);
+    if (om__likely(om_heap_of(v) == h)) return 0;
+    return om__err(h, OM_EINVAL, "%s: the %s at %p belongs to another heap than the %s at %p", fn,
+                   v->type->name, (const void *)v, c->type->name, (void *)c);
 }

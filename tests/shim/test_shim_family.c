@@ -1,0 +1,257 @@
+/*
+ * test_shim_family.c - the malloc family of the shim (tools/shim/family.c)
+ * under its internal names: every alignment, usable sizes, realloc across
+ * small and large blocks and across threads, errno on failure, mallinfo2's
+ * figures, fork from a multithreaded program. The same functions under the
+ * C library's names are tried by shim_prog.c (LD_PRELOAD) and make
+ * shim-test. Design note: docs/shim.md.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "om_child.h"
+#include "om_test.h"
+#include "shim.h"
+
+/* The sanitizers' allocators (the seam's malloc in this build) must
+ * answer impossible sizes with NULL, as glibc's does. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+
+static void test_shim_family_malloc_free(void **state)
+{
+    (void)state;
+    om__shim_free(NULL);
+    void *z = om__shim_malloc(0);
+    assert_non_null(z);
+    om__shim_free(z);
+    for (size_t n = 1; n < 70000; n = n * 3 / 2 + 1) {
+        unsigned char *p = om__shim_malloc(n);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p & 15, 0);
+        assert_true(om__shim_usable_size(p) >= n);
+        memset(p, 0xab, om__shim_usable_size(p));
+        om__shim_free(p);
+    }
+}
+
+static void test_shim_family_enomem(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(om__shim_malloc(SIZE_MAX));
+    assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(om__shim_malloc(SIZE_MAX / 2));
+    assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(om__shim_calloc(SIZE_MAX / 8, 16));
+    assert_int_equal(errno, ENOMEM);
+    errno = 0;
+    assert_null(om__shim_reallocarray(NULL, SIZE_MAX / 8, 16));
+    assert_int_equal(errno, ENOMEM);
+    void *p = om__shim_malloc(10);
+    errno = 0;
+    assert_null(om__shim_realloc(p, SIZE_MAX - 4096));
+    assert_int_equal(errno, ENOMEM);
+    om__shim_free(p); /* still ours after the failed realloc */
+    void *out = (void *)1;
+    assert_int_equal(om__shim_posix_memalign(&out, 64, SIZE_MAX - 100), ENOMEM);
+    assert_ptr_equal(out, (void *)1);
+}
+
+static void test_shim_family_calloc(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n < 100000; n *= 7) {
+        unsigned char *p = om__shim_malloc(n);
+        memset(p, 0xff, n);
+        om__shim_free(p);
+        unsigned char *q = om__shim_calloc(n, 1);
+        for (size_t i = 0; i < n; i++) assert_int_equal(q[i], 0);
+        om__shim_free(q);
+    }
+}
+
+static void test_shim_family_alignment(void **state)
+{
+    (void)state;
+    for (size_t a = sizeof(void *); a <= ((size_t)1 << 22); a *= 2) {
+        for (size_t n = 0; n < 3000; n += 700) {
+            void *p = NULL;
+            assert_int_equal(om__shim_posix_memalign(&p, a, n), 0);
+            assert_int_equal((uintptr_t)p % a, 0);
+            assert_true(om__shim_usable_size(p) >= n);
+            memset(p, 1, n);
+            void *q = om__shim_aligned_alloc(a, n ? n : 1);
+            assert_int_equal((uintptr_t)q % a, 0);
+            void *r = om__shim_memalign(a, n);
+            assert_int_equal((uintptr_t)r % a, 0);
+            om__shim_free(p);
+            om__shim_free(q);
+            om__shim_free(r);
+        }
+    }
+    void *p = NULL;
+    assert_int_equal(om__shim_posix_memalign(&p, 24, 10), EINVAL);
+    assert_int_equal(om__shim_posix_memalign(&p, 4, 10), EINVAL);
+    void *m = om__shim_memalign(48, 10); /* glibc rounds up to 64 */
+    assert_int_equal((uintptr_t)m % 64, 0);
+    om__shim_free(m);
+    long ps = sysconf(_SC_PAGESIZE);
+    void *v = om__shim_valloc(10);
+    assert_int_equal((uintptr_t)v % (uintptr_t)ps, 0);
+    void *pv = om__shim_pvalloc(10);
+    assert_int_equal((uintptr_t)pv % (uintptr_t)ps, 0);
+    assert_true(om__shim_usable_size(pv) >= (size_t)ps);
+    om__shim_free(v);
+    om__shim_free(pv);
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(i * 31 + seed);
+}
+static int same(const unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(i * 31 + seed)) return 0;
+    return 1;
+}
+
+static void test_shim_family_realloc(void **state)
+{
+    (void)state;
+    unsigned char *p = NULL;
+    size_t n = 0;
+    for (size_t k = 1; k < 200000; k = k * 2 + 3) { /* grow: small -> large */
+        p = om__shim_realloc(p, k);
+        assert_non_null(p);
+        assert_true(same(p, n, 7));
+        fill(p, k, 7);
+        n = k;
+    }
+    for (size_t k = n; k > 1; k /= 3) { /* shrink */
+        p = om__shim_realloc(p, k);
+        assert_true(same(p, k, 7));
+        n = k;
+    }
+    assert_null(om__shim_realloc(p, 0)); /* frees, as glibc */
+    void *a = om__shim_memalign(256, 100);
+    fill(a, 100, 3);
+    a = om__shim_realloc(a, 5000);
+    assert_true(same(a, 100, 3));
+    om__shim_free(a);
+}
+
+/* realloc of a block another thread made (and the thread gone) */
+static void *make_one(void *arg)
+{
+    void **out = arg;
+    *out = om__shim_malloc(300);
+    fill(*out, 300, 9);
+    return NULL;
+}
+
+static void test_shim_family_realloc_foreign(void **state)
+{
+    (void)state;
+    void *p;
+    pthread_t t;
+    pthread_create(&t, NULL, make_one, &p);
+    pthread_join(t, NULL);
+    p = om__shim_realloc(p, 400);
+    assert_true(same(p, 300, 9));
+    om__shim_free(p);
+}
+
+static void test_shim_family_mallinfo(void **state)
+{
+    (void)state;
+    om_shim_info before, after;
+    om__shim_info(&before);
+    void *blk[1000];
+    for (int i = 0; i < 1000; i++) blk[i] = om__shim_malloc(100);
+    void *big = om__shim_malloc(1 << 20);
+    om__shim_info(&after);
+    assert_true(after.uordblks >= before.uordblks + 1000 * 100);
+    assert_int_equal(after.hblks, before.hblks + 1);
+    assert_true(after.hblkhd >= before.hblkhd + (1 << 20));
+    assert_true(after.arena >= after.uordblks);
+    assert_int_equal(after.arena % OM_ARENA_SIZE, 0);
+    for (int i = 0; i < 1000; i++) om__shim_free(blk[i]);
+    om__shim_free(big);
+    om__shim_info(&after);
+    assert_true(after.uordblks <= before.uordblks);
+    assert_int_equal(after.hblks, before.hblks);
+}
+
+/* ---------------------------------------------- fork with threads */
+
+static _Atomic int stop;
+static void *churn(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        void *p[64];
+        for (int i = 0; i < 64; i++) p[i] = om__shim_malloc((size_t)(i * 37 % 3000));
+        for (int i = 0; i < 64; i++) om__shim_free(p[i]);
+    }
+    return NULL;
+}
+
+static void test_shim_family_fork(void **state)
+{
+    (void)state;
+    /* ASan's own allocator (this build's seam) takes no lock at fork: a
+     * child forked while a thread is inside it may hang there. glibc's,
+     * which the LD_PRELOAD build uses, does (shim_prog forks there too). */
+    if (om_child_under_asan()) skip();
+    pthread_t t[3];
+    atomic_store(&stop, 0);
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, churn, NULL);
+    for (int k = 0; k < 20; k++) {
+        void *mine = om__shim_malloc(123);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) { /* the child allocates, frees, even the parent's blocks */
+            void *p[1000];
+            for (int i = 0; i < 1000; i++) p[i] = om__shim_malloc((size_t)(i * 13 % 5000));
+            for (int i = 0; i < 1000; i++) om__shim_free(p[i]);
+            om__shim_free(mine);
+            _exit(om_heap_check(om__shim_heap()) == 0 ? 0 : 5);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        om__shim_free(mine);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shim_family_malloc_free),
+        cmocka_unit_test(test_shim_family_enomem),
+        cmocka_unit_test(test_shim_family_calloc),
+        cmocka_unit_test(test_shim_family_alignment),
+        cmocka_unit_test(test_shim_family_realloc),
+        cmocka_unit_test(test_shim_family_realloc_foreign),
+        cmocka_unit_test(test_shim_family_mallinfo),
+        cmocka_unit_test(test_shim_family_fork),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
