@@ -909,7 +909,7 @@ long om__gc_collect_main(om_heap *h, int gen)
  * (nothing changed). */
 long om__gc_subtract_begin(om_heap *h, size_t *npools)
 {
-    cctx c = {h, 2, 0, 0, 0, 0, 0, 0};
+    cctx c = {.h = h, .gen = 2};
     if (gather_pools(&c) < 0) return om__err(h, OM_ENOMEM, "gc: no memory for the pool list");
     int (*untrack)(om_object *, int) = h->gc.maybe_untrack;
     h->gc.maybe_untrack = NULL; /* looking changes nothing: no lazy untracking */
@@ -924,7 +924,7 @@ long om__gc_subtract_begin(om_heap *h, size_t *npools)
 void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
                          void *arg)
 {
-    cctx c = {h, 2, npools, 0, 0, 0, 0, 0};
+    cctx c = {.h = h, .gen = 2, .npools = npools};
     FOR_CANDIDATES(&c, o, {
         uint32_t gw = o->gc;
         fn(o, gw >> OM_GCW_FLAG_BITS, arg);
