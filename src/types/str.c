@@ -135,7 +135,7 @@ uint64_t om__str_hash(om_object *o)
 {
     om__str *s = (om__str *)o;
     if (om__likely(s->hashed)) return s->hash;
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
     uint64_t x = om__siphash13(h->types.sip_k0, h->types.sip_k1, s->data, s->len);
     if (x == (uint64_t)-1) x = (uint64_t)-2;
     s->hash = x;
