@@ -121,7 +121,11 @@ static ptrdiff_t sat_diff(size_t a, size_t b)
 static stats_impl *group_by(const om_snapshot *s, om_stat_key key, int cumulative)
 {
     om_heap *h = s->h;
-    if (key > OM_STAT_TRACEBACK || (int)key < 0 || (cumulative && key == OM_STAT_TRACEBACK))
+    if (key > OM_STAT_TRACEBACK || (int)key < 0)
+        return om__err_null(h, OM_EINVAL,
+                            "statistics: key %d is not OM_STAT_FILENAME, _LINENO or _TRACEBACK",
+                            (int)key);
+    if (cumulative && key == OM_STAT_TRACEBACK)
         return om__err_null(h, OM_EINVAL, "statistics: cumulative needs filename or lineno keys");
     stats_impl *st = om__sys_calloc(h, 1, sizeof *st);
     if (!st) return NULL;

@@ -346,3 +346,11 @@ int om__types_check(om_heap *h, FILE *out)
     }
     return rc;
 }
+
+int om__foreign_item(om_object *c, const om_object *v, const char *fn)
+{
+    om_heap *h = om_heap_of(c);
+    if (om__likely(om_heap_of(v) == h)) return 0;
+    return om__err(h, OM_EINVAL, "%s: the %s at %p belongs to another heap than the %s at %p", fn,
+                   v->type->name, (const void *)v, c->type->name, (void *)c);
+}
