@@ -8,6 +8,8 @@
  *               default thresholds, ns per pair (two objects)
  *   pauses      longest full and generation-0 collection with 1M live
  *               objects (10M too with BENCH_BIG=1)
+ *   roots       om_gc_get_roots against one full collection of 1M live
+ *               lists held in a list, objmem only (roots_work.h)
  * objmem's pair is two objects of a 32-byte GC type with 2 child slots;
  * CPython's is two lists of lengths 2 and 1.
  */
@@ -18,6 +20,7 @@
 #include <objmem.h>
 
 #include "harness.h"
+#include "roots_work.h"
 
 typedef struct {
     OM_OBJECT_HEAD
@@ -125,6 +128,10 @@ int main(int argc, char **argv)
         size_t n = ns ? (size_t)strtoul(ns, NULL, 10) : 1000000;
         int reps = rs ? atoi(rs) : 5;
         if (n > 1000000 || n < 2) n = 1000000;
+        if (!strcmp(argv[1], "roots")) {
+            roots_run_all(n, reps);
+            return 0;
+        }
         heap = om_heap_new(NULL);
         if (!heap) return 1;
         for (int i = 0; i < reps; i++) {
@@ -218,5 +225,7 @@ int main(int argc, char **argv)
         printf("  16 header bytes per GC object: %s (%zu)\n",
                sizeof(om_object) == 16 ? "met" : "NOT met", sizeof(om_object));
     }
+    printf("\n");
+    roots_run_all(1000000, 5);
     return 0;
 }
