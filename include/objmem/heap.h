@@ -154,8 +154,11 @@ enum { OM_STATS_MAX_FREELISTS = 8 };
 
 typedef struct om_heap_stats {
     /* allocator */
-    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes)        */
-    size_t peak_bytes;            /* highest bytes_in_use since the heap was made    */
+    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes; summed
+                                     from the pools when asked, not kept per call)  */
+    size_t peak_bytes;            /* highest bytes held for blocks since the heap was
+                                     made: pools in use (16 KiB each) + large blocks'
+                                     bytes; >= the peak of bytes_in_use            */
     size_t requested;             /* bytes asked for, of blocks handed out (kept in
                                      debug mode only, where blocks record it; else 0) */
     size_t arenas;                /* arenas mapped now                               */
@@ -169,7 +172,9 @@ typedef struct om_heap_stats {
     size_t large_blocks;          /* blocks over OM_SMALL_MAX (system allocator)     */
     size_t large_bytes;           /* their requested bytes                           */
     size_t sys_bytes;             /* bytes held from the system allocator, all uses  */
-    size_t bad_frees;             /* frees of pointers that are not blocks of h      */
+    size_t bad_frees;             /* frees refused: pointers that are not live block
+                                     starts of h (foreign, interior, pool headers,
+                                     other heaps' blocks, blocks already free)      */
     size_t raw_blocks;            /* raw blocks handed out (om_malloc), small + large */
     om_class_stats classes[OM_NUM_CLASSES];
     /* objects */

@@ -184,6 +184,12 @@ int om__types_init(om_heap *h)
     }
     ts->ready = 1;
     h->gc.maybe_untrack = om__types_maybe_untrack;
+    /* the collector reads list and tuple items inline (their traverse
+     * visits exactly these) */
+    h->gc.seq[0] =
+        (om__gc_seq){&om_list_type, offsetof(om__list, len), offsetof(om__list, items), 1};
+    h->gc.seq[1] =
+        (om__gc_seq){&om_tuple_type, offsetof(om__tuple, ob.size), offsetof(om__tuple, items), 0};
     return 0;
 }
 
