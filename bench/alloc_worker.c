@@ -10,6 +10,10 @@
  *     RSS <before kB> <peak kB> <after kB>          (for rss)
  * Inputs (sizes, slots) are generated before timing with a fixed seed, so
  * every peer sees the same sequence and the RNG is not measured.
+ *
+ * With BENCH_COUNTS=1 in the environment (make bench-counts, under
+ * callgrind --toggle-collect=<workload>_body) the body runs exactly once,
+ * untimed, after the same set-up, and the worker prints C <operations>.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -124,9 +128,8 @@ static void touch(void *p, size_t n)
 
 /* ---------------------------------------------------------- workloads */
 
-static void churn_body(void *ctx)
+static __attribute__((noinline)) void churn_work(void)
 {
-    (void)ctx;
     for (size_t i = 0; i < CHURN_STEPS; i++) {
         uint32_t s = slots[i];
         size_t n = sizes[i];
@@ -136,9 +139,8 @@ static void churn_body(void *ctx)
     }
 }
 
-static void build_body(void *ctx)
+static __attribute__((noinline)) void build_work(void)
 {
-    (void)ctx;
     for (size_t i = 0; i < BUILD_BLOCKS; i++) {
         ptrs[i] = BALLOC(sizes[i]);
         touch(ptrs[i], sizes[i]);
@@ -146,9 +148,8 @@ static void build_body(void *ctx)
     for (size_t i = 0; i < BUILD_BLOCKS; i++) BFREE(ptrs[i]);
 }
 
-static void lifo_body(void *ctx)
+static __attribute__((noinline)) void lifo_work(void)
 {
-    (void)ctx;
     size_t k = 0;
     for (size_t b = 0; b < LIFO_BURSTS; b++) {
         for (size_t i = 0; i < LIFO_BURST; i++) {
@@ -158,6 +159,27 @@ static void lifo_body(void *ctx)
         }
         for (size_t i = LIFO_BURST; i-- > 0;) BFREE(ptrs[i]);
     }
+}
+
+/* The timed bodies; count_once calls the _work functions once as warm-up
+ * outside the function callgrind collects (<workload>_body). */
+static __attribute__((noinline)) void churn_body(void *ctx)
+{
+    (void)ctx;
+    churn_work();
+    BH_BARRIER(); /* no tail call: callgrind toggles on this frame */
+}
+static __attribute__((noinline)) void build_body(void *ctx)
+{
+    (void)ctx;
+    build_work();
+    BH_BARRIER();
+}
+static __attribute__((noinline)) void lifo_body(void *ctx)
+{
+    (void)ctx;
+    lifo_work();
+    BH_BARRIER();
 }
 
 /* Build a linked list of blocks until 1 GiB is requested, free it; report
@@ -192,6 +214,31 @@ static int rss_check(void)
     printf("S arenas %zu (cached %zu, peak %zu), pools in use %zu, os_bytes %zu\n", st.arenas,
            st.arenas_cached, st.arenas_peak, st.pools_used, st.os_bytes);
 #endif
+    return 0;
+}
+
+/* BENCH_COUNTS=1: one untimed run of the body, for callgrind. */
+static int count_once(const char *w)
+{
+    double ops;
+    if (!strcmp(w, "churn")) {
+        for (size_t i = 0; i < CHURN_WINDOW; i++) ptrs[i] = BALLOC(sizes[i]);
+        churn_work(); /* warm-up, as the timed runs have */
+        churn_body(NULL);
+        ops = CHURN_STEPS;
+    } else if (!strcmp(w, "build")) {
+        build_work();
+        build_body(NULL);
+        ops = BUILD_BLOCKS;
+    } else if (!strcmp(w, "lifo")) {
+        lifo_work();
+        lifo_body(NULL);
+        ops = (double)LIFO_BURST * LIFO_BURSTS;
+    } else {
+        fprintf(stderr, "unknown workload %s\n", w);
+        return 2;
+    }
+    printf("C %.0f\n", ops);
     return 0;
 }
 
@@ -234,6 +281,7 @@ int main(int argc, char **argv)
     memset(ptrs, 0xff, sizeof *ptrs * BUILD_BLOCKS); /* resident before the baseline */
     double ns;
     long base;
+    if (getenv("BENCH_COUNTS")) return count_once(w);
     if (churn) {
         for (size_t i = 0; i < CHURN_WINDOW; i++) ptrs[i] = BALLOC(sizes[i]);
         base = bh_rss_kb();

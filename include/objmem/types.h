@@ -17,6 +17,12 @@
  * Indexes of tuples and lists accept Python's negative indexes (-1 = last);
  * anything else out of range is OM_ERANGE.
  *
+ * Heaps: a container holds only objects of its own heap. Storing an object
+ * of another heap is refused with OM_EINVAL ("belongs to another heap")
+ * on every store when either heap is in debug mode; in release mode only
+ * when the store makes the container grow, and by om_list_insert (a cheap
+ * sample: most such stores go unnoticed, docs/reliability.md).
+ *
  * Scope: int is a boxed signed 64-bit integer; arbitrary precision is out
  * of scope. Values in -5..256 are cached per heap: om_int_new returns the
  * same immortal object for them. bool is its own type whose objects equal

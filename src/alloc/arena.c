@@ -135,6 +135,18 @@ static void cache_push(om__alloc *a, om__arena *ar)
 
 /* ------------------------------------------------------ map and unmap */
 
+/* Close a free pool to ASan and Valgrind, all but its header's first line,
+ * which om_free may read for any pointer into a mapped arena (alloc.h,
+ * pool invariant 5). */
+static void pool_close(char *start)
+{
+    om__pool *pool = om__pool_at(start);
+    om__poison(start, OM_POOL_SIZE);
+    om__vg_noaccess(start, OM_POOL_SIZE);
+    om__unpoison(pool, OM_POOL_LINE);
+    om__vg_defined(pool, OM_POOL_LINE);
+}
+
 static om__arena *arena_map(om_heap *h)
 {
     om__alloc *a = &h->alloc;
@@ -146,13 +158,17 @@ static om__arena *arena_map(om_heap *h)
         om__sys_free(h, ar, sizeof *ar);
         return NULL;
     }
+    if (om__amap_set((uintptr_t)ar->base) < 0) {
+        h->cfg.sys.unmap(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);
+        om__sys_free(h, ar, sizeof *ar);
+        return NULL;
+    }
     ar->untouched = ar->nfree = OM_POOLS_PER_ARENA;
     atab_put(a, (uintptr_t)ar->base, ar);
     a->narenas++;
     a->mapped_total++;
     if (a->narenas > a->narenas_peak) a->narenas_peak = a->narenas;
-    om__poison(ar->base, OM_ARENA_SIZE);
-    om__vg_noaccess(ar->base, OM_ARENA_SIZE);
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA; i++) pool_close(ar->base + i * OM_POOL_SIZE);
     return ar;
 }
 
@@ -160,6 +176,7 @@ static void arena_unmap(om_heap *h, om__arena *ar)
 {
     om__alloc *a = &h->alloc;
     atab_del(a, (uintptr_t)ar->base);
+    om__amap_clear((uintptr_t)ar->base);
     om__unpoison(ar->base, OM_ARENA_SIZE);
     om__vg_undefined(ar->base, OM_ARENA_SIZE);
     h->cfg.sys.unmap(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);
@@ -204,6 +221,8 @@ om__pool *om__arena_take_pool(om_heap *h)
     om__unpoison(om__pool_start(pool), OM_POOL_SIZE);
     om__vg_undefined(om__pool_start(pool), OM_POOL_SIZE);
     pool->arena = ar;
+    a->held += OM_POOL_SIZE;
+    if (a->held > a->peak) a->peak = a->held;
     return pool;
 }
 
@@ -234,8 +253,10 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     ar->free_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
     ar->dirty_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
     ar->nfree++;
-    om__poison(om__pool_start(pool), OM_POOL_SIZE);
-    om__vg_noaccess(om__pool_start(pool), OM_POOL_SIZE);
+    a->held -= OM_POOL_SIZE;
+    pool->heap = NULL; /* a free pool: no one's (alloc.h, pool invariant 5) */
+    pool->raw_owner = NULL;
+    pool_close(om__pool_start(pool));
     if (ar->nfree < OM_POOLS_PER_ARENA) {
         bucket_push(a, ar);
         if (a->shrinking && __builtin_popcountll(ar->dirty_bm) >= 8) purge_dirty(h, ar);
@@ -278,6 +299,7 @@ void om__arena_release_all(om_heap *h)
             if (!om__arena_pool_is_free(ar, pool)) om__pool_vg_forget(h, pool);
         }
 #endif
+        om__amap_clear((uintptr_t)ar->base);
         om__unpoison(ar->base, OM_ARENA_SIZE);
         om__vg_undefined(ar->base, OM_ARENA_SIZE);
         h->cfg.sys.unmap(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);

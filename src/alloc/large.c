@@ -116,8 +116,8 @@ void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
     h->alloc.nlarge++;
     h->alloc.large_bytes += size;
     h->alloc.sys_bytes += total;
-    h->alloc.used += size;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    h->alloc.held += size;
+    if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     return (char *)(lb + 1) + prefix;
 }
 
@@ -134,7 +134,7 @@ void om__large_free(om_heap *h, om__large *lb)
     h->alloc.nlarge--;
     h->alloc.large_bytes -= lb->size;
     h->alloc.sys_bytes -= total;
-    h->alloc.used -= lb->size;
+    h->alloc.held -= lb->size;
     lb->magic = 0;
     h->cfg.sys.free(h->cfg.sys.ctx, lb, total);
 }
@@ -161,8 +161,8 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
     nb->size = size;
     h->alloc.large_bytes = h->alloc.large_bytes - old + size;
     h->alloc.sys_bytes = h->alloc.sys_bytes - ot + nt;
-    h->alloc.used = h->alloc.used - old + size;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    h->alloc.held = h->alloc.held - old + size;
+    if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     if (h->hooks & OM_HOOK_TRACE) {
         om__trace_on_free(h, p);
         om__trace_on_alloc(h, nb + 1, size);

@@ -288,7 +288,8 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
     size_t slot;
     if (om__unlikely(!d || !key || !value))
         err = d ? om__err(om_heap_of(o), OM_EINVAL, "om_dict_set: NULL key or value") : OM_ETYPE;
-    else
+    else if ((err = om__check_item_heap(o, key, "om_dict_set")) == 0 &&
+             (err = om__check_item_heap(o, value, "om_dict_set")) == 0)
         err = key_hash(key, &hash);
     ptrdiff_t ix = err ? IX_EMPTY : lookup(d, key, hash, &slot, &err);
     if (om__unlikely(err < 0)) goto fail;
@@ -304,7 +305,9 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
         return 0;
     }
     if (d->nentries >= d->usable) { /* the table changes: find the slot anew */
-        if ((err = grow(d)) < 0) goto fail;
+        if ((err = om__foreign_item(o, key, "om_dict_set")) < 0 ||
+            (err = om__foreign_item(o, value, "om_dict_set")) < 0 || (err = grow(d)) < 0)
+            goto fail;
         slot = free_slot(om__dict_index(d), d->log2, hash);
     }
     uint32_t *index = om__dict_index(d); /* else slot: where the lookup ended, empty */

@@ -104,6 +104,12 @@ om_object *om_tuple_from(om_heap *h, size_t n, om_object *const *items)
     for (size_t i = 0; i < n; i++)
         if (!items[i]) return om__err_null(h, OM_EINVAL, "om_tuple_from: item %zu is NULL", i);
     om__tuple *t = tuple_alloc(h, n);
+    for (size_t i = 0; t && i < n; i++)
+        if (om__check_item_heap(&t->ob.ob_base, items[i], "om_tuple_from") < 0) {
+            for (size_t j = 0; j < n; j++) t->items[j] = NULL;
+            om_decref(&t->ob.ob_base);
+            return NULL;
+        }
     if (!t) return NULL;
     for (size_t i = 0; i < n; i++) t->items[i] = om_incref(items[i]);
     return finish(h, t);
@@ -125,6 +131,9 @@ om_object *om_tuple_pack(om_heap *h, size_t n, ...)
         if (!t->items[i]) {
             om_decref(&t->ob.ob_base);
             return om__err_null(h, OM_EINVAL, "om_tuple_pack: item %zu is NULL", i);
+        } else if (om__check_item_heap(&t->ob.ob_base, t->items[i], "om_tuple_pack") < 0) {
+            om_decref(&t->ob.ob_base);
+            return NULL;
         }
     return finish(h, t);
 }
@@ -154,8 +163,10 @@ int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
 {
     size_t k = 0;
     om__tuple *t = checked(o, i, &k, "om_tuple_set");
-    if (!t || !v) {
+    int rc = !t || !v ? 0 : om__check_item_heap(o, v, "om_tuple_set");
+    if (!t || !v || rc < 0) {
         om_xdecref(v);
+        if (rc < 0) return rc;
         if (t) return om__err(om_heap_of(o), OM_EINVAL, "om_tuple_set: the item is NULL");
         return om_errcode(om_heap_of(o));
     }

@@ -184,6 +184,12 @@ int om__types_init(om_heap *h)
     }
     ts->ready = 1;
     h->gc.maybe_untrack = om__types_maybe_untrack;
+    /* the collector reads list and tuple items inline (their traverse
+     * visits exactly these) */
+    h->gc.seq[0] =
+        (om__gc_seq){&om_list_type, offsetof(om__list, len), offsetof(om__list, items), 1};
+    h->gc.seq[1] =
+        (om__gc_seq){&om_tuple_type, offsetof(om__tuple, ob.size), offsetof(om__tuple, items), 0};
     return 0;
 }
 
@@ -345,4 +351,12 @@ int om__types_check(om_heap *h, FILE *out)
         rc = c.rc;
     }
     return rc;
+}
+
+int om__foreign_item(om_object *c, const om_object *v, const char *fn)
+{
+    om_heap *h = om_heap_of(c);
+    if (om__likely(om_heap_of(v) == h)) return 0;
+    return om__err(h, OM_EINVAL, "%s: the %s at %p belongs to another heap than the %s at %p", fn,
+                   v->type->name, (const void *)v, c->type->name, (void *)c);
 }
