@@ -102,6 +102,8 @@ void om_config_init(om_config *cfg)
     if (dbg && *dbg && strcmp(dbg, "0") != 0) cfg->debug = 1;
     const char *stress = getenv("OBJMEM_GC_STRESS");
     if (stress && *stress && strcmp(stress, "0") != 0) cfg->gc_stress = 1;
+    const char *leaks = getenv("OBJMEM_LEAKS");
+    if (leaks && *leaks) cfg->leaks_file = leaks;
 }
 
 om_heap *om_heap_new(const om_config *cfg)
@@ -142,6 +144,7 @@ void om_heap_destroy(om_heap *h)
     om__gc_fini(h); /* runs pending finalizers */
     om__types_fini(h);
     if (h->cfg.report_leaks) om__object_report_leaks(h, h->report);
+    om__trace_report_leaks(h, h->cfg.report_leaks ? h->report : NULL, h->cfg.leaks_file);
     om__trace_fini(h);
     om__alloc_fini(h);
     om_sys sys = h->cfg.sys;
