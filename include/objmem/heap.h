@@ -113,18 +113,23 @@ typedef struct om_config {
     void *clock_ctx;
     uint64_t hash_seed; /* string hash key; 0 = random per heap              */
     FILE *report_file;  /* where reports go; NULL = stderr                   */
+    const char *leaks_file; /* while tracing, om_heap_destroy dumps what is  */
+                            /* still live here (a snapshot for `objmem       */
+                            /* snapshot top`); NULL: none (OBJMEM_LEAKS=FILE) */
 } om_config;
 
 /* Fill *cfg with the defaults, then apply the environment (OBJMEM_DEBUG,
- * OBJMEM_GC_STRESS). */
+ * OBJMEM_GC_STRESS, OBJMEM_LEAKS). */
 void om_config_init(om_config *cfg);
 
 /* A new heap configured by cfg (NULL: om_config_init's defaults), or NULL
  * when the seam cannot provide the heap's own bookkeeping. */
 om_heap *om_heap_new(const om_config *cfg);
 
-/* Run pending finalizers, report leaks if configured, then release every
- * arena and large block of the heap. Every object and block of h is gone
+/* Run pending finalizers, report leaks if configured (report_leaks: live
+ * objects by type, and while tracing live blocks by allocation traceback,
+ * largest first; leaks_file: those traces as a snapshot dump), then
+ * release every arena and large block of the heap. Every object and block of h is gone
  * afterwards, whatever its reference count. NULL is a no-op. */
 void om_heap_destroy(om_heap *h);
 

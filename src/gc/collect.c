@@ -21,6 +21,7 @@
  * Design note: docs/gc.md.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
 #include <time.h>
 
 #include "internal/heap.h"
@@ -37,7 +38,35 @@ typedef struct cctx {
     size_t sp;     /* work stack depth                                  */
     int overflow;  /* a push failed                                     */
     int arr;       /* candidates listed in h->gc.cand[0..ncand)         */
+    int in_large;  /* phase 3: the sweep has reached the large blocks   */
+    const char *cur; /* phase 3: the object the sweep is at             */
+    uint32_t gseen;  /* phase 4: the gc flags of u's members, or-ed       */
+    uint32_t tseen;  /* phase 4: the type flags of u's members, or-ed     */
+    int fin;         /* phase 4: a member of u may need its finalizer    */
 } cctx;
+
+/* ------------------------------------------------------------- children */
+
+/* Call visit on every child of o. Registered containers (om__gc_seq:
+ * lists, tuples) are read inline here, so a pass that calls this with a
+ * constant visit gets the visit's body inlined into the loop, with no call
+ * per child; other types go through their traverse. */
+static inline __attribute__((always_inline)) void each_child(const om__gcstate *g, om_object *o,
+                                                             om_visit_fn visit, void *arg)
+{
+    const om_type *t = o->type;
+    for (int i = 0; i < OM_GC_NSEQ; i++) {
+        const om__gc_seq *s = &g->seq[i];
+        if (t != s->type) continue;
+        size_t n = *(const size_t *)((const char *)o + s->len_off);
+        om_object *const *it = s->indirect ? *(om_object *const *const *)((char *)o + s->items_off)
+                                           : (om_object *const *)((char *)o + s->items_off);
+        for (size_t k = 0; k < n; k++)
+            if (it[k]) visit(it[k], arg);
+        return;
+    }
+    t->traverse(o, visit, arg);
+}
 
 /* ------------------------------------------------------------- scanning */
 
@@ -88,7 +117,15 @@ static void gather_arena(om_heap *h, om__arena *ar, void *arg)
     }
 }
 
-/* Fill h->gc.pools with the pools a collection of gen visits. */
+static int pool_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (om__pool *const *)a, y = (uintptr_t) * (om__pool *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fill h->gc.pools with the pools a collection of gen visits, in address
+ * order (the sweeps read memory sequentially, and phase 3 depends on the
+ * order: see ahead()). */
 static int gather_pools(cctx *c)
 {
     om_heap *h = c->h;
@@ -103,6 +140,7 @@ static int gather_pools(cctx *c)
                 if (!p->on_gen[0]) gc.err = pools_push(h, &gc.n, p);
     }
     c->npools = gc.n;
+    if (!gc.err && gc.n > 1) qsort(h->gc.pools, gc.n, sizeof *h->gc.pools, pool_cmp);
     return gc.err;
 }
 
@@ -281,14 +319,14 @@ static inline int full_untracked(om_heap *h, om_object *o, size_t *ninit)
     return 1;
 }
 
-static inline void full_one(om_object *o, size_t *ninit)
+static inline void full_one(const om__gcstate *g, om_object *o, size_t *ninit)
 {
     uint32_t gw = o->gc;
     if (!(gw & OM_GCW_COLLECTING)) {
         o->gc = init_word(o, gw);
         ++*ninit;
     }
-    o->type->traverse(o, visit_decref_full, ninit);
+    each_child(g, o, visit_decref_full, ninit);
 }
 
 static void forget_foreign(om_heap *h, cctx *c);
@@ -306,7 +344,7 @@ static void refs_full(cctx *c)
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (full_untracked(h, o, &ninit)) continue;
-                full_one(o, &ninit);
+                full_one(&h->gc, o, &ninit);
                 n++;
             }
     }
@@ -315,7 +353,7 @@ static void refs_full(cctx *c)
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         OM_ASSERT(o->gc & OM_GCW_LARGE);
         if (full_untracked(h, o, &ninit)) continue;
-        full_one(o, &ninit);
+        full_one(&h->gc, o, &ninit);
         n++;
     }
     if (om__unlikely(ninit != n)) forget_foreign(h, c); /* references into another heap */
@@ -389,7 +427,8 @@ static int visit_decref(om_object *child, void *arg)
 
 static void subtract_refs(cctx *c)
 {
-    FOR_CANDIDATES(c, o, o->type->traverse(o, visit_decref, NULL));
+    const om__gcstate *g = &c->h->gc;
+    FOR_CANDIDATES(c, o, each_child(g, o, visit_decref, NULL));
 }
 
 /* ---------------------------- phase 3: mark what is reachable from outside */
@@ -400,42 +439,60 @@ static inline void reached(om_object *o, uint32_t gw)
     o->gc = gw & OM_GCW_FLAGS_MASK & ~SCRATCH;
 }
 
+/* Marking goes in the sweep's order, which is address order (pools
+ * sorted by gather_pools, granules within a pool, then the large blocks):
+ * a reached candidate the sweep has still to meet (ahead of it) only gets
+ * gc_refs 1, and the sweep traverses it when it gets there, as a root; only
+ * a candidate behind the sweep goes on the work stack. Objects built in
+ * order point mostly forward, so the stack stays nearly empty and every
+ * object is read once, sequentially, instead of by a depth-first chase. */
+static inline int ahead(const cctx *c, const om_object *o)
+{
+    return !c->in_large && ((o->gc & OM_GCW_LARGE) || (const char *)o > c->cur);
+}
+
 static int visit_reach(om_object *child, void *arg)
 {
     cctx *c = arg;
     uint32_t gw = child->gc;
-    if (gw & OM_GCW_COLLECTING) {
-        reached(child, gw);
-        c->nreach++;
-        push(c, child);
+    if (!(gw & OM_GCW_COLLECTING)) return 0;
+    if (ahead(c, child)) {
+        if ((gw >> OM_GCW_FLAG_BITS) == 0) child->gc = gw + REFS_ONE;
+        return 0;
     }
+    reached(child, gw);
+    c->nreach++;
+    push(c, child);
     return 0;
 }
 
-/* Drain the work stack, traversing each object with visit. */
-static void drain(cctx *c, om_visit_fn visit)
+/* Drain the work stack (objects behind the sweep). */
+static void drain(cctx *c)
 {
-    om_object **s;
+    const om__gcstate *g = &c->h->gc;
     while (c->sp) {
-        s = c->h->gc.stack; /* may move when the stack grows */
-        om_object *o = s[--c->sp];
-        o->type->traverse(o, visit, c);
+        om_object *o = g->stack[--c->sp]; /* g->stack may move when it grows */
+        each_child(g, o, visit_reach, c);
     }
 }
 
 /* Contract: afterwards every candidate with gc_refs > 0, and everything
  * reachable from one through candidates, has lost its scratch state (no
- * COLLECTING); the rest keep COLLECTING. Returns OM_ENOMEM (marks
- * incomplete) when the stack could not grow. */
+ * COLLECTING); the rest keep COLLECTING with gc_refs 0. Returns OM_ENOMEM
+ * (marks incomplete) when the stack could not grow. */
 static int mark_reachable(cctx *c)
 {
+    const om__gcstate *g = &c->h->gc;
+    c->in_large = 0;
     FOR_CANDIDATES(c, o, {
         uint32_t gw = o->gc;
         if ((gw >> OM_GCW_FLAG_BITS) != 0) {
+            c->in_large = (gw & OM_GCW_LARGE) != 0; /* large blocks come last */
+            c->cur = (const char *)o;
             reached(o, gw);
             c->nreach++;
-            o->type->traverse(o, visit_reach, c);
-            drain(c, visit_reach);
+            each_child(g, o, visit_reach, c);
+            if (c->sp) drain(c);
             if (c->overflow) return OM_ENOMEM;
         }
     });
@@ -457,11 +514,21 @@ static void clear_scratch(cctx *c)
 static size_t take_unreachable(cctx *c, om_object **u)
 {
     size_t k = 0;
+    uint32_t gseen = 0, tseen = 0;
+    int fin = 0;
     FOR_CANDIDATES(c, o, {
-        o->gc = (o->gc & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
+        uint32_t gw = o->gc;
+        const om_type *t = o->type;
+        gseen |= gw;       /* OM_GCW_WEAKREFS */
+        tseen |= t->flags; /* OM_TYPE__WEAKREF, OM_TYPE_LEGACY_FINALIZER */
+        fin |= t->finalize != NULL && !(gw & OM_GCW_FINALIZED);
+        o->gc = (gw & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
         o->refcnt++;
         u[k++] = o;
     });
+    c->gseen = gseen;
+    c->tseen = tseen;
+    c->fin = fin;
     return k;
 }
 
@@ -778,7 +845,7 @@ long om__gc_collect_main(om_heap *h, int gen)
     run_callbacks(h, OM_GC_START, &info);
     if (h->gc.debug & OM_GC_DEBUG_STATS) print_start(h, gen);
 
-    cctx c = {h, gen, 0, 0, 0, 0, 0, 0};
+    cctx c = {.h = h, .gen = gen};
     om_object **u;
     size_t ucap;
     long nu = find_unreachable(&c, &u, &ucap); /* phases 1-4 */
@@ -792,9 +859,13 @@ long om__gc_collect_main(om_heap *h, int gen)
     if (gen == 1) h->gc.long_lived_pending += (long)survivors;
     size_t n = (size_t)nu, uncollectable = 0, collected = 0;
     if (n) {
-        uncollectable = move_legacy(&c, u, n);
-        int user_code = handle_weakrefs(h, u, n);
-        user_code |= finalize_garbage(u, n);
+        /* each pass runs only when some member of u needs it (gathered by
+         * take_unreachable; u never gains members) */
+        int user_code = 0;
+        if (c.tseen & OM_TYPE_LEGACY_FINALIZER) uncollectable = move_legacy(&c, u, n);
+        if ((c.gseen & OM_GCW_WEAKREFS) || (c.tseen & OM_TYPE__WEAKREF))
+            user_code = handle_weakrefs(h, u, n);
+        if (c.fin) user_code |= finalize_garbage(u, n);
         /* without user code nothing outside u can have gained a reference
          * to a member: the recount is skipped */
         if (user_code) handle_resurrected(&c, u, n);
@@ -838,7 +909,7 @@ long om__gc_collect_main(om_heap *h, int gen)
  * (nothing changed). */
 long om__gc_subtract_begin(om_heap *h, size_t *npools)
 {
-    cctx c = {h, 2, 0, 0, 0, 0, 0, 0};
+    cctx c = {.h = h, .gen = 2};
     if (gather_pools(&c) < 0) return om__err(h, OM_ENOMEM, "gc: no memory for the pool list");
     int (*untrack)(om_object *, int) = h->gc.maybe_untrack;
     h->gc.maybe_untrack = NULL; /* looking changes nothing: no lazy untracking */
@@ -853,7 +924,7 @@ long om__gc_subtract_begin(om_heap *h, size_t *npools)
 void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
                          void *arg)
 {
-    cctx c = {h, 2, npools, 0, 0, 0, 0, 0};
+    cctx c = {.h = h, .gen = 2, .npools = npools};
     FOR_CANDIDATES(&c, o, {
         uint32_t gw = o->gc;
         fn(o, gw >> OM_GCW_FLAG_BITS, arg);

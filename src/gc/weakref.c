@@ -126,7 +126,7 @@ static int wr_repr(om_object *o, char *buf, size_t n)
 static const om_type weakref_type = {
     .name = "weakref",
     .basic_size = sizeof(om__weakref),
-    .flags = OM_TYPE_GC | OM_TYPE__BUILTIN,
+    .flags = OM_TYPE_GC | OM_TYPE__BUILTIN | OM_TYPE__WEAKREF,
     .traverse = wr_traverse,
     .clear = wr_clear,
     .dealloc = wr_dealloc,

@@ -24,6 +24,20 @@ typedef struct om__wr_slot {
     om__weakref *head; /* its weak references, newest first            */
 } om__wr_slot;
 
+/* A container type whose children the collector reads inline, without a
+ * traverse call or a visit call per child (issue 14): its objects hold a
+ * size_t item count at len_off and om_object *items[count] (NULL items
+ * skipped) at items_off, or, when indirect, a pointer to such an array
+ * there. Registered by the types layer at init (lists, tuples); the
+ * description must visit exactly what the type's traverse visits. */
+typedef struct om__gc_seq {
+    const om_type *type; /* NULL: slot unused                          */
+    uint32_t len_off;    /* offset of the size_t item count             */
+    uint32_t items_off;  /* offset of the items, or of a pointer to them */
+    uint32_t indirect;   /* 1: items_off holds a pointer to the array   */
+} om__gc_seq;
+#define OM_GC_NSEQ 2
+
 typedef struct om__bigref om__bigref; /* bigrefs.c */
 
 /* Invariants:
@@ -50,6 +64,7 @@ typedef struct om__gcstate {
      * then no candidate). full: a full collection. Set by the types layer
      * (CPython's _PyTuple_MaybeUntrack, _PyDict_MaybeUntrack). */
     int (*maybe_untrack)(om_object *o, int full);
+    om__gc_seq seq[OM_GC_NSEQ]; /* containers traversed inline (types layer) */
     int deferred;            /* gen + 1 of a collection asked for during one */
     long long_lived_total;   /* survivors of the last full collection        */
     long long_lived_pending; /* objects promoted to old since then           */

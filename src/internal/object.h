@@ -74,6 +74,9 @@ static inline size_t om__obj_prefix(const om_object *o)
 /* Internal type flag: its objects are the heap's bookkeeping, not the
  * program's (free-list entries): the heap graph (src/gc/graph.c) skips them. */
 #define OM_TYPE__HIDDEN (1u << 12)
+/* Internal type flag: the weak reference type (a collection that finds no
+ * candidate of it, nor one with weak references, skips handle_weakrefs). */
+#define OM_TYPE__WEAKREF (1u << 11)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);
