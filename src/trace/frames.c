@@ -289,6 +289,7 @@ static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
     tb->kind = k->kind;
     tb->total_nframe = k->total;
     tb->id = (uint32_t)t->ntbs;
+    tb->live_size = tb->live_count = 0;
     memcpy(tb->frames, k->frames, k->nframe * sizeof(uintptr_t));
     t->tbs[t->ntbs++] = tb;
     *slot = tb;
