@@ -8,7 +8,7 @@ CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 
 PREFIX ?= /usr/local
 
-.PHONY: install all build demo test test-release test-asan valgrind bench clean cpython-test build-clang docs check-install fuzz \
+.PHONY: install all build demo test test-release test-asan valgrind bench bench-counts clean cpython-test build-clang docs check-install fuzz \
 	test-tsan shim-test
 
 all: build
@@ -58,6 +58,15 @@ bench:
 	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DOM_BUILD_BENCH=ON -DOM_BUILD_TESTS=OFF >/dev/null
 	cmake --build build/bench -j $(JOBS)
 	cd build/bench && for b in bench/bench_*; do [ -x "$$b" ] && ./$$b || true; done
+
+# Instructions and cache misses per operation under callgrind, next to ns
+# (bench/bench_counts.py; entries in bench/counts*.list). BENCH_COUNTS_FILTER
+# selects entries by label words, e.g. BENCH_COUNTS_FILTER="churn/objmem".
+bench-counts:
+	@$(DEPS) cmake gcc make valgrind python3
+	cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DOM_BUILD_BENCH=ON -DOM_BUILD_TESTS=OFF >/dev/null
+	cmake --build build/bench -j $(JOBS)
+	python3 bench/bench_counts.py build/bench/bench $(BENCH_COUNTS_FILTER)
 
 # CPython's own tests, plainly and on objmem (docs/cpython.md).
 CPYTHON_TESTS ?= test_gc test_weakref test_dict test_list test_tuple test_set test_unicode \

@@ -7,9 +7,14 @@
  *     alloc_<peer> <workload>
  * with workload one of churn, build, lifo, rss, and reads one line:
  *     R <workload> <ns/op median> <peak RSS kB> <RSS kB before the workload>
- *     RSS <before kB> <peak kB> <after kB>          (for rss)
+ *     RSS <before kB> <peak kB> <after kB> [<after the decay period kB>
+ *         <after om_heap_trim kB>]                  (for rss; objmem only)
  * Inputs (sizes, slots) are generated before timing with a fixed seed, so
  * every peer sees the same sequence and the RNG is not measured.
+ *
+ * With BENCH_COUNTS=1 in the environment (make bench-counts, under
+ * callgrind --toggle-collect=<workload>_body) the body runs exactly once,
+ * untimed, after the same set-up, and the worker prints C <operations>.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -124,9 +129,8 @@ static void touch(void *p, size_t n)
 
 /* ---------------------------------------------------------- workloads */
 
-static void churn_body(void *ctx)
+static __attribute__((noinline)) void churn_work(void)
 {
-    (void)ctx;
     for (size_t i = 0; i < CHURN_STEPS; i++) {
         uint32_t s = slots[i];
         size_t n = sizes[i];
@@ -136,9 +140,8 @@ static void churn_body(void *ctx)
     }
 }
 
-static void build_body(void *ctx)
+static __attribute__((noinline)) void build_work(void)
 {
-    (void)ctx;
     for (size_t i = 0; i < BUILD_BLOCKS; i++) {
         ptrs[i] = BALLOC(sizes[i]);
         touch(ptrs[i], sizes[i]);
@@ -146,9 +149,8 @@ static void build_body(void *ctx)
     for (size_t i = 0; i < BUILD_BLOCKS; i++) BFREE(ptrs[i]);
 }
 
-static void lifo_body(void *ctx)
+static __attribute__((noinline)) void lifo_work(void)
 {
-    (void)ctx;
     size_t k = 0;
     for (size_t b = 0; b < LIFO_BURSTS; b++) {
         for (size_t i = 0; i < LIFO_BURST; i++) {
@@ -160,38 +162,114 @@ static void lifo_body(void *ctx)
     }
 }
 
-/* Build a linked list of blocks until 1 GiB is requested, free it; report
- * the resident set before, at the peak and after. No side array: the
- * blocks link themselves. */
-static int rss_check(void)
+/* The timed bodies; count_once calls the _work functions once as warm-up
+ * outside the function callgrind collects (<workload>_body). */
+static __attribute__((noinline)) void churn_body(void *ctx)
 {
-    long before = bh_rss_kb();
-    bh_reset_peak_rss();
+    (void)ctx;
+    churn_work();
+    BH_BARRIER(); /* no tail call: callgrind toggles on this frame */
+}
+static __attribute__((noinline)) void build_body(void *ctx)
+{
+    (void)ctx;
+    build_work();
+    BH_BARRIER();
+}
+static __attribute__((noinline)) void lifo_body(void *ctx)
+{
+    (void)ctx;
+    lifo_work();
+    BH_BARRIER();
+}
+
+/* Build a linked list of blocks until bytes are requested; NULL when an
+ * allocation fails. No side array: the blocks link themselves. */
+static void *build_list(uint64_t bytes)
+{
     void *head = NULL;
     uint64_t total = 0;
-    for (size_t i = 0; total < RSS_BYTES; i++) {
-        size_t n = 16 + (size_t)(rng() % 49); /* no side array: sizes on the fly */
+    for (size_t i = 0; total < bytes; i++) {
+        size_t n = 16 + (size_t)(rng() % 49); /* sizes on the fly */
         if (i % 8 == 7) n = 65 + (size_t)(rng() % 448);
         void **b = BALLOC(n);
-        if (!b) return fprintf(stderr, "allocation failed\n"), 1;
+        if (!b) return NULL;
         *b = head;
         head = b;
         total += n;
     }
-    long peak = bh_rss_kb();
+    return head;
+}
+
+static void free_list(void *head)
+{
     while (head) {
         void *next = *(void **)head;
         BFREE(head);
         head = next;
     }
+}
+
+/* Build 1 GiB of blocks, free them; report the resident set before, at the
+ * peak and after. "Before" follows a 256 KiB warm-up build-and-free, so that
+ * the allocator's code and first structures are resident in the baseline
+ * (the check is about the memory given back, not about code pages). */
+static int rss_check(void)
+{
+    free_list(build_list(256u << 10));
+    long before = bh_rss_kb();
+    bh_reset_peak_rss();
+    void *head = build_list(RSS_BYTES);
+    if (!head) return fprintf(stderr, "allocation failed\n"), 1;
+    long peak = bh_rss_kb();
+    free_list(head);
     long after = bh_rss_kb();
+#if defined(PEER_OBJMEM)
+    /* free memory decays back to the OS after om_config.decay_ms (250):
+     * wait past the period (+ a quarter: sweeps are that far apart), let a
+     * slow path run, and read RSS again; then after om_heap_trim */
+    usleep(400 * 1000);
+    void *poke[200];
+    for (int i = 0; i < 200; i++) poke[i] = BALLOC(512);
+    for (int i = 0; i < 200; i++) BFREE(poke[i]);
+    long decayed = bh_rss_kb();
+    om_heap_trim(heap);
+    long trimmed = bh_rss_kb();
+    printf("RSS %ld %ld %ld %ld %ld\n", before, peak, after, decayed, trimmed);
+#else
     printf("RSS %ld %ld %ld\n", before, peak, after);
+#endif
 #if defined(PEER_OBJMEM)
     om_heap_stats st;
     om_heap_get_stats(heap, &st);
     printf("S arenas %zu (cached %zu, peak %zu), pools in use %zu, os_bytes %zu\n", st.arenas,
            st.arenas_cached, st.arenas_peak, st.pools_used, st.os_bytes);
 #endif
+    return 0;
+}
+
+/* BENCH_COUNTS=1: one untimed run of the body, for callgrind. */
+static int count_once(const char *w)
+{
+    double ops;
+    if (!strcmp(w, "churn")) {
+        for (size_t i = 0; i < CHURN_WINDOW; i++) ptrs[i] = BALLOC(sizes[i]);
+        churn_work(); /* warm-up, as the timed runs have */
+        churn_body(NULL);
+        ops = CHURN_STEPS;
+    } else if (!strcmp(w, "build")) {
+        build_work();
+        build_body(NULL);
+        ops = BUILD_BLOCKS;
+    } else if (!strcmp(w, "lifo")) {
+        lifo_work();
+        lifo_body(NULL);
+        ops = (double)LIFO_BURST * LIFO_BURSTS;
+    } else {
+        fprintf(stderr, "unknown workload %s\n", w);
+        return 2;
+    }
+    printf("C %.0f\n", ops);
     return 0;
 }
 
@@ -234,6 +312,7 @@ int main(int argc, char **argv)
     memset(ptrs, 0xff, sizeof *ptrs * BUILD_BLOCKS); /* resident before the baseline */
     double ns;
     long base;
+    if (getenv("BENCH_COUNTS")) return count_once(w);
     if (churn) {
         for (size_t i = 0; i < CHURN_WINDOW; i++) ptrs[i] = BALLOC(sizes[i]);
         base = bh_rss_kb();

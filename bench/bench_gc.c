@@ -1,15 +1,22 @@
 /*
- * bench_gc.c - the cycle collector (issue 4, item 8): objmem here,
- * CPython 3.11 through its C API in a process of its own (gc_cpython next
- * to this executable), the same shapes (gc_work.h) side by side:
- *   full_live   full collection of 1M live objects in 2-cycles, ns/object
- *   garbage     full collection of 1M objects of cyclic garbage, ns/object
- *   churn       2-cycles made and dropped at once, automatic collection on,
- *               default thresholds, ns per pair (two objects)
- *   pauses      longest full and generation-0 collection with 1M live
- *               objects (10M too with BENCH_BIG=1)
- * objmem's pair is two objects of a 32-byte GC type with 2 child slots;
- * CPython's is two lists of lengths 2 and 1.
+ * bench_gc.c - the cycle collector: objmem here, CPython 3.11 through its
+ * C API in a process of its own (gc_cpython next to this executable), the
+ * same workloads on the same shapes (gc_work.h) side by side:
+ *   first_*    the first full collection right after building 1M live
+ *              objects held in a roots list, ns/object
+ *   repeat_*   a repeated full collection of the same (old) objects
+ *   garbage_*  full collection of 1M objects of cyclic garbage, ns/object
+ *   churn_*    2-cycles made and dropped at once, automatic collection on,
+ *              default thresholds, ns per pair (two objects)
+ *   pauses     longest full and generation-0 collection with 1M live
+ *              lists (10M too with BENCH_BIG=1)
+ * Shapes: "lists" (a = [b, None], b = [a], real lists built by append on
+ * both sides) and "nodes" (a GC type with two child slots: a 32-byte
+ * om_type here, a C extension type with the same slots in CPython).
+ *   roots      om_gc_get_roots against one full collection of 1M live
+ *              lists held in a list, objmem only (roots_work.h)
+ * "bench_gc <workload> <shape>" runs one objmem workload alone (for perf,
+ * and for make bench-counts with BENCH_COUNTS=1).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +25,7 @@
 #include <objmem.h>
 
 #include "harness.h"
+#include "roots_work.h"
 
 typedef struct {
     OM_OBJECT_HEAD
@@ -46,7 +54,7 @@ static const om_type node_type = {.name = "bench_node",
 
 static om_heap *heap;
 
-static om_object *pair_new(void)
+static om_object *gc_node_pair(void)
 {
     node *a = (node *)om_new(heap, &node_type);
     if (!a) return NULL;
@@ -60,15 +68,26 @@ static om_object *pair_new(void)
     return (om_object *)a;
 }
 
-#define OBJ          om_object *
-#define PAIR_NEW()   pair_new()
-#define DROP(o)      om_decref(o)
-#define COLLECT(gen) om_gc_collect(heap, (gen))
-#define GC_AUTO(on)  ((on) ? om_gc_enable(heap) : om_gc_disable(heap))
+/* a = [b, None], b = [a], by append as a program builds them. */
+static om_object *gc_list_pair(void)
+{
+    om_object *a = om_list_new(heap, 0), *b = om_list_new(heap, 0);
+    if (!a || !b || om_list_append(b, a) < 0 || om_list_append_steal(a, b) < 0 ||
+        om_list_append(a, om_none(heap)) < 0)
+        abort();
+    return a;
+}
+
+#define OBJ              om_object *
+#define ROOTS_NEW()      om_list_new(heap, 0)
+#define ROOTS_PUSH(r, o) (om_list_append_steal((r), (o)) < 0 ? abort() : (void)0)
+#define DROP(o)          om_decref(o)
+#define COLLECT(gen)     om_gc_collect(heap, (gen))
+#define GC_AUTO(on)      ((on) ? om_gc_enable(heap) : om_gc_disable(heap))
 #include "gc_work.h"
 
 /* Results by name: [0] objmem, [1] CPython. */
-enum { MAXR = 16 };
+enum { MAXR = 32 };
 static struct {
     char name[32];
     double v;
@@ -104,9 +123,9 @@ static void row_as(const char *what, const char *oname, const char *pname, const
     double o = get(0, oname), c = get(1, pname);
     if (o <= 0) return;
     if (c > 0)
-        printf("%-38s %10.2f %10.2f %8.2f   %s\n", what, o, c, c / o, unit);
+        printf("%-40s %10.2f %10.2f %8.2f   %s\n", what, o, c, c / o, unit);
     else
-        printf("%-38s %10.2f %10s %8s   %s\n", what, o, "-", "-", unit);
+        printf("%-40s %10.2f %10s %8s   %s\n", what, o, "-", "-", unit);
 }
 
 static void row(const char *what, const char *name, const char *unit)
@@ -116,27 +135,20 @@ static void row(const char *what, const char *name, const char *unit)
 
 int main(int argc, char **argv)
 {
-    /* "bench_gc full|garbage|churn": objmem only, for perf record */
+    /* "bench_gc <workload> <shape>": objmem alone (perf, make bench-counts) */
     if (argc > 1) {
-        /* BENCH_GC_N objects (default 1M), BENCH_GC_REPS repetitions (5):
-         * smaller runs for valgrind --tool=callgrind */
-        static om_object *roots[500000];
-        const char *ns = getenv("BENCH_GC_N"), *rs = getenv("BENCH_GC_REPS");
-        size_t n = ns ? (size_t)strtoul(ns, NULL, 10) : 1000000;
-        int reps = rs ? atoi(rs) : 5;
-        if (n > 1000000 || n < 2) n = 1000000;
+        if (!strcmp(argv[1], "roots")) { /* BENCH_GC_N objects, BENCH_GC_REPS reps */
+            const char *ns = getenv("BENCH_GC_N"), *rs = getenv("BENCH_GC_REPS");
+            size_t n = ns ? (size_t)strtoul(ns, NULL, 10) : 1000000;
+            roots_run_all(n < 2 ? 1000000 : n, rs ? atoi(rs) : 5);
+            return 0;
+        }
         heap = om_heap_new(NULL);
         if (!heap) return 1;
-        for (int i = 0; i < reps; i++) {
-            if (!strcmp(argv[1], "full"))
-                gc_full_live(roots, n);
-            else if (!strcmp(argv[1], "garbage"))
-                gc_garbage(roots, n);
-            else
-                gc_churn();
-        }
+        int rc = gc_one(argv[1], argc > 2 ? argv[2] : "lists");
         om_heap_destroy(heap);
-        return 0;
+        if (rc) fprintf(stderr, "usage: bench_gc [first|repeat|garbage|churn|gen0 [lists|nodes]]\n");
+        return rc;
     }
     const char *b = getenv("BENCH_BIG");
     int big = b && *b && strcmp(b, "0");
@@ -146,7 +158,7 @@ int main(int argc, char **argv)
     /* objmem first, in this process, then CPython in its own. */
     heap = om_heap_new(NULL);
     if (!heap) return 1;
-    char buf[1 << 12];
+    char buf[1 << 13];
     FILE *mem = fmemopen(buf, sizeof buf, "w+");
     if (!mem) return 1;
     FILE *saved = stdout;
@@ -156,7 +168,7 @@ int main(int argc, char **argv)
     long thr[3];
     om_gc_get_threshold(heap, thr);
     om_gc_set_threshold(heap, 700, thr[1], thr[2]);
-    printf("R churn700 %.3f\n", gc_churn());
+    printf("R churn700_lists %.3f\n", gc_churn(gc_list_pair));
     om_gc_set_threshold(heap, thr[0], thr[1], thr[2]);
     fflush(mem);
     stdout = saved;
@@ -186,18 +198,32 @@ int main(int argc, char **argv)
 #endif
 
     printf("\nprocess CPU time; ratio = CPython / objmem (above 1: objmem faster)\n");
-    printf("%-38s %10s %10s %8s   %s\n", "workload", "objmem", "CPython", "ratio", "unit");
-    row("full collection, 1M live in 2-cycles", "full_live", "ns/object (median of 5)");
-    row("collection of 1M objects of garbage", "garbage", "ns/object (median of 3)");
-    row("young churn, auto gc, default thresh.", "churn", "ns/pair (best of 3 medians of 5)");
-    row_as("young churn, objmem threshold0 = 700", "churn700", "churn",
+    printf("%-40s %10s %10s %8s   %s\n", "workload", "objmem", "CPython", "ratio", "unit");
+    static const char *const shapes[] = {"lists", "nodes"};
+    for (int k = 0; k < 2; k++) {
+        char nm[4][32], what[4][64];
+        const char *sh = shapes[k];
+        snprintf(nm[0], sizeof nm[0], "first_%s", sh);
+        snprintf(nm[1], sizeof nm[1], "repeat_%s", sh);
+        snprintf(nm[2], sizeof nm[2], "garbage_%s", sh);
+        snprintf(nm[3], sizeof nm[3], "churn_%s", sh);
+        snprintf(what[0], sizeof what[0], "%s: first full coll., 1M live", sh);
+        snprintf(what[1], sizeof what[1], "%s: repeated full coll., 1M live", sh);
+        snprintf(what[2], sizeof what[2], "%s: coll. of 1M garbage", sh);
+        snprintf(what[3], sizeof what[3], "%s: young churn, auto gc", sh);
+        row(what[0], nm[0], "ns/object (median of 3 builds)");
+        row(what[1], nm[1], "ns/object (median of 5)");
+        row(what[2], nm[2], "ns/object (median of 3)");
+        row(what[3], nm[3], "ns/pair (best of 3 medians of 5)");
+    }
+    row_as("lists: young churn, objmem thresh0 700", "churn700_lists", "churn_lists",
            "ns/pair (CPython: its default, 700)");
-    row("full collection pause, 1M live", "full_pause_1M", "us (longest of 3)");
-    row("gen-0 collection pause, 1M live", "gen0_pause_1M", "us (longest of 100)");
-    row("gen-0 collection median, 1M live", "gen0_med_1M", "us (median of 100)");
-    row("full collection pause, 10M live", "full_pause_10M", "us (longest of 3)");
-    row("gen-0 collection pause, 10M live", "gen0_pause_10M", "us (longest of 100)");
-    row("gen-0 collection median, 10M live", "gen0_med_10M", "us (median of 100)");
+    row("lists: full collection pause, 1M live", "full_pause_1M", "us (longest of 3)");
+    row("lists: gen-0 pause, 1M live", "gen0_pause_1M", "us (longest of 100)");
+    row("lists: gen-0 median, 1M live", "gen0_med_1M", "us (median of 100)");
+    row("lists: full collection pause, 10M live", "full_pause_10M", "us (longest of 3)");
+    row("lists: gen-0 pause, 10M live", "gen0_pause_10M", "us (longest of 100)");
+    row("lists: gen-0 median, 10M live", "gen0_med_10M", "us (median of 100)");
     if (!big) printf("(10M pauses: run with BENCH_BIG=1)\n");
     printf("default thresholds: objmem %ld/%ld/%ld, CPython 700/10/10\n", thr[0], thr[1], thr[2]);
     printf("\nheader bytes per GC object: objmem sizeof(om_object) = %zu; CPython "
@@ -206,17 +232,29 @@ int main(int argc, char **argv)
     printf("objmem collections run (whole process): gen0 %zu, gen1 %zu, gen2 %zu\n",
            st[0].collections, st[1].collections, st[2].collections);
 
-    double fl = get(0, "full_live"), ga = get(0, "garbage"), ch = get(0, "churn");
-    if (nres[1] && fl > 0) {
-        printf("\ntargets:\n");
-        printf("  full collection >= 5x faster: %s (%.2fx)\n",
-               get(1, "full_live") / fl >= 5 ? "met" : "NOT met", get(1, "full_live") / fl);
-        printf("  garbage collection >= 4x faster: %s (%.2fx)\n",
-               get(1, "garbage") / ga >= 4 ? "met" : "NOT met", get(1, "garbage") / ga);
-        printf("  young churn >= 3x faster: %s (%.2fx)\n",
-               get(1, "churn") / ch >= 3 ? "met" : "NOT met", get(1, "churn") / ch);
+    if (nres[1]) {
+        /* targets of issue 14 (item 5), on the lists shape */
+        static const struct {
+            const char *what, *name;
+            double want, at_most; /* ratio >= want, or pause ratio <= at_most */
+        } tg[] = {
+            {"first full collection, 1M live lists >= 3x", "first_lists", 3, 0},
+            {"collection of 1M lists of garbage >= 3x", "garbage_lists", 3, 0},
+            {"young cyclic churn (lists) >= 3x", "churn_lists", 3, 0},
+            {"gen-0 pause (lists, 1M live) <= 0.5x CPython's", "gen0_pause_1M", 0, 0.5},
+        };
+        printf("\ntargets (ratio = CPython / objmem; pauses: objmem / CPython):\n");
+        for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++) {
+            double o = get(0, tg[i].name), c = get(1, tg[i].name);
+            if (o <= 0 || c <= 0) continue;
+            double r = tg[i].at_most > 0 ? o / c : c / o;
+            int met = tg[i].at_most > 0 ? r <= tg[i].at_most : r >= tg[i].want;
+            printf("  %-50s %s (%.2fx)\n", tg[i].what, met ? "met" : "NOT met", r);
+        }
         printf("  16 header bytes per GC object: %s (%zu)\n",
                sizeof(om_object) == 16 ? "met" : "NOT met", sizeof(om_object));
     }
+    printf("\n");
+    roots_run_all(1000000, 5);
     return 0;
 }

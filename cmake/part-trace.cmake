@@ -21,9 +21,35 @@ else()
   # (tools, tests) so frames get names and objmem's own frames are skipped.
   set(CMAKE_ENABLE_EXPORTS ON)
 endif()
+# Unwinding code built without frame pointers: libunwind (Debian
+# libunwind-dev) reads the .eh_frame tables, with a per-thread cache of
+# frame descriptions; OM_LIBUNWIND=OFF leaves only the frame-pointer walk.
+option(OM_LIBUNWIND "Unwind native trace frames with libunwind when found" ON)
+if(OM_LIBUNWIND)
+  find_library(OM_LIBUNWIND_LIB unwind)
+  find_path(OM_LIBUNWIND_INC libunwind.h)
+endif()
+if(OM_LIBUNWIND AND OM_LIBUNWIND_LIB AND OM_LIBUNWIND_INC)
+  message(STATUS "objmem trace: unwinding with libunwind (${OM_LIBUNWIND_LIB})")
+  target_compile_definitions(objmem_obj PRIVATE OM_HAVE_LIBUNWIND)
+  target_include_directories(objmem_obj PRIVATE ${OM_LIBUNWIND_INC})
+  set(OM_TRACE_HAVE_UNWIND ON)
+  foreach(t objmem_static objmem_shared) # by name: the exported targets say -lunwind
+    target_link_libraries(${t} PUBLIC unwind)
+  endforeach()
+else()
+  message(STATUS "objmem trace: libunwind not found, frame-pointer walk only")
+endif()
 foreach(t objmem_static objmem_shared)
   target_link_libraries(${t} PUBLIC ${OM_TRACE_LIBS} ${CMAKE_DL_LIBS} pthread)
 endforeach()
+# objmem's own code goes into the section objmem_text (cmake/om-text-section.sh),
+# so the tracer recognises its frames by address in any build.
+find_program(OM_OBJCOPY NAMES objcopy llvm-objcopy)
+if(OM_OBJCOPY)
+  set_property(TARGET objmem_obj PROPERTY C_COMPILER_LAUNCHER
+               ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh ${OM_OBJCOPY} ${CMAKE_C_COMPILER_LAUNCHER})
+endif()
 # Native tracebacks walk the frame-pointer chain: build objmem's own
 # executables (tools, tests) with frame pointers too, so their frames show
 # beyond the first. Embedders do the same for deep native tracebacks.

@@ -39,7 +39,7 @@ sub declared_name {
     my ($line) = @_;
     return $1 if $line =~ /^#\s*define\s+(om_\w+)\(/;
     return undef if $line =~ /^(?:#|typedef\b|extern\b|return\b|\s)/;
-    return $1 if $line =~ /^[A-Za-z_][\w\s\*]*?\b(om_\w+)\s*\(/;
+    return $1 if $line =~ /^(?:[A-Za-z_][\w\s\*\(\),]*?\b)?(om_\w+)\s*\(/;
     return undef;
 }
 
@@ -50,25 +50,26 @@ sub check_header {
     close $fh;
     my $in_comment = 0;
     for my $i (0 .. $#lines) {
-        my $line = $lines[$i];
+        my $code = $lines[$i];
         if ($in_comment) {
-            $in_comment = 0 if $line =~ m{\*/};
-            next;
+            next unless $code =~ s{^.*?\*/}{};
+            $in_comment = 0;
         }
-        if ($line =~ m{/\*} && $line !~ m{/\*.*\*/}) {
-            $in_comment = 1;
-            next;
-        }
-        my $name = declared_name($line);
+        $code =~ s{/\*.*?\*/}{ }g;
+        $in_comment = 1 if $code =~ s{/\*.*$}{}s;
+        my $name = declared_name($code);
         next unless defined $name && $name !~ /^om__/;
         $checked++;
         my $where = "$path:" . ($i + 1);
-        if ($i == 0 || $lines[$i - 1] !~ m{\*/\s*$}) {
+        # the return type on a line of its own: the comment goes above it
+        my $top = $i;
+        $top-- if $code =~ /^om_/ && $i > 0 && $lines[$i - 1] =~ /^[A-Za-z_][\w\s\*]*$/;
+        if ($top == 0 || $lines[$top - 1] !~ m{\*/\s*$}) {
             problem($where, $name, 'no documentation comment of its own: write one (/* ... */) '
                 . 'on the lines right above this declaration');
             next;
         }
-        my $start = $i - 1;
+        my $start = $top - 1;
         $start-- while $start > 0 && $lines[$start] !~ m{/\*};
         if ($lines[$start] =~ m{^\s*/\*\s*-{3,}}) {
             problem($where, $name, 'only a section rule above it: a section rule is not '
@@ -102,6 +103,11 @@ sub check_xml {
                 problem($where, $name, 'an internal om__ name is in the API reference '
                     . '(Doxyfile EXCLUDE_SYMBOLS)');
                 next;
+            }
+            my ($init) = $body =~ m{<initializer>(.*?)</initializer>}s;
+            if (defined $init && $init =~ /\bom__/) {
+                problem($where, $name, 'its value in the API reference shows internal om__ names '
+                    . '(docs/doxygen-filter.pl hides such macro bodies)');
             }
             my $doc = '';
             $doc .= $1 while $body =~ m{<(?:brief|detailed)description>(.*?)</(?:brief|detailed)description>}gs;

@@ -4,8 +4,8 @@
 # apt-get line and fail.
 set -e
 case "$1" in
-  build) pkgs="cmake gcc make libcmocka-dev libdw-dev" ;;
-  test) pkgs="cmake gcc make libcmocka-dev libdw-dev" ;;
+  build) pkgs="cmake gcc make libcmocka-dev libdw-dev libunwind-dev" ;;
+  test) pkgs="cmake gcc make libcmocka-dev libdw-dev libunwind-dev" ;;
   shim-test) pkgs="gawk sqlite3 xz-utils git g++ perl gzip python3.11 libpython3.11-testsuite" ;;
   valgrind) pkgs="cmake gcc make libcmocka-dev valgrind" ;;
   *) pkgs="$*" ;;

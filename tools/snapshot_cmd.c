@@ -86,14 +86,27 @@ static om_snapshot *load(om_heap *h, const char *path)
     return s;
 }
 
+/* A name from a snapshot file (anyone's bytes) for the terminal: control
+ * characters and DEL as C escapes, so that a file name cannot
+ * move the cursor, recolour the screen or fake an output line. */
+static void put_name(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '\n')
+            fputs("\\n", stdout);
+        else if (*c < 0x20 || *c == 0x7F)
+            printf("\\x%02x", *c);
+        else
+            putchar(*c);
+    }
+}
+
 static void print_stat(const om_stat *s, om_stat_key key, int diff)
 {
     char size[32], sd[32], avg[32];
     const om_frame *f = &s->traceback.frames[0];
-    if (key == OM_STAT_FILENAME)
-        printf("%s", f->filename);
-    else
-        printf("%s:%u", f->filename, f->lineno);
+    put_name(f->filename);
+    if (key != OM_STAT_FILENAME) printf(":%u", f->lineno);
     fmt_size(size, sizeof size, (double)s->size, 0);
     if (diff) {
         fmt_size(sd, sizeof sd, (double)s->size_diff, 1);
@@ -106,10 +119,11 @@ static void print_stat(const om_stat *s, om_stat_key key, int diff)
         printf(", average=%s", avg);
     }
     printf("\n");
-    if (key == OM_STAT_TRACEBACK) {
-        char buf[8192];
-        om_traceback_format(&s->traceback, 0, 0, buf, sizeof buf);
-        fputs(buf, stdout);
+    for (uint32_t j = s->traceback.nframe; key == OM_STAT_TRACEBACK && j-- > 0;) {
+        const om_frame *fr = &s->traceback.frames[j]; /* as om_traceback_format: oldest first */
+        fputs("  File \"", stdout);
+        put_name(fr->filename);
+        printf("\", line %u\n", fr->lineno);
     }
 }
 
@@ -133,7 +147,8 @@ static int top_or_diff(int argc, char **argv, int diff)
             fprintf(stderr, "objmem snapshot: %s\n", om_errmsg(h));
         } else {
             size_t total = 0;
-            for (size_t i = 0; i < st->n; i++) total += st->items[i].size;
+            for (size_t i = 0; i < st->n; i++) /* saturating: sizes come from the file */
+                total = st->items[i].size > SIZE_MAX - total ? SIZE_MAX : total + st->items[i].size;
             static const char *what[] = {"files", "lines", "tracebacks"};
             printf("[ Top %ld %s%s ]\n", o.n, diff ? "differences by " : "", what[o.key]);
             for (size_t i = 0; i < st->n && (long)i < o.n; i++) {
@@ -162,7 +177,7 @@ static void put_frame(const om_frame *f)
     else
         snprintf(buf, sizeof buf, "%s:%u", f->filename, f->lineno);
     for (char *c = buf; *c; c++)
-        if (*c == ';' || *c == '\n') *c = '_';
+        if (*c == ';' || (unsigned char)*c < 0x20 || *c == 0x7F) *c = '_';
     fputs(buf, stdout);
 }
 

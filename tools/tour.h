@@ -34,10 +34,18 @@ int om_tour_gc(void);
 int om_tour_finalizers(void);
 int om_tour_weakrefs(void);
 int om_tour_referrers(void);
+int om_tour_roots(void);
+/* Write the roots section's files: its DOT picture (dot; "-" = stdout),
+ * a .heapsnapshot of its heap (snap) and the snapshot dumps before and
+ * after the leak (old_dump, new_dump); NULL skips one. 0 on success. */
+int om_tour_roots_files(const char *dot, const char *snap, const char *old_dump,
+                        const char *new_dump);
 int om_tour_debug(void);
 int om_tour_types(void);
 
 /* Helpers for sections. */
 void om_tour_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* one when n is 1, else many: "%zu %s", n, om_tour_plural(n, "pool", "pools"). */
+const char *om_tour_plural(size_t n, const char *one, const char *many);
 
 #endif

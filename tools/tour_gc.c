@@ -91,13 +91,15 @@ static int cycle_part(om_heap *h)
     om_object *wr = om_weakref_new(h, OM_OBJ(a), on_death, "a");
     om_decref(a);
     om_decref(b);
-    om_tour_say("a -> b -> a, and our references dropped: refcounting frees nothing (%zu objects",
-                live(h) - 1);
+    size_t alive = live(h) - 1;
+    om_tour_say("a -> b -> a, and our references dropped: refcounting frees nothing (%zu %s", alive,
+                om_tour_plural(alive, "object", "objects"));
     om_tour_say("alive, each count 1 from the other). A weak reference watches a.");
     long n = om_gc_collect(h, -1);
-    om_tour_say(
-        "om_gc_collect(h, -1) found %ld unreachable objects; %zu objects left (the weakref).", n,
-        live(h));
+    size_t left = live(h);
+    om_tour_say("om_gc_collect(h, -1), Python's gc.collect(), found %ld unreachable %s;", n,
+                om_tour_plural((size_t)n, "object", "objects"));
+    om_tour_say("%zu %s left (the weakref).", left, om_tour_plural(left, "object", "objects"));
     om_decref(wr);
     return 0;
 }
@@ -125,14 +127,13 @@ static int resurrect_part(om_heap *h)
     om_decref(q);
     long n = om_gc_collect(h, -1);
     om_tour_say("A cycle whose member's finalizer stores itself in a global (PEP 442):");
-    om_tour_say(
-        "  collect: %ld freed, finalizer ran %d time(s), resurrected: %s, its cycle intact: %s", n,
-        g_finalized, g_lazarus ? "yes" : "no", p->a == OM_OBJ(q) ? "yes" : "no");
+    om_tour_say("  collect: %ld freed, finalizer ran %d %s, resurrected: %s, its cycle intact: %s",
+                n, g_finalized, om_tour_plural((size_t)g_finalized, "time", "times"),
+                g_lazarus ? "yes" : "no", p->a == OM_OBJ(q) ? "yes" : "no");
     om_clear_ref(&g_lazarus);
     n = om_gc_collect(h, -1);
-    om_tour_say(
-        "  dropped again: collect frees %ld, finalizer runs %d time(s) in all (at most once).", n,
-        g_finalized);
+    om_tour_say("  dropped again: collect frees %ld, finalizer runs %d %s in all (at most once).",
+                n, g_finalized, om_tour_plural((size_t)g_finalized, "time", "times"));
     return 0;
 }
 
@@ -140,8 +141,10 @@ static void say_gc_stats(om_heap *h)
 {
     om_gc_stats st[3];
     om_gc_get_stats(h, st);
-    om_tour_say("Statistics: %zu full collections, %zu objects collected, %.3f ms paused in all.",
-                st[2].collections, st[2].collected, (double)st[2].pause_ns / 1e6);
+    om_tour_say("Statistics (om_gc_get_stats, gc.get_stats): %zu full %s, %zu %s collected,",
+                st[2].collections, om_tour_plural(st[2].collections, "collection", "collections"),
+                st[2].collected, om_tour_plural(st[2].collected, "object", "objects"));
+    om_tour_say("%.3f ms paused in all.", (double)st[2].pause_ns / 1e6);
 }
 
 int om_tour_gc(void)
@@ -181,8 +184,8 @@ static int weak_part(om_heap *h)
     om_object **all = om_weakref_get_all(h, OM_OBJ(p), &n);
     void *ctx = NULL;
     om_weakref_get_callback(wr, &ctx);
-    om_tour_say("om_weakref_get_all lists %zu weak reference(s) to it (getweakrefs); its callback",
-                n);
+    om_tour_say("om_weakref_get_all lists %zu weak %s to it (getweakrefs); its callback", n,
+                om_tour_plural(n, "reference", "references"));
     om_tour_say("context reads back as \"%s\" (om_weakref_get_callback, __callback__).",
                 ctx ? (const char *)ctx : "NULL");
     om_gc_list_free(h, all, n);

@@ -100,8 +100,8 @@ static int referrers_story(om_heap *h)
     size_t n1 = 0, n2 = 0;
     om_object **r1 = leaked ? om_gc_get_referrers(h, &leaked, 1, &n1) : NULL;
     om_object **r2 = n1 ? om_gc_get_referrers(h, r1, n1, &n2) : NULL;
-    om_tour_say("om_gc_get_referrers: held by %zu object(s), a %s;", n1,
-                n1 ? om_type_of(r1[0])->name : "-");
+    om_tour_say("om_gc_get_referrers (gc.get_referrers): held by %zu %s, a %s;", n1,
+                om_tour_plural(n1, "object", "objects"), n1 ? om_type_of(r1[0])->name : "-");
     for (size_t i = 0; i < n2; i++)
         if (om_type_of(r2[i]) == &rec_type)
             om_tour_say("and that %s by the \"%s\" record: the audit log keeps every session.",

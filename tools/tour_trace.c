@@ -90,6 +90,29 @@ static void say_stat(int rank, const om_stat *s, int diff)
                     s->count ? s->size / s->count : 0);
 }
 
+/* After everything was freed: the peak is still known, with what made it
+ * (om_trace_take_peak_snapshot), one line each as str(Statistic). */
+static int peak_story(om_heap *h)
+{
+    size_t cur, peak;
+    om_trace_get_traced_memory(h, &cur, &peak);
+    om_snapshot *p = om_trace_take_peak_snapshot(h);
+    om_stats *st = p ? om_snapshot_statistics(p, OM_STAT_LINENO, 0) : NULL;
+    if (!st || !st->n) return 1;
+    om_tour_say("%s", "");
+    om_tour_say("All freed: %zu bytes traced now, %zu at the peak. om_trace_take_peak_snapshot", cur,
+                peak);
+    om_tour_say("tells what was live then (top 2, formatted by om_stat_format):");
+    for (size_t i = 0; i < st->n && i < 2; i++) {
+        char line[256];
+        om_stat_format(&st->items[i], 0, line, sizeof line);
+        om_tour_say("  %s", base(line));
+    }
+    om_stats_free(st);
+    om_snapshot_free(p);
+    return 0;
+}
+
 /* Both snapshots of the story; *old_s before the requests, *new_s after. */
 static int take_both(om_heap *h, workload *w, int nframe, om_snapshot **old_s, om_snapshot **new_s)
 {
@@ -110,18 +133,21 @@ int om_tour_trace(void)
     if (!w || take_both(h, w, 1, &old_s, &new_s)) return 1;
     size_t cur, peak;
     om_trace_get_traced_memory(h, &cur, &peak);
-    om_tour_say("om_trace_start(h, 1) traces every block with the native frame that asked for it:");
+    om_tour_say("om_trace_start(h, 1), Python's tracemalloc.start(1), traces every block with the");
+    om_tour_say("native frame that asked for it:");
     om_tour_say("raw return addresses at allocation, file and line only when a snapshot is taken.");
     om_tour_say("Traced now: %zu bytes (peak %zu); the tracer itself uses %zu bytes.", cur, peak,
                 om_trace_get_memory(h));
     om_tour_say("%s", "");
-    om_tour_say("Top 5 allocation sites of a small workload (om_snapshot_statistics, by line):");
+    om_tour_say("Top 5 allocation sites of a small workload (om_snapshot_statistics by line,");
+    om_tour_say("Snapshot.statistics('lineno')):");
     om_stats *st = om_snapshot_statistics(old_s, OM_STAT_LINENO, 0);
     for (size_t i = 0; st && i < st->n && i < 5; i++) say_stat((int)i + 1, &st->items[i], 0);
     om_stats_free(st);
     om_tour_say("%s", "");
-    om_tour_say("Then %d requests, each of which leaks a block. om_snapshot_compare(new, old):",
+    om_tour_say("Then %d requests, each of which leaks a block. om_snapshot_compare(new, old),",
                 NREQ);
+    om_tour_say("Snapshot.compare_to(old, 'lineno'):");
     st = om_snapshot_compare(new_s, old_s, OM_STAT_LINENO, 0);
     for (size_t i = 0; st && i < st->n && i < 3; i++) say_stat((int)i + 1, &st->items[i], 1);
     if (st && st->n)
@@ -133,10 +159,11 @@ int om_tour_trace(void)
     om_snapshot_free(old_s);
     om_snapshot_free(new_s);
     free_workload(h, w, NREQ);
+    int rc = peak_story(h);
     free(w);
     om_trace_stop(h);
     om_heap_destroy(h);
-    return 0;
+    return rc;
 }
 
 int om_tour_trace_dumps(const char *old_path, const char *new_path)

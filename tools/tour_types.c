@@ -44,18 +44,21 @@ int om_tour_types(void)
     om_tour_say("Interned strings are one object: two \"hello\" strings %p and %p,", (void *)s1,
                 (void *)s2);
     om_tour_say("  interned -> %p and %p (the first one, now canonical)", (void *)i1, (void *)i2);
-    om_decref(i1);
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    om_tour_say("  the intern table now holds %zu %s (om_heap_stats.interned); it keeps no",
+                st.interned, om_tour_plural(st.interned, "string", "strings"));
+    om_tour_say("  reference: an interned string leaves it when it dies (Python 3.11's rule).");
     om_decref(i2);
-    om_decref(s1);
-    om_decref(s2);
+    om_decref(s2); /* s1 and i1 (the same string) stay until the statistics below */
 
     om_object *f = om_float_new(h, 3.14);
     void *addr = f;
     om_decref(f);
     om_object *g = om_float_new(h, 2.71);
     om_tour_say("A freed float's block comes straight back from the float free list:");
-    om_tour_say("  float 3.14 at %p, dropped; float 2.71 at %p: %s", addr, (void *)g,
-                addr == (void *)g ? "the same block, no pool touched" : "another block");
+    om_tour_say("  float 3.14 at %p, dropped; float 2.71 at %p:", addr, (void *)g);
+    om_tour_say("  %s", addr == (void *)g ? "the same block, no pool touched" : "another block");
     om_decref(g);
 
     om_object *n1 = om_int_new(h, 1), *n2 = om_int_new(h, 2), *l = om_list_new(h, 0);
@@ -66,8 +69,10 @@ int om_tour_types(void)
     om_decref(t);
     om_decref(u);
     om_decref(l);
-    om_tour_say("The types layer's part of om_heap_print_stats:");
+    om_tour_say("The types layer's part of om_heap_print_stats (sys._debugmallocstats):");
     print_types_stats(h);
+    om_decref(i1);
+    om_decref(s1);
     om_heap_destroy(h);
     return 0;
 }

@@ -156,6 +156,194 @@ om_object **om_gc_get_referents(om_heap *h, om_object *const *objs, size_t nobjs
  * items NULL is a no-op. */
 void om_gc_list_free(om_heap *h, om_object **items, size_t n);
 
+/* ------------------------------------------------- who holds it: roots */
+
+/* Roots, chains and pictures (docs/gc.md, "Roots, chains and pictures";
+ * the leak hunt in docs/leak-hunting.md). After the collector subtracts the
+ * references that the heap's tracked objects hold on each other, whatever
+ * count is left over comes from outside: a C variable, a global, another
+ * heap, an untracked or frozen object. None of these calls collects, runs
+ * a finalizer or a callback, or changes a count, a generation or a flag
+ * (the collector's scratch bits are borrowed and cleared). Called during a
+ * collection (from a finalizer or callback) they fail with OM_ESTATE. */
+
+/* One root: an object held from outside the heap. */
+typedef struct om_gc_root {
+    om_object *obj; /* a new reference (om_gc_roots_free drops it)         */
+    size_t outside; /* references to it from outside (not the array's own) */
+} om_gc_root;
+
+/* om_gc_get_roots flags. */
+enum {
+    /* Also untracked objects (atomic tuples, strs, user-untracked ones)
+     * whose count exceeds the references the heap's objects hold on them. */
+    OM_GC_ROOTS_UNTRACKED = 1u << 0,
+};
+
+/*
+ * The exact roots of h: every tracked, unfrozen object with references
+ * left over after the collector's subtraction, with that count (so a
+ * cycle held by one C variable gives one root with outside 1). Immortal
+ * objects are never roots (the heap keeps them).
+ *
+ * With reaching non-NULL, only the roots from which reaching can be
+ * reached along references (reaching itself when it is held from outside),
+ * nearest first; else in address order. flags: OM_GC_ROOTS_*.
+ *
+ * Returns a new array (free it with om_gc_roots_free; never NULL on
+ * success, even when *n is 0), or NULL with OM_ENOMEM, OM_ESTATE (during a
+ * collection) or OM_EFOREIGN (reaching is not a live object of h).
+ * Cost: one sweep and traverse of the tracked objects, as a full
+ * collection's first phase; with reaching or OM_GC_ROOTS_UNTRACKED a heap
+ * graph of every object (about 30 bytes per object and 8 per reference,
+ * freed before returning), and no recursion.
+ */
+om_gc_root *om_gc_get_roots(om_heap *h, om_object *reaching, unsigned flags, size_t *n);
+
+/* Drop the references of an array from om_gc_get_roots and free it
+ * (NULL is a no-op). */
+void om_gc_roots_free(om_heap *h, om_gc_root *roots, size_t n);
+
+/* One object of a chain and how the object before it holds it. */
+typedef struct om_gc_link {
+    om_object *obj; /* a new reference                                      */
+    char via[64];   /* where the previous object holds obj ("[3]", "['id']",
+                         "next"), from its type's name_referent; "" for the
+                         root and where the type cannot say                  */
+} om_gc_link;
+
+/* A chain of references from a root to a target (om_gc_find_chain). */
+typedef struct om_gc_chain {
+    size_t n;          /* links: links[0] the root, links[n - 1] the target */
+    size_t outside;    /* the root's references from outside              */
+    om_gc_link *links; /* n links                                         */
+} om_gc_chain;
+
+/*
+ * The shortest chain of references from a root to target (objgraph's
+ * find_backref_chain, exact): breadth-first from target backwards over
+ * every reference of the heap, stopping at the nearest object held from
+ * outside (tracked roots as om_gc_get_roots, and untracked objects held
+ * from outside, so a str in an atomic tuple is found). A target held from
+ * outside itself is a chain of one link. Between two roots at the same
+ * distance, the one at the lower address wins.
+ *
+ * Returns a new chain (om_gc_chain_free), or NULL with OM_EKEY when no root
+ * reaches target (it is cyclic garbage), OM_EFOREIGN when target is not a
+ * live object of h, OM_ENOMEM or OM_ESTATE (during a collection).
+ */
+om_gc_chain *om_gc_find_chain(om_heap *h, om_object *target);
+
+/* Drop a chain's references and free it (NULL is a no-op). */
+void om_gc_chain_free(om_heap *h, om_gc_chain *c);
+
+/*
+ * Write a chain as one line, "list@0x5600.. (1 outside) -> [2] dict -> ['s']
+ * str 'abc'" (type, address of the root, the root's outside count, then each
+ * hop's via and the object's type and repr), with snprintf's rules; returns
+ * the length it wanted.
+ */
+size_t om_gc_chain_format(const om_gc_chain *c, char *buf, size_t n);
+
+/* ------------------------------------------ growth between two points */
+
+/* One type's row of om_gc_type_counts (objgraph's typestats / show_growth). */
+typedef struct om_gc_type_count {
+    const om_type *type; /* borrowed: types outlive their counts          */
+    size_t count;        /* live objects of the type                      */
+    size_t bytes;        /* their om_sizeof total                         */
+    ptrdiff_t delta;     /* om_gc_type_growth: count minus the older one  */
+} om_gc_type_count;
+
+/* Counts per type at one moment (om_gc_type_counts), or the growth between
+ * two (om_gc_type_growth). Free with om_gc_counts_free. */
+typedef struct om_gc_counts {
+    om_heap *h;
+    size_t n;               /* rows                                       */
+    om_gc_type_count *rows; /* by count (growth: by delta), largest first  */
+    size_t total;           /* objects counted                            */
+    size_t nobjs;           /* OM_GC_COUNTS_OBJECTS: addresses recorded    */
+    const void **objs;      /* their addresses, ascending (never followed) */
+} om_gc_counts;
+
+/* om_gc_type_counts flags. */
+enum {
+    OM_GC_COUNTS_TRACKED = 1u << 0, /* only tracked, unfrozen objects (objgraph's
+                                       view: gc.get_objects); else every live one */
+    OM_GC_COUNTS_OBJECTS = 1u << 1, /* also record every counted object's address,
+                                       for om_gc_get_new_objects (8 bytes each)   */
+};
+
+/* Count h's live objects by type now (one walk of the heap; changes
+ * nothing). NULL with OM_ENOMEM. */
+om_gc_counts *om_gc_type_counts(om_heap *h, unsigned flags);
+
+/* objgraph's show_growth: the types whose count grew from older to newer,
+ * with delta, largest growth first (a new om_gc_counts without addresses).
+ * Types are matched by identity. NULL with OM_ENOMEM or OM_EINVAL. */
+om_gc_counts *om_gc_type_growth(const om_gc_counts *older, const om_gc_counts *newer);
+
+/* Print up to limit rows (0 = all), "list   1003   +1000" (a delta column
+ * for a growth), to out. */
+void om_gc_counts_print(const om_gc_counts *c, size_t limit, FILE *out);
+
+/* Free counts (NULL is a no-op). */
+void om_gc_counts_free(om_gc_counts *c);
+
+/* The newest objects of type t (NULL: any type): live objects whose address
+ * was not live when since was taken (since needs OM_GC_COUNTS_OBJECTS;
+ * objgraph's get_new_ids, and like it fooled by an address reused for a new
+ * object of the same type), youngest generation first (0, 1, 2, then
+ * untracked). A new array of new references (om_gc_list_free), at most max
+ * (0 = no limit); NULL with OM_EINVAL (since has no addresses, or another
+ * heap's) or OM_ENOMEM. */
+om_object **om_gc_get_new_objects(om_heap *h, const om_gc_counts *since, const om_type *t,
+                                  size_t max, size_t *n);
+
+/* ---------------------------------------------------------- pictures */
+
+/* om_gc_write_dot flags: which way to walk from the objects given. */
+enum {
+    OM_GC_DOT_REFERENTS = 1u << 0, /* what they refer to (the default)   */
+    OM_GC_DOT_REFERRERS = 1u << 1, /* who refers to them (back to roots) */
+};
+/* At most this many objects in a picture, and edges drawn per object. */
+enum { OM_GC_DOT_MAX_NODES = 400, OM_GC_DOT_MAX_EDGES = 24 };
+
+/*
+ * Write the neighbourhood of objs[0..nobjs) as a Graphviz DOT digraph to
+ * out: the objects within depth references of them (referents, referrers
+ * or both, by flags), each a box with its type, repr and address, the
+ * references between them as edges labelled with name_referent's names
+ * ("[3]", "['id']"). The given objects are blue; roots (held from outside,
+ * as om_gc_find_chain sees them) are orange with a double border and their
+ * outside count. Past OM_GC_DOT_MAX_NODES objects or OM_GC_DOT_MAX_EDGES
+ * edges of one object the picture says how many were left out.
+ * Render with `dot -Tsvg` (Debian's graphviz) or `objmem graph`.
+ * Returns 0, or OM_EINVAL (no objects, depth < 0), OM_EFOREIGN (an object
+ * not of h), OM_ENOMEM, OM_ESTATE (during a collection), OM_EIO (a write
+ * failed). Changes no collector state.
+ */
+int om_gc_write_dot(om_heap *h, om_object *const *objs, size_t nobjs, int depth, unsigned flags,
+                    FILE *out);
+
+/*
+ * Write the whole heap to out in the Chrome DevTools heap snapshot format
+ * (.heapsnapshot, JSON: meta, nodes, edges, strings), so the heap opens in
+ * the Memory tab of Chrome DevTools (Load profile). Every live object is a
+ * node of type "object" named by its type (DevTools' class name), with
+ * om_sizeof as its self size and id 2 * index + 3; every reference an edge,
+ * "element" for an index ("[3]") and "property" for any other name from
+ * name_referent (an object with more than 256 references, or whose type
+ * cannot say, numbers them in traverse order). The synthetic root (node 0)
+ * has an edge to every root of om_gc_find_chain's view, so retained sizes
+ * and retainer paths are those of the real roots; cyclic garbage hangs from
+ * nothing (DevTools leaves it out). Returns 0, or OM_ENOMEM, OM_ESTATE
+ * (during a collection), OM_EIO (a write failed). Changes no collector
+ * state. Cost: the heap graph (om_gc_get_roots) and a string table.
+ */
+int om_heap_write_heapsnapshot(om_heap *h, FILE *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -101,23 +101,45 @@ typedef struct om_config {
                         /*    (also set by the environment OBJMEM_GC_STRESS=1) */
                         /*    while automatic collection is on: none after   */
                         /*    om_gc_disable or with threshold 0              */
-    size_t arena_cache; /* empty arenas kept mapped before unmapping (2)     */
+    size_t arena_cache; /* empty arenas kept mapped, purged, once their
+                           memory has decayed (2)                            */
+    long decay_ms;      /* free memory goes back to the OS after it stayed free
+                           this long (250); 0: at once; < 0: only on
+                           om_heap_trim (docs/alloc.md, "Decay")            */
+    /* The decay clock, in milliseconds (NULL: the monotonic clock). Any
+     * monotonic count will do: one that counts allocations makes the decay
+     * count allocations instead of time; tests drive it by hand. */
+    uint64_t (*clock_ms)(void *clock_ctx);
+    void *clock_ctx;
     uint64_t hash_seed; /* string hash key; 0 = random per heap              */
     FILE *report_file;  /* where reports go; NULL = stderr                   */
+    const char *leaks_file; /* while tracing, om_heap_destroy dumps what is  */
+                            /* still live here (a snapshot for `objmem       */
+                            /* snapshot top`); NULL: none (OBJMEM_LEAKS=FILE) */
 } om_config;
 
 /* Fill *cfg with the defaults, then apply the environment (OBJMEM_DEBUG,
- * OBJMEM_GC_STRESS). */
+ * OBJMEM_GC_STRESS, OBJMEM_LEAKS). */
 void om_config_init(om_config *cfg);
 
 /* A new heap configured by cfg (NULL: om_config_init's defaults), or NULL
  * when the seam cannot provide the heap's own bookkeeping. */
 om_heap *om_heap_new(const om_config *cfg);
 
-/* Run pending finalizers, report leaks if configured, then release every
- * arena and large block of the heap. Every object and block of h is gone
+/* Run pending finalizers, report leaks if configured (report_leaks: live
+ * objects by type, and while tracing live blocks by allocation traceback,
+ * largest first; leaks_file: those traces as a snapshot dump), then
+ * release every arena and large block of the heap. Every object and block of h is gone
  * afterwards, whatever its reference count. NULL is a no-op. */
 void om_heap_destroy(om_heap *h);
+
+/* Give every free page of h back to the OS now, as malloc_trim does: the
+ * kept empty pools go back to their arenas, the free pools' pages are
+ * purged, and wholly free arenas are unmapped (arena_cache of them stay
+ * mapped, purged). Returns the bytes given back; 0 for a NULL heap. Free
+ * memory also goes back by itself once it has stayed free for
+ * om_config.decay_ms. */
+size_t om_heap_trim(om_heap *h);
 
 /* ------------------------------------------------------------ statistics */
 
@@ -154,8 +176,11 @@ enum { OM_STATS_MAX_FREELISTS = 8 };
 
 typedef struct om_heap_stats {
     /* allocator */
-    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes)        */
-    size_t peak_bytes;            /* highest bytes_in_use since the heap was made    */
+    size_t bytes_in_use;          /* bytes of blocks handed out (block sizes; summed
+                                     from the pools when asked, not kept per call)  */
+    size_t peak_bytes;            /* highest bytes held for blocks since the heap was
+                                     made: pools in use (16 KiB each) + large blocks'
+                                     bytes; >= the peak of bytes_in_use            */
     size_t requested;             /* bytes asked for, of blocks handed out (kept in
                                      debug mode only, where blocks record it; else 0) */
     size_t arenas;                /* arenas mapped now                               */
@@ -169,7 +194,9 @@ typedef struct om_heap_stats {
     size_t large_blocks;          /* blocks over OM_SMALL_MAX (system allocator)     */
     size_t large_bytes;           /* their requested bytes                           */
     size_t sys_bytes;             /* bytes held from the system allocator, all uses  */
-    size_t bad_frees;             /* frees of pointers that are not blocks of h      */
+    size_t bad_frees;             /* frees refused: pointers that are not live block
+                                     starts of h (foreign, interior, pool headers,
+                                     other heaps' blocks, blocks already free)      */
     size_t raw_blocks;            /* raw blocks handed out (om_malloc), small + large */
     om_class_stats classes[OM_NUM_CLASSES];
     /* objects */

@@ -11,12 +11,16 @@
  * is borrowed, except by a function whose name ends in _steal (it takes the
  * reference passed) or _borrow (it returns a borrowed one).
  *
- * The seed's example, `a = []; b = a; del a`, in C:
+ * Python's own example, `a = []; b = a; del a`, in C. Python's documentation
+ * states the rule it shows (The Python Language Reference, 3. Data model,
+ * object.__del__: "del x doesn't directly call x.__del__() -- the former
+ * decrements the reference count for x by one, and the latter is only
+ * called when x's reference count reaches zero"):
  *
- *     om_object *a = om_new(h, &list_type);  // a new reference: count 1
- *     om_object *b = om_incref(a);           // a second reference: count 2
- *     om_clear_ref(&a);                      // `del a`: a = NULL, count 1
- *     om_decref(b);                          // count 0: freed right here
+ *     om_object *a = om_list_new(h, 0);  // a = []: a new reference, count 1
+ *     om_object *b = om_incref(a);       // b = a: a second reference, count 2
+ *     om_clear_ref(&a);                  // del a: a = NULL, count 1, alive
+ *     om_decref(b);                      // del b: count 0, freed right here
  *
  * Include <objmem.h>, not this file.
  */
@@ -101,6 +105,13 @@ enum {
  *                            have another type.
  *   repr(o, buf, n)          write a short text (snprintf rules); returns
  *                            the length it wanted.
+ *   name_referent(o, child, buf, n)
+ *                            name where o holds its reference to child (a
+ *                            field "next", an index "[3]", a key "['id']")
+ *                            for om_gc_find_chain and the heap pictures;
+ *                            snprintf rules, returns the length it wanted,
+ *                            or 0 when o cannot say (or does not hold child).
+ *                            Must not change anything or allocate.
  */
 struct om_type {
     const char *name;  /* shown in stats, leak reports and errors       */
@@ -115,6 +126,7 @@ struct om_type {
     int (*hash)(om_object *o, uint64_t *out);
     int (*eq)(om_object *a, om_object *b);
     int (*repr)(om_object *o, char *buf, size_t n);
+    int (*name_referent)(om_object *o, const om_object *child, char *buf, size_t n);
 };
 
 /* --------------------------------------------------------------- creation */

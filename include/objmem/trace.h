@@ -76,8 +76,37 @@ int om_trace_get_traceback_limit(const om_heap *h);
  * om_trace_reset_peak (requested sizes, as tracemalloc counts). Both 0 when
  * not tracing. */
 void om_trace_get_traced_memory(const om_heap *h, size_t *current, size_t *peak);
-/* Set the peak to the current traced memory. */
+/* Set the peak to the current traced memory (and record the peak's
+ * composition anew). */
 void om_trace_reset_peak(om_heap *h);
+/* Forget every trace (tracemalloc.clear_traces): traced memory, its peak,
+ * the peak's composition and the time series start again from 0. Blocks
+ * allocated before are no longer traced; tracing goes on. */
+void om_trace_clear_traces(om_heap *h);
+/* How closely the peak's composition follows the peak: it is recorded
+ * again (a copy of the per-traceback sums, O(tracebacks), never of the
+ * traces) whenever traced memory exceeds the recorded peak by more than
+ * fraction (0 <= fraction <= 1; 0: at every new peak; default 1/16), so
+ * the recorded moment holds at least peak / (1 + fraction) bytes.
+ * Returns 0, OM_ESTATE when not tracing, OM_EINVAL. */
+int om_trace_set_peak_fraction(om_heap *h, double fraction);
+
+/* One sample of the time series of traced memory. */
+typedef struct om_trace_sample {
+    uint64_t t_ns;   /* since om_trace_start (CLOCK_MONOTONIC)           */
+    uint64_t allocs; /* traced allocations so far                        */
+    size_t traced;   /* traced bytes then                                */
+    size_t peak;     /* the peak of traced bytes until then              */
+    size_t rss;      /* resident set size of the process, 0 when unknown */
+} om_trace_sample;
+
+/* Sample traced memory (and the RSS, from /proc/self/statm) every
+ * every_allocs traced allocations (0: no time series), or with
+ * min_interval_ns > 0 at most that often (checked every 64 allocations).
+ * The series keeps at most 4096 samples: when full, every other sample is
+ * dropped and the interval doubles. Default: every 4096 allocations.
+ * Returns 0, OM_ESTATE when not tracing. */
+int om_trace_set_sampling(om_heap *h, size_t every_allocs, uint64_t min_interval_ns);
 /* Bytes the tracer itself uses (its tables, tracebacks, frames). */
 size_t om_trace_get_memory(const om_heap *h);
 /* Supply frames from fn(ctx) instead of the native stack; fn NULL goes
@@ -85,6 +114,23 @@ size_t om_trace_get_memory(const om_heap *h);
  * stops (om_trace_stop forgets it). Returns 0, or OM_ESTATE when not
  * tracing. */
 int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx);
+
+/* How native frames are unwound. */
+typedef enum om_unwind {
+    OM_UNWIND_AUTO = 0,  /* frame pointers for nframe 1 (exact: objmem keeps them),
+                            the unwind tables for deeper stacks (the default) */
+    OM_UNWIND_FP = 1,    /* the frame-pointer chain only: the cheapest, right only
+                            through code built with -fno-omit-frame-pointer       */
+    OM_UNWIND_TABLES = 2 /* the .eh_frame unwind tables (libunwind, cached) always */
+} om_unwind;
+
+/* Choose how native frames are unwound from the next allocation on
+ * (om_trace_start reads OBJMEM_TRACE_UNWIND=auto|fp|tables first). A build
+ * without libunwind walks frame pointers whatever the mode. Returns 0,
+ * OM_ESTATE when not tracing, OM_EINVAL for an unknown mode. */
+int om_trace_set_unwind(om_heap *h, om_unwind mode);
+/* 1 when h's tracer unwinds with the tables now (mode and build allow it). */
+int om_trace_unwinds_with_tables(const om_heap *h);
 
 /* Trace size bytes at ptr under domain (domain 0 is the heap's own blocks;
  * use another number for memory allocated elsewhere). Tracing the same
@@ -121,11 +167,13 @@ size_t om_traceback_format(const om_traceback *tb, int limit, int most_recent_fi
 
 typedef struct om_snapshot om_snapshot;
 
-/* One trace of a snapshot. */
+/* One trace of a snapshot: a block, or (in a peak snapshot) the blocks of
+ * one traceback together. */
 typedef struct om_trace_entry {
     unsigned domain;
-    size_t size;
-    const om_traceback *traceback; /* owned by the snapshot */
+    size_t size;                   /* bytes (of all count blocks)      */
+    const om_traceback *traceback; /* owned by the snapshot            */
+    size_t count;                  /* blocks: 1, more in peak snapshots */
 } om_trace_entry;
 
 /* A copy of every trace of h, its tracebacks symbolized. Memory comes from
@@ -135,6 +183,17 @@ om_snapshot *om_trace_take_snapshot(om_heap *h);
 /* Free a snapshot (from om_trace_take_snapshot, om_snapshot_filter or
  * om_snapshot_load) and its tracebacks. NULL is a no-op. */
 void om_snapshot_free(om_snapshot *s);
+/* The traces live when traced memory was highest (as recorded under
+ * om_trace_set_peak_fraction), one entry per traceback with its block
+ * count, and the time series; statistics, compare, dump work as on any
+ * snapshot. NULL with OM_ESTATE when not tracing, or OM_ENOMEM. */
+om_snapshot *om_trace_take_peak_snapshot(om_heap *h);
+/* The peak of traced bytes when s was taken, and when it was recorded (ns
+ * since tracing started); both 0 when s does not know (a version 1 dump).
+ * For a peak snapshot, *peak is the bytes of its traces. */
+void om_snapshot_peak(const om_snapshot *s, size_t *peak, uint64_t *peak_ns);
+/* The time series stored in s (*out borrowed from s) and its length. */
+size_t om_snapshot_samples(const om_snapshot *s, const om_trace_sample **out);
 /* The traces of s (*out borrowed from s) and their number. */
 size_t om_snapshot_traces(const om_snapshot *s, const om_trace_entry **out);
 /* The frame limit of the tracer when s was taken. */
@@ -176,6 +235,18 @@ om_stats *om_snapshot_compare(const om_snapshot *new_s, const om_snapshot *old_s
 /* Free statistics from om_snapshot_statistics or om_snapshot_compare.
  * NULL is a no-op. */
 void om_stats_free(om_stats *st);
+
+/* Write one statistic as str(tracemalloc.Statistic) does (diff 0), or
+ * str(StatisticDiff) (diff 1): 'FILE:LINE: size=74.2 KiB, count=500,
+ * average=152 B', sizes as tracemalloc formats them; the group's most
+ * recent frame names it (':LINE' left out when the line is 0, as for
+ * frames without debug information). Writes at most n bytes (NUL-terminated
+ * when n > 0) and returns the length of the whole text, like snprintf. */
+size_t om_stat_format(const om_stat *s, int diff, char *buf, size_t n);
+/* A byte count as tracemalloc's _format_size writes it ('4160 B',
+ * '74.2 KiB', '138 KiB'); sign 1 adds '+' to positive values. Returns the
+ * length, like snprintf. */
+size_t om_format_size(double size, int sign, char *buf, size_t n);
 
 /* A filter (tracemalloc.Filter, or DomainFilter when filename_pattern is
  * NULL). */

@@ -24,9 +24,10 @@ extern "C" {
 typedef void (*om_weakref_callback)(om_object *wr, void *ctx);
 
 /* A new weak reference to referent (whose type must be
- * OM_TYPE_WEAKREFABLE, else NULL with OM_ETYPE). The weak reference is a
- * GC object; callback may be NULL; ctx is passed to it untouched. NULL
- * with OM_ENOMEM. May run a collection. */
+ * OM_TYPE_WEAKREFABLE, else NULL with OM_ETYPE) of heap h (else NULL with
+ * OM_EINVAL: the referent's death would not clear it). The weak reference
+ * is a GC object; callback may be NULL; ctx is passed to it untouched.
+ * NULL with OM_ENOMEM. May run a collection. */
 om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback callback, void *ctx);
 /* The referent as a new reference, or NULL when it is gone (or wr is not
  * a weak reference: OM_ETYPE recorded). */

@@ -4,6 +4,10 @@
  * is counted and can be failed by fault injection.
  * Design note: docs/alloc.md ("The seam").
  */
+#define _GNU_SOURCE
+#include <sys/random.h>
+#include <time.h>
+
 #include "internal/heap.h"
 
 void *om__sys_malloc(om_heap *h, size_t size)
@@ -40,9 +44,24 @@ void om__sys_free(om_heap *h, void *p, size_t size)
     h->cfg.sys.free(h->cfg.sys.ctx, p, size);
 }
 
+/* The free-list key: random, with its top bit set so that no address and
+ * no small integer decodes into a pool by accident (alloc.h, om__pool). */
+static uintptr_t make_key(const om_heap *h)
+{
+    uint64_t x = 0;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec ^ (uintptr_t)h) * 0x9E3779B97F4A7C15ull;
+    }
+    return (uintptr_t)(x | (1ull << 63));
+}
+
 int om__alloc_init(om_heap *h)
 {
+    h->alloc.key = make_key(h);
     h->alloc.cache_max = h->cfg.arena_cache;
+    h->alloc.decay_ms = h->cfg.decay_ms;
     return om__arena_table_init(h);
 }
 

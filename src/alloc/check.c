@@ -39,38 +39,39 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
                             size_t *nfree)
 {
     size_t n = 0;
-    if (pool->free && pool->stash) FAIL(c, "pool %p: both a free list and a stash", (void *)pool);
+    if (om__pool_has_free(pool) && pool->stash)
+        FAIL(c, "pool %p: both a free list and a stash", (void *)pool);
     if ((pool->stash && !pool->kept) || (pool->kept && pool->nalloc))
         FAIL(c, "pool %p: kept %u, stash %p, %u blocks in use", (void *)pool, pool->kept,
              (void *)pool->stash, pool->nalloc);
     if (pool->kept && h->alloc.kept[pool->kind][pool->cls] != pool)
         FAIL(c, "pool %p: kept but not the kept pool of its list", (void *)pool);
-    for (om__block *b = pool->free ? pool->free : pool->stash; b; n++) {
+    for (om__block *b = pool->stash ? pool->stash : pool->free; b != om__pool_term(pool); n++) {
         if (n > pool->capacity || !in_block_area(pool, b))
             FAIL(c, "pool %p: free list broken at %p", (void *)pool, (void *)b);
         unsigned g = om__granule(pool, b);
         if (om__bm_test(freebm, g)) FAIL(c, "pool %p: free list has a cycle", (void *)pool);
         om__bm_set(freebm, g);
-        om__unpoison(&b->next, sizeof b->next);
-        om__vg_defined(&b->next, sizeof b->next);
-        om__block *next = b->next;
+        om__block *next = om__link_get(h, b);
         om__poison(&b->next, sizeof b->next);
         om__vg_noaccess(&b->next, sizeof b->next);
         b = next;
     }
     *nfree = n;
-    (void)h;
 }
 
 static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
 {
-    if (pool->heap != h || pool->arena != ar) FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
+    if (pool->heap != h || pool->arena != ar ||
+        pool->raw_owner != (pool->kind == OM_KIND_RAW ? h : NULL))
+        FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
     if (pool->kind >= OM_NKINDS || pool->cls >= OM_NUM_CLASSES)
         FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
     size_t hdr = om__pool_hdr_size(pool->kind);
     if (pool->bsize != om__class_size(pool->cls) ||
         pool->capacity != om__pool_capacity(pool, pool->kind, pool->bsize) ||
-        pool->nalloc > pool->capacity)
+        pool->nalloc > pool->capacity || pool->span != pool->capacity * pool->bsize ||
+        pool->divmagic != UINT64_MAX / pool->bsize + 1)
         FAIL(c, "pool %p: size, capacity or count wrong", (void *)pool);
     uint64_t freebm[OM_BM_WORDS] = {0};
     size_t nfree = 0;
@@ -96,7 +97,8 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
     }
     if (pool->kind == OM_KIND_GC)
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            if ((pool->young_bm[w] | pool->middle_bm[w]) & ~pool->alloc_bm[w] ||
+            if ((pool->young_bm[w] | pool->middle_bm[w]) & ~pool->tracked_bm[w] ||
+                pool->tracked_bm[w] & ~pool->alloc_bm[w] ||
                 (pool->young_bm[w] & pool->middle_bm[w]))
                 FAIL(c, "pool %p: generation bits outside objects or overlapping", (void *)pool);
     if (h->hooks & OM_HOOK_DEBUG)
@@ -118,6 +120,8 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     if ((uintptr_t)ar->base & (OM_ARENA_SIZE - 1)) FAIL(c, "arena %p: misaligned", ar->base);
     if (om__arena_find(&h->alloc, (uintptr_t)ar->base) != ar)
         FAIL(c, "arena %p: not in the arena table", ar->base);
+    if (!om__amap_test((uintptr_t)ar->base))
+        FAIL(c, "arena %p: not in the ownership map", ar->base);
     unsigned nlisted = (unsigned)__builtin_popcountll(ar->free_bm);
     uint64_t top = ar->untouched ? ~0ull << (OM_POOLS_PER_ARENA - ar->untouched) : 0;
     if ((ar->free_bm & top) || (ar->dirty_bm & ~ar->free_bm))
@@ -135,7 +139,11 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     unsigned kept = 0, used = 0;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
-        if (om__arena_pool_is_free(ar, pool)) continue;
+        if (om__arena_pool_is_free(ar, pool)) {
+            if (pool->heap || pool->raw_owner)
+                FAIL(c, "free pool %p still names a heap", (void *)pool);
+            continue;
+        }
         used++;
         kept += pool->kept;
         check_pool(h, ar, pool, c);
@@ -157,6 +165,16 @@ static void check_lists(om_heap *h, check_ctx *c)
                 FAIL(c, "avail list (%u, %u): tail %p, last pool %p", k, cl,
                      (void *)h->alloc.avail_tail[k][cl], (void *)last);
         }
+    size_t npurged = 0;
+    for (om__arena *ar = h->alloc.cache; ar; ar = ar->next) {
+        npurged += ar->purged;
+        if (ar->nfree != OM_POOLS_PER_ARENA ||
+            (ar->purged && (ar->free_bm || ar->dirty_bm || ar->untouched != OM_POOLS_PER_ARENA)))
+            FAIL(c, "cached arena %p: not wholly free, or purged with pools listed", ar->base);
+    }
+    if (npurged != h->alloc.npurged || npurged > h->alloc.cache_max)
+        FAIL(c, "%zu cached arenas purged, %zu counted, at most %zu", npurged, h->alloc.npurged,
+             h->alloc.cache_max);
     size_t n = 0;
     for (unsigned k = 0; k < OM_NKINDS; k++)
         for (om__large *lb = h->alloc.large[k]; lb; lb = lb->next, n++) {

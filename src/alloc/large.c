@@ -97,7 +97,7 @@ static size_t large_total(size_t size, size_t prefix)
 
 /* A large block; prefix is the debug prefix size (0 outside debug mode),
  * whose bytes the caller fills. Returns the address after the prefix. */
-void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
+static void *large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
 {
     om__delayed_collect(h);
     size_t total = large_total(size, prefix);
@@ -116,9 +116,17 @@ void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
     h->alloc.nlarge++;
     h->alloc.large_bytes += size;
     h->alloc.sys_bytes += total;
-    h->alloc.used += size;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    h->alloc.held += size;
+    if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     return (char *)(lb + 1) + prefix;
+}
+
+void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
+{
+    om__enter(h, "a large allocation");
+    void *p = large_alloc(h, size, kind, prefix);
+    om__leave(h);
+    return p;
 }
 
 static size_t large_prefix(const om_heap *h)
@@ -128,15 +136,17 @@ static size_t large_prefix(const om_heap *h)
 
 void om__large_free(om_heap *h, om__large *lb)
 {
+    om__enter(h, "a large free");
     size_t total = large_total(lb->size, large_prefix(h));
     list_unlink(&h->alloc, lb);
     lset_del(&h->alloc, lb + 1);
     h->alloc.nlarge--;
     h->alloc.large_bytes -= lb->size;
     h->alloc.sys_bytes -= total;
-    h->alloc.used -= lb->size;
+    h->alloc.held -= lb->size;
     lb->magic = 0;
     h->cfg.sys.free(h->cfg.sys.ctx, lb, total);
+    om__leave(h);
 }
 
 /* Resize a large raw block to another large size (no debug prefix). On
@@ -161,8 +171,8 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
     nb->size = size;
     h->alloc.large_bytes = h->alloc.large_bytes - old + size;
     h->alloc.sys_bytes = h->alloc.sys_bytes - ot + nt;
-    h->alloc.used = h->alloc.used - old + size;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
+    h->alloc.held = h->alloc.held - old + size;
+    if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     if (h->hooks & OM_HOOK_TRACE) {
         om__trace_on_free(h, p);
         om__trace_on_alloc(h, nb + 1, size);

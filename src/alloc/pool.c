@@ -4,23 +4,28 @@
  *
  * The fast path pops the head pool's free list of the size class; the
  * fast free pushes onto the block's pool, found by masking the address
- * after the arena table confirmed the address is ours. Everything unusual
- * (a pool to carve or retire, debug mode, tracing, large blocks, foreign
- * pointers) goes to a slow path. Design note: docs/alloc.md ("Pools").
+ * after the ownership map (om__amap) said it is in an arena and the pool
+ * header said the pool is a raw pool of this heap and the pointer a block
+ * start that is not free already. Both fast paths are leaf functions with
+ * no counter and no stack frame; everything unusual (a pool to carve or
+ * retire, debug mode, tracing, large blocks, foreign, interior or freed
+ * pointers) goes to an out-of-line slow path. Design note: docs/alloc.md
+ * ("Pools", "The fast paths").
  */
 #include "internal/delayed.h"
 
 /* ------------------------------------------------- free-list link access */
 
-#define link_read om__link_read
-
-static inline void link_write(om__block *b, om__block *next, size_t bsize)
+static inline om__block *link_read(const om_heap *h, const om__pool *pool, om__block *b)
 {
-    om__unpoison(&b->next, sizeof b->next); /* never the first word (alloc.h) */
-    om__vg_undefined(&b->next, sizeof b->next);
-    b->next = next;
-    om__poison(b, bsize);
-    om__vg_noaccess(b, bsize);
+    (void)pool;
+    return om__link_get(h, b);
+}
+
+static inline void link_write(const om_heap *h, const om__pool *pool, om__block *b,
+                              om__block *next)
+{
+    om__link_put(h, b, next, pool->bsize);
 }
 
 /* -------------------------------------------------------- avail lists */
@@ -80,8 +85,12 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
     pool->heap = h;
     pool->kind = (uint8_t)kind;
     pool->cls = (uint8_t)cls;
+    pool->raw_owner = kind == OM_KIND_RAW ? h : NULL;
     pool->bsize = (uint32_t)om__class_size(cls);
+    pool->divmagic = UINT64_MAX / pool->bsize + 1;
     pool->capacity = om__pool_capacity(pool, kind, pool->bsize);
+    pool->span = pool->capacity * pool->bsize;
+    pool->free = om__pool_term(pool);
     pool->bump = (char *)pool + hdr;
     pool->limit = pool->bump + (size_t)pool->capacity * pool->bsize;
     size_t body = (size_t)(om__pool_end(pool) - pool->bump);
@@ -92,13 +101,13 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
 
 /* Turn the never-used blocks into the free list, in address order, so the
  * fast path serves them (and a walk of a fresh pool stays sequential). */
-static void carve_bump(om__pool *pool)
+static void carve_bump(om_heap *h, om__pool *pool)
 {
     size_t bs = pool->bsize;
     char *b = pool->bump;
     om__block *first = (om__block *)b;
-    for (; b + bs < pool->limit; b += bs) link_write((om__block *)b, (om__block *)(b + bs), bs);
-    link_write((om__block *)b, NULL, bs);
+    for (; b + bs < pool->limit; b += bs) link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
+    link_write(h, pool, (om__block *)b, om__pool_term(pool));
     pool->free = first;
     pool->bump = pool->limit;
 }
@@ -107,8 +116,9 @@ static void carve_bump(om__pool *pool)
 static void keep(om_heap *h, om__pool *pool)
 {
     pool->stash = pool->free;
-    pool->free = NULL;
+    pool->free = om__pool_term(pool);
     pool->kept = 1;
+    pool->kept_at = h->alloc.swept_at;
     pool->arena->nempty++;
     h->alloc.kept[pool->kind][pool->cls] = pool;
 }
@@ -128,7 +138,7 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 {
     om__delayed_collect(h); /* blocks other threads freed come back here */
     om__pool *pool = h->alloc.avail[kind][cls];
-    while (pool && !pool->free && pool->bump == pool->limit && !pool->kept) {
+    while (pool && !om__pool_has_free(pool) && pool->bump == pool->limit && !pool->kept) {
         avail_unlink(h, pool); /* a full head left there by the fast path */
         pool = h->alloc.avail[kind][cls];
     }
@@ -139,13 +149,12 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
         pool_init(h, pool, kind, cls);
         avail_push(h, pool);
     }
-    if (!pool->free) carve_bump(pool);
+    if (!om__pool_has_free(pool)) carve_bump(h, pool);
     om__block *b = pool->free;
-    pool->free = link_read(b);
+    pool->free = link_read(h, pool, b);
+    if (kind == OM_KIND_RAW) b->next = NULL; /* no stale link: om_free's double-free test */
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
-    h->alloc.used += pool->bsize;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
     return b;
 }
 
@@ -172,21 +181,19 @@ static void release_kept(om_heap *h, om__arena *ar)
 
 /* The slow path of a small free, the whole of it: the pool may have been
  * full (off its list) or may become empty. An emptied pool is kept (its
- * free list parked in stash) when it is the sole pool of its list, its
- * arena has another pool in use and the heap is not shrinking (arena.c);
- * otherwise it goes back to its arena. */
+ * free list parked in stash) when it is the sole pool of its list and its
+ * arena has another pool in use; otherwise it goes back to its arena. */
 void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
 {
-    link_write(b, pool->free, pool->bsize);
+    link_write(h, pool, b, pool->free);
     pool->free = b;
     pool->nalloc--;
-    h->alloc.used -= pool->bsize;
     if (!pool->on_avail) avail_append(h, pool);
     if (pool->nalloc > 0) return;
     om__arena *ar = pool->arena;
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
     uint32_t in_use = OM_POOLS_PER_ARENA - ar->nfree - ar->nempty; /* pool included */
-    if (*head == pool && pool->next == NULL && in_use > 1 && !h->alloc.shrinking) {
+    if (*head == pool && pool->next == NULL && in_use > 1) {
         keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
         return;
     }
@@ -194,14 +201,27 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     if (ar->nempty && ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
 }
 
-/* The heap is shrinking (arena.c): the kept empty pools go back to their
- * arenas too, where their pages are purged with the other free pools. */
+/* om_heap_trim: the kept empty pools go back to their arenas too, where
+ * their pages are purged with the other free pools. */
 void om__pool_release_kept(om_heap *h)
 {
     for (unsigned k = 0; k < OM_NKINDS; k++)
         for (unsigned c = 0; c < OM_NUM_CLASSES; c++) {
             om__pool *pool = h->alloc.kept[k][c];
             if (!pool) continue;
+            unkeep(h, pool);
+            retire(h, pool);
+        }
+}
+
+/* Decay (arena.c): the kept pools kept since at least age before now go
+ * back to their arenas. */
+void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age)
+{
+    for (unsigned k = 0; k < OM_NKINDS; k++)
+        for (unsigned c = 0; c < OM_NUM_CLASSES; c++) {
+            om__pool *pool = h->alloc.kept[k][c];
+            if (!pool || now - pool->kept_at < age) continue;
             unkeep(h, pool);
             retire(h, pool);
         }
@@ -215,10 +235,11 @@ void om__pool_vg_forget(om_heap *h, om__pool *pool)
 {
     if (pool->kind != OM_KIND_RAW || (h->hooks & OM_HOOK_DEBUG)) return;
     uint64_t freebm[OM_BM_WORDS] = {0};
-    for (om__block *b = pool->free ? pool->free : pool->stash; b; b = link_read(b))
+    om__block *b = pool->kept ? pool->stash : pool->free;
+    for (; b != om__pool_term(pool); b = link_read(h, pool, b))
         om__bm_set(freebm, om__granule(pool, b));
-    for (char *b = (char *)pool + om__pool_hdr_size(pool->kind); b < pool->bump; b += pool->bsize)
-        if (!om__bm_test(freebm, om__granule(pool, b))) om__vg_free(b);
+    for (char *q = (char *)pool + om__pool_hdr_size(pool->kind); q < pool->bump; q += pool->bsize)
+        if (!om__bm_test(freebm, om__granule(pool, q))) om__vg_free(q);
 }
 #endif
 
@@ -267,23 +288,31 @@ void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
     return p;
 }
 
+/* An object block freed whose alloc bit is clear: freed twice. */
+static om__cold void obj_free_twice(om_heap *h, void *p)
+{
+    h->alloc.bad_frees++;
+    if (h->hooks & OM_HOOK_DEBUG)
+        om__dbg_report(h, "an object freed twice (its block is free already)", p, "object free");
+    om__err(h, OM_ESTATE, "object %p freed twice; the block was left alone", p);
+    fprintf(h->report, "objmem: object %p freed twice; the block was left alone\n", p);
+}
+
 void om__block_free_obj(om_heap *h, void *p, int large)
 {
     if (!large) {
         om__pool *pool = om__pool_of(p);
         unsigned g = om__granule(pool, p);
+        if (om__unlikely(!om__bm_test(pool->alloc_bm, g))) return obj_free_twice(h, p);
         om__bm_clear(pool->alloc_bm, g);
         /* a dying object left its generation when it was untracked */
         OM_ASSERT(pool->kind != OM_KIND_GC ||
-                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g)));
-    }
-    if (om__likely(!h->hooks && !large)) {
-        om__pool *pool = om__pool_of(p);
-        if (om__likely(pool->free != NULL && pool->nalloc > 1)) { /* om_free's fast path */
-            link_write((om__block *)p, pool->free, pool->bsize);
+                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
+                   !om__bm_test(pool->tracked_bm, g)));
+        if (om__likely(!h->hooks && om__pool_has_free(pool) && pool->nalloc > 1)) {
+            om__link_put(h, (om__block *)p, pool->free, pool->bsize);
             pool->free = (om__block *)p;
             pool->nalloc--;
-            h->alloc.used -= pool->bsize;
             return;
         }
     }
@@ -296,28 +325,43 @@ void om__block_free_obj(om_heap *h, void *p, int large)
 
 /* ------------------------------------------------------------ raw API */
 
+/* om_malloc's slow paths: a small size whose head pool is missing or
+ * full, and everything else (size 0, large sizes, hooks). */
+static om__noinline void *malloc_small_slow(om_heap *h, size_t size)
+{
+    void *p = om__pool_alloc_slow(h, OM_KIND_RAW, om__size_class(size));
+    if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
+    return p;
+}
+
+static om__noinline void *malloc_slow(om_heap *h, size_t size)
+{
+    if (h->hooks) return block_alloc_hooked(h, size, OM_KIND_RAW);
+    if (size <= OM_SMALL_MAX) return malloc_small_slow(h, size);
+    return om__large_alloc(h, size, OM_KIND_RAW, 0);
+}
+
+/* The fast path: a leaf with no frame and no counter. size - 1 < 512 is
+ * 1..512 (0 wraps and goes to the slow path), and (size - 1) >> 4 is then
+ * its class. */
 void *om_malloc(om_heap *h, size_t size)
 {
-    if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
-        om__pool *pool = h->alloc.avail[OM_KIND_RAW][om__size_class(size)];
+    if (om__likely(size - 1 < OM_SMALL_MAX && !h->hooks)) {
+        om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
         if (om__likely(pool != NULL)) {
             om__block *b = pool->free;
-            if (om__likely(b != NULL)) {
-                pool->free = link_read(b);
+            if (om__likely(b != om__pool_term(pool))) {
+                pool->free = om__link_get(h, b);
+                b->next = NULL; /* no stale link: om_free's double-free test */
                 om__unpoison(b, pool->bsize);
                 om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
                 pool->nalloc++;
-                h->alloc.used += pool->bsize;
-                if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
                 return b;
             }
         }
-        void *p = om__pool_alloc_slow(h, OM_KIND_RAW, om__size_class(size));
-        if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
-        return p;
+        return malloc_small_slow(h, size);
     }
-    if (h->hooks) return block_alloc_hooked(h, size, OM_KIND_RAW);
-    return om__large_alloc(h, size, OM_KIND_RAW, 0);
+    return malloc_slow(h, size);
 }
 
 void *om_calloc(om_heap *h, size_t n, size_t size)
@@ -339,25 +383,77 @@ static om__cold void free_bad(om_heap *h, void *p, const char *why)
     fprintf(h->report, "objmem: om_free(%p): %s; the pointer was left alone\n", p, why);
 }
 
+/* The carved pool of h that p lies in, or NULL: the ownership map first,
+ * then the header's first line, which every pool of a mapped arena keeps
+ * readable (alloc.h, pool invariant 5). */
+static inline om__pool *pool_of_heap(const om_heap *h, const void *p)
+{
+    if (!om__amap_test((uintptr_t)p)) return NULL;
+    om__pool *pool = om__pool_of(p);
+    return pool->heap == h ? pool : NULL;
+}
+
+/* 1 when p is a block start of pool (after the debug prefix on a debug
+ * heap): below span from the first block and a multiple of the block size,
+ * by one multiplication (alloc.h, pool invariant 6). */
+static inline int is_block_start(const om_heap *h, const om__pool *pool, const void *p)
+{
+    uint64_t off = (uint64_t)((uintptr_t)p - ((uintptr_t)pool + om__pool_hdr_size(pool->kind)));
+    if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
+    return off < pool->span && off * pool->divmagic <= pool->divmagic - 1;
+}
+
+/* 1 when block start b of pool is free: its link word decodes to an
+ * address in the pool (the fast path's test; a live block matches only by
+ * accident), confirmed by finding b on the free list or the stash, or among
+ * the never-used blocks. O(1) for a live block unless its word matches. */
+static om__noinline int is_free_block(const om_heap *h, const om__pool *pool, void *b)
+{
+    if ((char *)b >= pool->bump) return 1;
+    uintptr_t *w = (uintptr_t *)(void *)&((om__block *)b)->next;
+    om__unpoison(w, sizeof *w);
+    om__vg_defined(w, sizeof *w);
+    int maybe = pool->kept || ((((*w ^ h->alloc.key) ^ (uintptr_t)b) >> OM_POOL_SHIFT) == 0);
+    int found = 0;
+    om__block *q = pool->kept ? pool->stash : pool->free;
+    for (uint32_t n = 0; maybe && q != om__pool_term(pool) && n <= pool->capacity; n++) {
+        if (q == b) found = 1;
+        if (found) break;
+        q = link_read(h, pool, q);
+    }
+    if (found) { /* closed again, as every free block is */
+        om__poison(w, sizeof *w);
+        om__vg_noaccess(w, sizeof *w);
+    }
+    return found;
+}
+
 static om__noinline void free_slow(om_heap *h, void *p)
 {
-    int small = om__arena_of_ptr(&h->alloc, p) != NULL;
+    if (p == NULL) return;
+    om__pool *pool = pool_of_heap(h, p);
     if (h->hooks & OM_HOOK_DEBUG) {
-        if (!small && !om__large_find(h, (char *)p - OM_DBG_PREFIX))
+        if (!pool && !om__large_find(h, (char *)p - OM_DBG_PREFIX))
             return free_bad(h, p, "not a block of this heap");
         if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
         om__dbg_free(h, p, OM_KIND_RAW, "om_free");
         return;
     }
-    if (small) {
-        om__pool *pool = om__pool_of(p);
+    if (pool) {
         if (pool->kind != OM_KIND_RAW)
             return free_bad(h, p, "an object's block: drop objects with om_decref");
+        if (!is_block_start(h, pool, p))
+            return free_bad(h, p, "not the start of a block (an interior pointer or a pool header)");
+        if (is_free_block(h, pool, p))
+            return free_bad(h, p, "double free (the block is free already)");
         if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
         om__vg_free(p);
         om__pool_free_slow(h, pool, (om__block *)p);
         return;
     }
+    if (om__amap_test((uintptr_t)p))
+        return free_bad(h, p,
+                        om__pool_of(p)->heap ? "a block of another heap" : "a pointer into a free pool");
     om__large *lb = om__large_find(h, p);
     if (!lb) return free_bad(h, p, "not a block of this heap");
     if (lb->kind != OM_KIND_RAW)
@@ -366,49 +462,45 @@ static om__noinline void free_slow(om_heap *h, void *p)
     om__large_free(h, lb);
 }
 
-/* The fast free of a block in one of h's arenas (no hooks). */
-static inline void free_in_arena(om_heap *h, void *p)
-{
-    om__pool *pool = om__pool_of(p);
-    if (om__likely(pool->free != NULL && pool->nalloc > 1 && pool->kind == OM_KIND_RAW)) {
-        om__vg_free(p);
-        link_write((om__block *)p, pool->free, pool->bsize);
-        pool->free = (om__block *)p;
-        pool->nalloc--;
-        h->alloc.used -= pool->bsize;
-        return;
-    }
-    if (pool->kind == OM_KIND_RAW) {
-        om__vg_free(p);
-        om__pool_free_slow(h, pool, (om__block *)p);
-        return;
-    }
-    free_slow(h, p);
-}
-
+/* The fast path: a leaf with no frame and no counter. The tests, in order:
+ * p is in an arena (one load of the ownership map); the pool is a raw pool
+ * of h (one load of its header's first line) and no hook is on; p is a
+ * block start (one multiplication); p is not free already (its link word
+ * does not decode into the pool); the pool stays neither full nor empty.
+ * Anything else, NULL included, is free_slow's. */
 void om_free(om_heap *h, void *p)
 {
-    if (p == NULL) return;
-    if (om__likely(!h->hooks && om__arena_of_ptr(&h->alloc, p) != NULL)) {
-        free_in_arena(h, p);
-        return;
-    }
-    free_slow(h, p);
+    uintptr_t u = (uintptr_t)p;
+    if (om__unlikely(!om__amap_test(u))) return free_slow(h, p);
+    om__pool *pool = om__pool_of(p);
+    uint64_t off = (uint64_t)(u - ((uintptr_t)pool + OM_POOL_HDR_RAW));
+    if (om__unlikely(pool->raw_owner != h || h->hooks || off >= pool->span ||
+                     off * pool->divmagic > pool->divmagic - 1))
+        return free_slow(h, p);
+    om__block *b = p;
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_defined(&b->next, sizeof b->next);
+    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
+    om__block *head = pool->free;
+    if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0 || head == om__pool_term(pool) ||
+                     pool->nalloc <= 1))
+        return free_slow(h, p);
+    om__vg_free(p);
+    om__link_put(h, b, head, pool->bsize);
+    pool->free = b;
+    pool->nalloc--;
 }
 
 int om_free_if_owned(om_heap *h, void *p)
 {
     if (p == NULL) return 1;
-    if (om__arena_of_ptr(&h->alloc, p) != NULL) {
-        if (om__likely(!h->hooks))
-            free_in_arena(h, p);
-        else
-            free_slow(h, p);
+    if (!om__amap_test((uintptr_t)p)) { /* a large block of h, or not objmem's */
+        size_t prefix = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
+        if (!om__large_find(h, (const char *)p - prefix)) return 0;
+        free_slow(h, p);
         return 1;
     }
-    size_t prefix = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
-    if (!om__large_find(h, (const char *)p - prefix)) return 0;
-    free_slow(h, p);
+    om_free(h, p); /* in an arena: objmem's, so no other allocator's */
     return 1;
 }
 
@@ -416,24 +508,18 @@ size_t om_usable_size(om_heap *h, const void *p)
 {
     if (p == NULL) return 0;
     if (h->hooks & OM_HOOK_DEBUG) return om_owns(h, p) ? om__dbg_size(p) : 0;
-    if (om__arena_of_ptr(&h->alloc, p)) return om__pool_of(p)->bsize;
+    om__pool *pool = pool_of_heap(h, p);
+    if (pool) return is_block_start(h, pool, p) ? pool->bsize : 0;
+    if (om__amap_test((uintptr_t)p)) return 0;
     om__large *lb = om__large_find(h, p);
     return lb ? lb->size : 0;
 }
 
 int om_owns(const om_heap *h, const void *p)
 {
-    om__arena *ar = om__arena_of_ptr(&h->alloc, p);
-    if (ar) {
-        /* the arena is mapped, so its pool headers may be read */
-        om__pool *pool = om__pool_of(p);
-        if (om__arena_pool_is_free(ar, pool)) return 0;
-        size_t off = (size_t)((const char *)p - (const char *)pool);
-        size_t hdr = om__pool_hdr_size(pool->kind);
-        if (off < hdr) return 0;
-        if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
-        return (off - hdr) % pool->bsize == 0 && (off - hdr) / pool->bsize < pool->capacity;
-    }
+    om__pool *pool = pool_of_heap(h, p);
+    if (pool) return is_block_start(h, pool, p);
+    if (om__amap_test((uintptr_t)p)) return 0;
     size_t prefix = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
     return om__large_find(h, (const char *)p - prefix) != NULL;
 }
@@ -447,9 +533,11 @@ void *om_realloc(om_heap *h, void *p, size_t size)
         return om__err_null(h, OM_EFOREIGN, "om_realloc(%p): not a block of this heap", p);
     if (h->hooks & OM_HOOK_DEBUG) return om__dbg_realloc(h, p, size);
     size_t old = om_usable_size(h, p);
-    int small = om__arena_of_ptr(&h->alloc, p) != NULL;
+    int small = om__amap_test((uintptr_t)p);
     if (small && om__pool_of(p)->kind != OM_KIND_RAW)
         return om__err_null(h, OM_EINVAL, "om_realloc(%p): an object's block", p);
+    if (small && is_free_block(h, om__pool_of(p), p))
+        return om__err_null(h, OM_EFOREIGN, "om_realloc(%p): the block is free", p);
     if (small && size <= OM_SMALL_MAX && om__size_class(size) == om__pool_of(p)->cls) {
         if (h->hooks & OM_HOOK_TRACE) {
             om__trace_on_free(h, p);
@@ -472,12 +560,12 @@ int om_block_info_get(om_heap *h, const void *p, om_block_info *info)
 {
     memset(info, 0, sizeof *info);
     if (!om_owns(h, p)) return om__err(h, OM_EFOREIGN, "%p is not a block of this heap", p);
-    om__arena *ar = om__arena_of_ptr(&h->alloc, p);
-    if (!ar) {
+    if (!om__amap_test((uintptr_t)p)) {
         info->large = 1;
         return 0;
     }
     om__pool *pool = om__pool_of(p);
+    om__arena *ar = pool->arena;
     size_t off = (size_t)((const char *)p - (const char *)pool) - om__pool_hdr_size(pool->kind);
     if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
     info->size_class = pool->cls;

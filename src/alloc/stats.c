@@ -1,7 +1,9 @@
 /*
  * stats.c - the allocator's statistics (om_heap_get_stats) and the
  * sys._debugmallocstats() view (om_heap_print_stats), computed by walking
- * the arenas: nothing on the fast paths but the used/peak byte counters.
+ * the arenas: nothing on the fast paths (bytes in use are the pools' nalloc
+ * summed; the peak is of bytes held in pools and large blocks, kept where
+ * pools are taken and given back).
  * Design note: docs/alloc.md ("Statistics").
  */
 #include "internal/heap.h"
@@ -18,15 +20,33 @@ static void count_arena(om_heap *h, om__arena *ar, void *arg)
         st->pools_used++;
         cs->pools++;
         cs->blocks_used += pool->nalloc;
+        st->bytes_in_use += (size_t)pool->nalloc * pool->bsize;
         cs->blocks_free += pool->capacity - pool->nalloc;
         if (pool->kind == OM_KIND_RAW) st->raw_blocks += pool->nalloc;
     }
 }
 
+static void sum_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    size_t *used = arg;
+    (void)h;
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool)) *used += (size_t)pool->nalloc * pool->bsize;
+    }
+}
+
+size_t om__alloc_used(om_heap *h)
+{
+    size_t used = h->alloc.large_bytes;
+    om__arena_foreach(h, sum_arena, &used);
+    return used;
+}
+
 void om__alloc_fill_stats(om_heap *h, om_heap_stats *st)
 {
     om__alloc *a = &h->alloc;
-    st->bytes_in_use = a->used;
+    st->bytes_in_use = a->large_bytes; /* and the pools' blocks, below */
     st->peak_bytes = a->peak;
     st->requested = a->requested;
     st->arenas = a->narenas;

@@ -26,7 +26,9 @@ static int check_obj(om_object *o, void *arg)
         om__pool *pool = om__pool_of(o);
         unsigned g = om__granule(pool, o);
         int y = om__bm_test(pool->young_bm, g), m = om__bm_test(pool->middle_bm, g);
-        if ((y || m) && !(gw & OM_GCW_TRACKED))
+        if (om__bm_test(pool->tracked_bm, g) != ((gw & OM_GCW_TRACKED) != 0))
+            why = "tracked bit and tracked flag disagree";
+        else if ((y || m) && !(gw & OM_GCW_TRACKED))
             why = "generation bit on an untracked object";
         else if ((y || m) && (gw & OM_GCW_FROZEN))
             why = "generation bit on a frozen object";

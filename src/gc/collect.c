@@ -4,7 +4,7 @@
  *
  * Candidates are the tracked, unfrozen objects of the generations being
  * collected, found by scanning the young/middle bitmaps of the pools on the
- * generation lists (generation 0, 1) or the alloc bitmap of every GC pool
+ * generation lists (generation 0, 1) or the tracked bitmap of every GC pool
  * (full collection), plus the large GC blocks. Scratch state lives in the
  * gc word: COLLECTING, REACHABLE, UNREACHABLE flags and gc_refs in the high
  * bits. Nothing recurses: marking uses an explicit work stack.
@@ -21,6 +21,7 @@
  * Design note: docs/gc.md.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
 #include <time.h>
 
 #include "internal/heap.h"
@@ -37,7 +38,35 @@ typedef struct cctx {
     size_t sp;     /* work stack depth                                  */
     int overflow;  /* a push failed                                     */
     int arr;       /* candidates listed in h->gc.cand[0..ncand)         */
+    int in_large;  /* phase 3: the sweep has reached the large blocks   */
+    const char *cur; /* phase 3: the object the sweep is at             */
+    uint32_t gseen;  /* phase 4: the gc flags of u's members, or-ed       */
+    uint32_t tseen;  /* phase 4: the type flags of u's members, or-ed     */
+    int fin;         /* phase 4: a member of u may need its finalizer    */
 } cctx;
+
+/* ------------------------------------------------------------- children */
+
+/* Call visit on every child of o. Registered containers (om__gc_seq:
+ * lists, tuples) are read inline here, so a pass that calls this with a
+ * constant visit gets the visit's body inlined into the loop, with no call
+ * per child; other types go through their traverse. */
+static inline __attribute__((always_inline)) void each_child(const om__gcstate *g, om_object *o,
+                                                             om_visit_fn visit, void *arg)
+{
+    const om_type *t = o->type;
+    for (int i = 0; i < OM_GC_NSEQ; i++) {
+        const om__gc_seq *s = &g->seq[i];
+        if (t != s->type) continue;
+        size_t n = *(const size_t *)((const char *)o + s->len_off);
+        om_object *const *it = s->indirect ? *(om_object *const *const *)((char *)o + s->items_off)
+                                           : (om_object *const *)((char *)o + s->items_off);
+        for (size_t k = 0; k < n; k++)
+            if (it[k]) visit(it[k], arg);
+        return;
+    }
+    t->traverse(o, visit, arg);
+}
 
 /* ------------------------------------------------------------- scanning */
 
@@ -51,7 +80,7 @@ static inline uint64_t sel_word(const om__pool *pool, unsigned w, int gen)
 {
     if (gen == 0) return pool->young_bm[w];
     if (gen == 1) return pool->young_bm[w] | pool->middle_bm[w];
-    return pool->alloc_bm[w];
+    return pool->tracked_bm[w];
 }
 
 static inline om_object *large_obj(om_heap *h, om__large *lb)
@@ -88,7 +117,15 @@ static void gather_arena(om_heap *h, om__arena *ar, void *arg)
     }
 }
 
-/* Fill h->gc.pools with the pools a collection of gen visits. */
+static int pool_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (om__pool *const *)a, y = (uintptr_t) * (om__pool *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fill h->gc.pools with the pools a collection of gen visits, in address
+ * order (the sweeps read memory sequentially, and phase 3 depends on the
+ * order: see ahead()). */
 static int gather_pools(cctx *c)
 {
     om_heap *h = c->h;
@@ -103,6 +140,7 @@ static int gather_pools(cctx *c)
                 if (!p->on_gen[0]) gc.err = pools_push(h, &gc.n, p);
     }
     c->npools = gc.n;
+    if (!gc.err && gc.n > 1) qsort(h->gc.pools, gc.n, sizeof *h->gc.pools, pool_cmp);
     return gc.err;
 }
 
@@ -156,10 +194,23 @@ static om__cold void refs_too_small(om_object *o)
 #endif
 }
 
+/* The scratch field for count rc: rc itself, or OM_GCW_REFS_MAX with the
+ * exact count in the side table (bigrefs.c). */
+static inline uint32_t refs_field(om_object *o, uint32_t rc)
+{
+    return om__likely(rc < OM_GCW_REFS_MAX) ? rc : om__gc_bigrefs_init(om_heap_of(o), o, rc);
+}
+
+/* A decrement of a saturated field: the side table's count, back in the
+ * field once it fits. */
+static om__noinline uint32_t dec_saturated(om_object *o, uint32_t gw)
+{
+    return (gw & OM_GCW_FLAGS_MASK) | (om__gc_bigrefs_dec(o) << OM_GCW_FLAG_BITS);
+}
+
 static inline void init_refs(om_object *o)
 {
-    uint32_t rc = o->refcnt;
-    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    uint32_t r = refs_field(o, o->refcnt);
     o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
@@ -233,10 +284,9 @@ static inline int full_candidate(uint32_t gw)
            (gw & (OM_GCW_PENDING | OM_GCW_LARGE)) != (OM_GCW_PENDING | OM_GCW_LARGE);
 }
 
-static inline uint32_t init_word(const om_object *o, uint32_t gw)
+static inline uint32_t init_word(om_object *o, uint32_t gw)
 {
-    uint32_t rc = o->refcnt;
-    uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+    uint32_t r = refs_field(o, o->refcnt);
     return (gw & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
 }
 
@@ -253,6 +303,8 @@ static int visit_decref_full(om_object *child, void *arg)
         gw -= REFS_ONE;
     else if (r == 0)
         refs_too_small(child);
+    else
+        gw = dec_saturated(child, gw);
     child->gc = gw;
     return 0;
 }
@@ -267,15 +319,17 @@ static inline int full_untracked(om_heap *h, om_object *o, size_t *ninit)
     return 1;
 }
 
-static inline void full_one(om_object *o, size_t *ninit)
+static inline void full_one(const om__gcstate *g, om_object *o, size_t *ninit)
 {
     uint32_t gw = o->gc;
     if (!(gw & OM_GCW_COLLECTING)) {
         o->gc = init_word(o, gw);
         ++*ninit;
     }
-    o->type->traverse(o, visit_decref_full, ninit);
+    each_child(g, o, visit_decref_full, ninit);
 }
+
+static void forget_foreign(om_heap *h, cctx *c);
 
 /* Contract (gen 2 only): no scratch bits set on entry; afterwards as
  * update_refs followed by subtract_refs. */
@@ -286,11 +340,11 @@ static void refs_full(cctx *c)
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
+            for (uint64_t m = pool->tracked_bm[w]; m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (full_untracked(h, o, &ninit)) continue;
-                full_one(o, &ninit);
+                full_one(&h->gc, o, &ninit);
                 n++;
             }
     }
@@ -299,10 +353,10 @@ static void refs_full(cctx *c)
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         OM_ASSERT(o->gc & OM_GCW_LARGE);
         if (full_untracked(h, o, &ninit)) continue;
-        full_one(o, &ninit);
+        full_one(&h->gc, o, &ninit);
         n++;
     }
-    OM_ASSERT(ninit == n); /* the traverse touched no non-candidate */
+    if (om__unlikely(ninit != n)) forget_foreign(h, c); /* references into another heap */
     c->ncand = n;
 }
 
@@ -338,6 +392,21 @@ static void refs_full(cctx *c)
         }                                                                                          \
     } while (0)
 
+/* A traverse reached tracked objects of another heap, and the first touch
+ * gave them scratch state: take it off again (rare: cross-heap references),
+ * so that no later phase counts them and their own heap finds them clean. */
+static int visit_forget(om_object *child, void *arg)
+{
+    if ((child->gc & OM_GCW_COLLECTING) && om_heap_of(child) != arg)
+        child->gc &= OM_GCW_FLAGS_MASK & ~SCRATCH;
+    return 0;
+}
+
+static om__noinline void forget_foreign(om_heap *h, cctx *c)
+{
+    FOR_CANDIDATES(c, o, o->type->traverse(o, visit_forget, h));
+}
+
 /* ------------------------------- phase 2: subtract internal references */
 
 static int visit_decref(om_object *child, void *arg)
@@ -350,13 +419,16 @@ static int visit_decref(om_object *child, void *arg)
             child->gc = gw - REFS_ONE;
         else if (r == 0)
             refs_too_small(child);
+        else
+            child->gc = dec_saturated(child, gw);
     }
     return 0;
 }
 
 static void subtract_refs(cctx *c)
 {
-    FOR_CANDIDATES(c, o, o->type->traverse(o, visit_decref, NULL));
+    const om__gcstate *g = &c->h->gc;
+    FOR_CANDIDATES(c, o, each_child(g, o, visit_decref, NULL));
 }
 
 /* ---------------------------- phase 3: mark what is reachable from outside */
@@ -367,42 +439,60 @@ static inline void reached(om_object *o, uint32_t gw)
     o->gc = gw & OM_GCW_FLAGS_MASK & ~SCRATCH;
 }
 
+/* Marking goes in the sweep's order, which is address order (pools
+ * sorted by gather_pools, granules within a pool, then the large blocks):
+ * a reached candidate the sweep has still to meet (ahead of it) only gets
+ * gc_refs 1, and the sweep traverses it when it gets there, as a root; only
+ * a candidate behind the sweep goes on the work stack. Objects built in
+ * order point mostly forward, so the stack stays nearly empty and every
+ * object is read once, sequentially, instead of by a depth-first chase. */
+static inline int ahead(const cctx *c, const om_object *o)
+{
+    return !c->in_large && ((o->gc & OM_GCW_LARGE) || (const char *)o > c->cur);
+}
+
 static int visit_reach(om_object *child, void *arg)
 {
     cctx *c = arg;
     uint32_t gw = child->gc;
-    if (gw & OM_GCW_COLLECTING) {
-        reached(child, gw);
-        c->nreach++;
-        push(c, child);
+    if (!(gw & OM_GCW_COLLECTING)) return 0;
+    if (ahead(c, child)) {
+        if ((gw >> OM_GCW_FLAG_BITS) == 0) child->gc = gw + REFS_ONE;
+        return 0;
     }
+    reached(child, gw);
+    c->nreach++;
+    push(c, child);
     return 0;
 }
 
-/* Drain the work stack, traversing each object with visit. */
-static void drain(cctx *c, om_visit_fn visit)
+/* Drain the work stack (objects behind the sweep). */
+static void drain(cctx *c)
 {
-    om_object **s;
+    const om__gcstate *g = &c->h->gc;
     while (c->sp) {
-        s = c->h->gc.stack; /* may move when the stack grows */
-        om_object *o = s[--c->sp];
-        o->type->traverse(o, visit, c);
+        om_object *o = g->stack[--c->sp]; /* g->stack may move when it grows */
+        each_child(g, o, visit_reach, c);
     }
 }
 
 /* Contract: afterwards every candidate with gc_refs > 0, and everything
  * reachable from one through candidates, has lost its scratch state (no
- * COLLECTING); the rest keep COLLECTING. Returns OM_ENOMEM (marks
- * incomplete) when the stack could not grow. */
+ * COLLECTING); the rest keep COLLECTING with gc_refs 0. Returns OM_ENOMEM
+ * (marks incomplete) when the stack could not grow. */
 static int mark_reachable(cctx *c)
 {
+    const om__gcstate *g = &c->h->gc;
+    c->in_large = 0;
     FOR_CANDIDATES(c, o, {
         uint32_t gw = o->gc;
         if ((gw >> OM_GCW_FLAG_BITS) != 0) {
+            c->in_large = (gw & OM_GCW_LARGE) != 0; /* large blocks come last */
+            c->cur = (const char *)o;
             reached(o, gw);
             c->nreach++;
-            o->type->traverse(o, visit_reach, c);
-            drain(c, visit_reach);
+            each_child(g, o, visit_reach, c);
+            if (c->sp) drain(c);
             if (c->overflow) return OM_ENOMEM;
         }
     });
@@ -424,11 +514,21 @@ static void clear_scratch(cctx *c)
 static size_t take_unreachable(cctx *c, om_object **u)
 {
     size_t k = 0;
+    uint32_t gseen = 0, tseen = 0;
+    int fin = 0;
     FOR_CANDIDATES(c, o, {
-        o->gc = (o->gc & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
+        uint32_t gw = o->gc;
+        const om_type *t = o->type;
+        gseen |= gw;       /* OM_GCW_WEAKREFS */
+        tseen |= t->flags; /* OM_TYPE__WEAKREF, OM_TYPE_LEGACY_FINALIZER */
+        fin |= t->finalize != NULL && !(gw & OM_GCW_FINALIZED);
+        o->gc = (gw & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
         o->refcnt++;
         u[k++] = o;
     });
+    c->gseen = gseen;
+    c->tseen = tseen;
+    c->fin = fin;
     return k;
 }
 
@@ -602,8 +702,7 @@ static void handle_resurrected(cctx *c, om_object **u, size_t n)
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!o) continue;
-        uint32_t rc = o->refcnt - 1; /* minus the reference u holds */
-        uint32_t r = rc < OM_GCW_REFS_MAX ? rc : OM_GCW_REFS_MAX;
+        uint32_t r = refs_field(o, o->refcnt - 1); /* minus the reference u holds */
         o->gc = (o->gc & OM_GCW_FLAGS_MASK) | OM_GCW_COLLECTING | (r << OM_GCW_FLAG_BITS);
     }
     for (size_t i = 0; i < n; i++)
@@ -725,6 +824,7 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
 /* Shrink the work stack and the candidate array after a big collection. */
 static void trim_stack(om_heap *h)
 {
+    om__gc_bigrefs_free(h);
     if (h->gc.cand_cap > 65536) {
         om__sys_free(h, h->gc.cand, h->gc.cand_cap * sizeof *h->gc.cand);
         h->gc.cand = NULL;
@@ -745,7 +845,7 @@ long om__gc_collect_main(om_heap *h, int gen)
     run_callbacks(h, OM_GC_START, &info);
     if (h->gc.debug & OM_GC_DEBUG_STATS) print_start(h, gen);
 
-    cctx c = {h, gen, 0, 0, 0, 0, 0, 0};
+    cctx c = {.h = h, .gen = gen};
     om_object **u;
     size_t ucap;
     long nu = find_unreachable(&c, &u, &ucap); /* phases 1-4 */
@@ -759,9 +859,13 @@ long om__gc_collect_main(om_heap *h, int gen)
     if (gen == 1) h->gc.long_lived_pending += (long)survivors;
     size_t n = (size_t)nu, uncollectable = 0, collected = 0;
     if (n) {
-        uncollectable = move_legacy(&c, u, n);
-        int user_code = handle_weakrefs(h, u, n);
-        user_code |= finalize_garbage(u, n);
+        /* each pass runs only when some member of u needs it (gathered by
+         * take_unreachable; u never gains members) */
+        int user_code = 0;
+        if (c.tseen & OM_TYPE_LEGACY_FINALIZER) uncollectable = move_legacy(&c, u, n);
+        if ((c.gseen & OM_GCW_WEAKREFS) || (c.tseen & OM_TYPE__WEAKREF))
+            user_code = handle_weakrefs(h, u, n);
+        if (c.fin) user_code |= finalize_garbage(u, n);
         /* without user code nothing outside u can have gained a reference
          * to a member: the recount is skipped */
         if (user_code) handle_resurrected(&c, u, n);
@@ -793,4 +897,37 @@ long om__gc_collect_main(om_heap *h, int gen)
     if (h->obj.live < 100000) OM_ASSERT(om_heap_check(h) == 0);
 #endif
     return (long)(collected + uncollectable);
+}
+
+/* ------------------------------------- the subtraction alone (roots.c) */
+
+/* Phases 1+2 of a full collection and nothing more (no marking, nothing
+ * taken, no state but the scratch bits touched): afterwards every candidate
+ * has COLLECTING and gc_refs = its references from outside the candidates
+ * (saturated at REFS_MAX). The caller holds h->gc.collecting and must call
+ * om__gc_subtract_end with *npools. Returns the candidates or OM_ENOMEM
+ * (nothing changed). */
+long om__gc_subtract_begin(om_heap *h, size_t *npools)
+{
+    cctx c = {.h = h, .gen = 2};
+    if (gather_pools(&c) < 0) return om__err(h, OM_ENOMEM, "gc: no memory for the pool list");
+    int (*untrack)(om_object *, int) = h->gc.maybe_untrack;
+    h->gc.maybe_untrack = NULL; /* looking changes nothing: no lazy untracking */
+    refs_full(&c);
+    h->gc.maybe_untrack = untrack;
+    *npools = c.npools;
+    return (long)c.ncand;
+}
+
+/* fn(o, gc_refs, arg) on every candidate, in pool order, then its scratch
+ * state is cleared (so invariant 1 holds again when this returns). */
+void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
+                         void *arg)
+{
+    cctx c = {.h = h, .gen = 2, .npools = npools};
+    FOR_CANDIDATES(&c, o, {
+        uint32_t gw = o->gc;
+        fn(o, gw >> OM_GCW_FLAG_BITS, arg);
+        o->gc = gw & OM_GCW_FLAGS_MASK & ~SCRATCH;
+    });
 }

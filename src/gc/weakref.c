@@ -126,7 +126,7 @@ static int wr_repr(om_object *o, char *buf, size_t n)
 static const om_type weakref_type = {
     .name = "weakref",
     .basic_size = sizeof(om__weakref),
-    .flags = OM_TYPE_GC | OM_TYPE__BUILTIN,
+    .flags = OM_TYPE_GC | OM_TYPE__BUILTIN | OM_TYPE__WEAKREF,
     .traverse = wr_traverse,
     .clear = wr_clear,
     .dealloc = wr_dealloc,
@@ -143,6 +143,10 @@ om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback c
     if (!(referent->type->flags & OM_TYPE_WEAKREFABLE))
         return om__err_null(h, OM_ETYPE, "cannot create weak reference to '%s' object",
                             referent->type->name);
+    if (om_heap_of(referent) != h) /* its death would never clear this heap's table */
+        return om__err_null(h, OM_EINVAL,
+                            "om_weakref_new: the '%s' at %p belongs to another heap",
+                            referent->type->name, (void *)referent);
     om__weakref *wr = (om__weakref *)om_new(h, &weakref_type);
     if (!wr) return NULL;
     om__wr_slot *s = wr_find(&h->gc, referent);

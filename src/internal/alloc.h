@@ -6,6 +6,8 @@
 #ifndef OM_INTERNAL_ALLOC_H
 #define OM_INTERNAL_ALLOC_H
 
+#include <stdatomic.h>
+
 #include "om.h"
 
 #define OM_ARENA_SHIFT     20
@@ -57,12 +59,24 @@ typedef struct om__arena om__arena;
  * its start. Bitmaps are indexed by granule ((addr - pool) / 16), so a set
  * bit names an object's address directly.
  *
+ * Free lists: a free block holds the link to the next free block in its
+ * second word (om__block). Links are stored xor-ed with the heap's key
+ * (om__alloc.key), and every list ends at the pool's own header address,
+ * om__pool_term(pool), never at NULL. Every raw block handed out gets a
+ * zero link word (pool.c). So the word a free is about to overwrite
+ * decodes to an address inside the same pool when the block is already
+ * free, and for a live block only when its owner stored there a value
+ * whose top bits equal the key's (the key has its top bit set: no address
+ * and no small integer does): that is how om_free sees a double free
+ * without a bitmap (pool.c; confirmed on the slow path by a list walk).
+ *
  * Invariants:
  *  1. nalloc counts blocks handed out; nalloc <= capacity. A pool whose
  *     nalloc drops to 0 goes back to its arena's free pools (but see 3).
  *  2. Free blocks are the ones on the free list (or, for a kept empty pool,
  *     the stash) plus those in [bump, limit) (never used yet): nalloc +
- *     len(free or stash) + (limit - bump) / bsize == capacity.
+ *     len(free or stash) + (limit - bump) / bsize == capacity. An empty
+ *     list is om__pool_term(pool).
  *  3. on_avail says whether the pool is on the avail list of its (kind,
  *     class). Every pool with a free block is on it; the head may be full
  *     (the fast path pops without unlinking; the slow path unlinks it). A
@@ -70,45 +84,72 @@ typedef struct om__arena om__arena;
  *     when it emptied and its arena had a pool in use (so a loop at the
  *     boundary does not retire the pool and carve it again); such a kept
  *     pool (kept = 1, heap->alloc.kept[kind][class]) parks its free list in
- *     stash (free is NULL), so the fast path misses and the slow path,
+ *     stash (free is empty), so the fast path misses and the slow path,
  *     which takes it back, keeps arena->nempty. Once the heap shrinks (the
  *     arena cache overflows) the kept pools go back to their arenas. avail_tail is the last pool of
  * each list; a full pool that gets a block back is appended there (pool.c).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
- *     young_bm and middle_bm are subsets of alloc_bm of tracked objects,
+ *     tracked_bm is the subset of alloc_bm of tracked objects (frozen ones
+ *     included), young_bm and middle_bm are subsets of tracked_bm,
  *     disjoint; the pool is on the heap's young (middle) list when it may
- *     have young (middle) bits.
+ *     have young (middle) bits. A full collection sweeps tracked_bm, so
+ *     untracked objects (atomic tuples and dicts) cost it nothing.
+ *  5. heap is the owner while the pool is carved and NULL while it is free
+ *     or was never carved; raw_owner is heap for RAW pools and NULL for the
+ *     others. The first cache line of the header (the fields up to kept)
+ *     stays readable (ASan, Valgrind) and meaningful for every pool of a
+ *     mapped arena, so a free can read it for any pointer the ownership map
+ *     (om__amap) places in an arena, before it knows the pool is carved.
+ *  6. span == capacity * bsize; divmagic == UINT64_MAX / bsize + 1, so that
+ *     an offset n < span from the first block is a block start exactly
+ *     when n * divmagic <= divmagic - 1 (Lemire, Kaser, Kurz, "Faster
+ *     remainder by direct computation", 2019): one multiplication.
  */
 typedef struct om__pool {
-    om__block *free;              /* free list of used-before blocks        */
-    om__block *stash;             /* kept empty pool: its free list         */
-    char *bump;                   /* next never-used block                  */
+    om__block *free;    /* free list of used-before blocks        */
+    om_heap *raw_owner; /* heap for RAW pools, else NULL (om_free) */
+    uint64_t divmagic;  /* UINT64_MAX / bsize + 1 (invariant 6)   */
+    uint32_t nalloc;    /* blocks handed out                      */
+    uint32_t span;      /* capacity * bsize: bytes of blocks      */
+    om_heap *heap;      /* owner: om_heap_of() reads this; NULL
+                           while the pool is free (invariant 5)   */
+    uint32_t bsize;     /* block size in bytes                    */
+    uint32_t capacity;  /* blocks in the pool                     */
+    char *bump;         /* next never-used block                  */
+    uint8_t cls;        /* size class                             */
+    uint8_t kind;       /* OM_KIND_* (first cache line: om_free)  */
+    uint8_t on_avail;   /* on the avail list of (kind, class)     */
+    uint8_t on_gen[2];  /* on the heap's young / middle lists     */
+    uint8_t kept;       /* a kept empty pool (invariant 3)        */
+    /* ---- 64 bytes: the first cache line ends here */
     char *limit;                  /* end of the last whole block            */
-    uint32_t nalloc;              /* blocks handed out                      */
-    uint32_t bsize;               /* block size in bytes                    */
-    struct om__pool *next;        /* avail list of (kind, class), or the
-                                     arena's free pool list (within the
-                                     first 48 bytes: kept readable there)   */
-    uint8_t cls;                  /* size class                             */
-    uint8_t kind;                 /* OM_KIND_* (first cache line: om_free)  */
-    uint8_t on_avail;             /* on the avail list of (kind, class)     */
-    uint8_t on_gen[2];            /* on the heap's young / middle lists     */
-    uint8_t kept;                 /* a kept empty pool (invariant 3)        */
-    uint32_t capacity;            /* blocks in the pool                     */
+    om__block *stash;             /* kept empty pool: its free list         */
+    struct om__pool *next;        /* avail list of (kind, class)            */
     struct om__pool *prev;        /* avail list                             */
-    om_heap *heap;                /* owner: om_heap_of() reads this         */
     om__arena *arena;             /* the arena it was carved from           */
+    uint64_t kept_at;             /* kept: the last sweep's time before     */
     struct om__pool *gen_next[2]; /* young / middle list links              */
     struct om__pool *gen_prev[2];
     uint64_t alloc_bm[OM_BM_WORDS];  /* OBJ and GC kinds: live objects         */
     uint64_t young_bm[OM_BM_WORDS];  /* GC kind: generation 0                  */
     uint64_t middle_bm[OM_BM_WORDS]; /* GC kind: generation 1                  */
+    uint64_t tracked_bm[OM_BM_WORDS]; /* GC kind: tracked (any generation)     */
 } om__pool;
 
-_Static_assert(offsetof(om__pool, next) + sizeof(void *) <= 6 * sizeof(void *),
-               "a free pool keeps only its first six words readable (arena.c)");
-_Static_assert(offsetof(om__pool, kind) < 64, "om_free reads kind with free and nalloc");
+#define OM_POOL_LINE 64 /* the header's first line: readable in every pool (invariant 5) */
+_Static_assert(offsetof(om__pool, kept) < OM_POOL_LINE, "om_free reads the first line only");
+_Static_assert(offsetof(om__pool, limit) == OM_POOL_LINE, "the first line is full");
+
+/* The end of every free list of pool: its own header address. */
+static inline om__block *om__pool_term(const om__pool *pool)
+{
+    return (om__block *)(uintptr_t)pool;
+}
+static inline int om__pool_has_free(const om__pool *pool)
+{
+    return pool->free != om__pool_term(pool);
+}
 
 /* Bytes of header before the first block, per kind. */
 #define OM_POOL_HDR_RAW om__round_up(offsetof(om__pool, alloc_bm), OM_GRANULE)
@@ -183,7 +224,8 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *     top of the arena).
  *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
  *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
- *     list or has been unmapped.
+ *     list (purged, with free_bm and dirty_bm 0, or dirty) or has been
+ *     unmapped; at most cache_max cached arenas are purged (npurged).
  *  5. nempty counts the carved pools of the arena whose nalloc is 0 and
  *     whose free list is parked in stash (see om__pool invariant 3); an
  *     arena never holds only such pools: when its last pool in use empties,
@@ -201,6 +243,8 @@ struct om__arena {
     uint32_t nempty;               /* carved pools kept empty (pool->stash)  */
     uint32_t purged;               /* cached and its pages given back        */
     uint64_t dirty_bm;             /* free pools whose pages may be resident */
+    uint64_t dirty_since;          /* clock time the oldest dirty pool (or the
+                                      whole arena, when cached) became free   */
 };
 
 /* A large block (over OM_SMALL_MAX): this header, then (debug mode) the
@@ -243,6 +287,37 @@ typedef struct om__dbg {
 #define OM_DBG_CLEAN  0xCD /* fresh payload, as CPython's CLEANBYTE   */
 #define OM_DBG_DEAD   0xDD /* freed payload, as CPython's DEADBYTE    */
 
+/* ------------------------------------------------------ the ownership map */
+
+/* One bit per 1 MiB of the 48-bit address space: set while any heap of the
+ * process has an arena there (amap.c). 32 MiB of zero-initialised, never
+ * written-to-unless-used memory (the kernel backs an untouched page of it
+ * with the shared zero page; each 4 KiB page written covers 32 GiB of
+ * address space). This is the one piece of state that heaps share: it is
+ * what lets om_free answer "is p in an arena?" with one load and no hash,
+ * and lets a free from any heap or thread find the owner of a block
+ * (om__pool_of(p)->heap). Bits are set and cleared with atomic read-modify-
+ * write operations by the heap that maps or unmaps the arena, and read with
+ * relaxed loads; a reader races only with the unmapping of an arena it
+ * does not own, which is a free of a block of a heap that is going away
+ * (misuse). Design note: docs/alloc.md ("The ownership test"). */
+#define OM_AMAP_ADDR_BITS 48
+#define OM_AMAP_WORDS     ((size_t)1 << (OM_AMAP_ADDR_BITS - OM_ARENA_SHIFT - 6))
+extern _Atomic uint64_t om__amap[OM_AMAP_WORDS];
+
+/* 1 when address u lies in an arena of some heap. Reads only the map. */
+static inline int om__amap_test(uintptr_t u)
+{
+    uintptr_t i = u >> (OM_ARENA_SHIFT + 6);
+    if (om__unlikely(i >= OM_AMAP_WORDS)) return 0;
+    uint64_t w = atomic_load_explicit(&om__amap[i], memory_order_relaxed);
+    return (int)((w >> ((u >> OM_ARENA_SHIFT) & 63)) & 1);
+}
+/* Set (clear) the bit of the arena at 1 MiB-aligned base; 0, or OM_EINVAL
+ * when base is beyond the map's 48 bits (never, on Linux without a hint). */
+int om__amap_set(uintptr_t base);
+void om__amap_clear(uintptr_t base);
+
 /* ------------------------------------------------ the allocator's state */
 
 /* One entry of the arena table: an open-addressing set of arena bases. */
@@ -252,18 +327,23 @@ typedef struct om__arena_slot {
 } om__arena_slot;
 
 typedef struct om__alloc {
+    uintptr_t key; /* free-list links are xor-ed with it (random per heap) */
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES];      /* pools with a free block     */
     om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];       /* the kept empty pool, if any */
     om__pool *avail_tail[OM_NKINDS][OM_NUM_CLASSES]; /* last pool of each list */
-    size_t used;                            /* bytes of blocks handed out                 */
-    size_t peak;                            /* highest used                               */
+    size_t held;                            /* bytes in pools in use + large bytes        */
+    size_t peak;                            /* highest held (stats: peak_bytes)           */
     size_t requested;                       /* bytes requested (maintained in debug mode) */
     om__arena *buckets[OM_POOLS_PER_ARENA]; /* arenas by free pools (1..63)    */
     uint64_t bucket_bits;                   /* bit k: buckets[k] non-empty                */
     om__arena *cache;                       /* wholly free arenas kept mapped             */
-    size_t ncache, cache_max;
-    int shrinking; /* the cache overflowed since the heap last
-                      grew: free pools' pages are purged      */
+    size_t ncache, cache_max;               /* cached arenas; most kept purged            */
+    size_t npurged;                         /* cached arenas purged (<= cache_max)        */
+    long decay_ms;                          /* om_config.decay_ms (arena.c, "decay")      */
+    uint64_t next_sweep;                    /* clock time of the next decay sweep         */
+    int dirty;                              /* some free memory is not yet given back     */
+    uint64_t swept_at;                      /* clock time of the last sweep               */
+    uint64_t give_at;                       /* nonzero: the time pools given back get     */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
     size_t atab_mask;            /* capacity - 1 (power of two)                */
@@ -339,6 +419,7 @@ int om__arena_table_init(om_heap *h);
 om__pool *om__arena_take_pool(om_heap *h);
 void om__arena_give_pool(om_heap *h, om__pool *pool);
 void om__pool_release_kept(om_heap *h);
+void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age);
 void om__arena_release_all(om_heap *h);
 void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg);
 int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
@@ -346,6 +427,9 @@ int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
 void om__pool_gen_push(om_heap *h, om__pool *pool, int which);
 void om__pool_gen_remove(om_heap *h, om__pool *pool, int which);
 /* Statistics (stats.c). */
+/* Bytes of blocks handed out now (small blocks' sizes + large bytes),
+ * summed from the pools: O(pools), nothing is counted per call. */
+size_t om__alloc_used(om_heap *h);
 void om__alloc_fill_stats(om_heap *h, om_heap_stats *st);
 void om__alloc_print_stats(om_heap *h, const om_heap_stats *st, FILE *out);
 /* Invariant checks (check.c): 0 or a negative code, a report written. */

@@ -24,6 +24,22 @@ typedef struct om__wr_slot {
     om__weakref *head; /* its weak references, newest first            */
 } om__wr_slot;
 
+/* A container type whose children the collector reads inline, without a
+ * traverse call or a visit call per child (issue 14): its objects hold a
+ * size_t item count at len_off and om_object *items[count] (NULL items
+ * skipped) at items_off, or, when indirect, a pointer to such an array
+ * there. Registered by the types layer at init (lists, tuples); the
+ * description must visit exactly what the type's traverse visits. */
+typedef struct om__gc_seq {
+    const om_type *type; /* NULL: slot unused                          */
+    uint32_t len_off;    /* offset of the size_t item count             */
+    uint32_t items_off;  /* offset of the items, or of a pointer to them */
+    uint32_t indirect;   /* 1: items_off holds a pointer to the array   */
+} om__gc_seq;
+#define OM_GC_NSEQ 2
+
+typedef struct om__bigref om__bigref; /* bigrefs.c */
+
 /* Invariants:
  *  1. collecting is 1 exactly while a collection (or its callbacks) runs;
  *     outside it no object has COLLECTING, REACHABLE, UNREACHABLE or gc_refs.
@@ -48,6 +64,7 @@ typedef struct om__gcstate {
      * then no candidate). full: a full collection. Set by the types layer
      * (CPython's _PyTuple_MaybeUntrack, _PyDict_MaybeUntrack). */
     int (*maybe_untrack)(om_object *o, int full);
+    om__gc_seq seq[OM_GC_NSEQ]; /* containers traversed inline (types layer) */
     int deferred;            /* gen + 1 of a collection asked for during one */
     long long_lived_total;   /* survivors of the last full collection        */
     long long_lived_pending; /* objects promoted to old since then           */
@@ -66,7 +83,18 @@ typedef struct om__gcstate {
     size_t cand_cap;
     om__wr_slot *wr_tab;      /* weak-reference side table (seam malloc)      */
     size_t wr_mask, wr_count; /* capacity - 1 (0 when no table), used slots   */
+    om__bigref *big;          /* scratch: gc_refs past OM_GCW_REFS_MAX (bigrefs.c) */
+    size_t big_mask, big_n;   /* capacity - 1, entries                        */
 } om__gcstate;
+
+/* bigrefs.c: gc_refs of objects whose count passes OM_GCW_REFS_MAX. The
+ * scratch field of such an object holds OM_GCW_REFS_MAX; init records its
+ * count rc (returns the field value), dec takes one from it and returns
+ * the new field value (the exact count once below the limit), free drops
+ * the table at the end of a collection. */
+uint32_t om__gc_bigrefs_init(om_heap *h, om_object *o, uint32_t rc);
+uint32_t om__gc_bigrefs_dec(om_object *o);
+void om__gc_bigrefs_free(om_heap *h);
 
 int om__gc_init(om_heap *h);
 void om__gc_fini(om_heap *h);
@@ -80,6 +108,12 @@ void om__gc_print_stats(om_heap *h, FILE *out);
 /* Collect generation gen (0..2) with callbacks and statistics; the caller
  * has set h->gc.collecting. Returns collected + uncollectable or OM_ENOMEM. */
 long om__gc_collect_main(om_heap *h, int gen);
+/* The collector's subtraction without a collection (collect.c, for
+ * roots.c): phases 1+2 over every candidate of a full collection, then
+ * fn(o, gc_refs, arg) on each and the scratch state cleared. */
+long om__gc_subtract_begin(om_heap *h, size_t *npools);
+void om__gc_subtract_end(om_heap *h, size_t npools, void (*fn)(om_object *, uint32_t, void *),
+                         void *arg);
 /* The automatic trigger (auto.c). */
 void om__gc_on_threshold(om_heap *h);
 /* Generation of a tracked object: 0, 1 or 2 (old); -1 frozen/untracked. */

@@ -23,8 +23,8 @@ enum {
 };
 
 struct om_heap {
+    unsigned hooks;        /* OM_HOOK_* (first: one line with alloc.key)  */
     om__alloc alloc;       /* arenas, pools, large blocks (alloc.h)       */
-    unsigned hooks;        /* OM_HOOK_*                                   */
     size_t obj_prefix;     /* bytes before an object in its block         */
     om_config cfg;         /* a copy of the configuration                 */
     FILE *report;          /* cfg.report_file or stderr                   */
@@ -36,7 +36,22 @@ struct om_heap {
     om__tracestate *trace; /* tracing, when on (trace.h)                  */
     int destroying;        /* om_heap_destroy is running                  */
     _Atomic(om__block *) delayed; /* blocks freed by other threads (delayed.c) */
+    uint32_t live;                /* OM_HEAP_LIVE until om_heap_destroy       */
+    _Atomic(uintptr_t) user;      /* the thread inside a slow path, 0: none   */
+    unsigned user_depth;          /* its nesting (owner.c)                    */
+    const char *user_where;       /* the outermost slow path it is in         */
 };
+
+#define OM_HEAP_LIVE 0x6f6d6c76u /* "omlv" */
+
+/* One heap, one thread at a time (DESIGN.md "Heaps and threads"), checked
+ * on the slow paths (owner.c): a collection, large blocks, and in debug
+ * mode every allocation and free mark the heap as used by their thread; a
+ * second thread arriving meanwhile is two threads in one heap at once, and
+ * stops the program with a report (issue 12: it crashed later, or gave a
+ * false "double free"). Nested entries by the same thread are counted. */
+void om__enter(om_heap *h, const char *where);
+void om__leave(om_heap *h);
 
 /* 1 when a block of size bytes is a large block in h: in debug mode the
  * prefix and the tail guard count (a 500-byte object is large there). */
@@ -49,27 +64,39 @@ static inline int om__block_is_large(const om_heap *h, size_t size)
 /* ------------------------------------------------ allocation fast paths */
 
 /* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
- * word included; this opens the link word just for the read. */
-static inline om__block *om__link_read(om__block *b)
+ * word included; this opens the link word just for the read. The link is
+ * b->next (the second word: alloc.h, om__block), xor-ed with the heap's key
+ * (alloc.h, om__pool). */
+static inline om__block *om__link_get(const om_heap *h, om__block *b)
 {
     om__unpoison(&b->next, sizeof b->next);
     om__vg_defined(&b->next, sizeof b->next);
-    return b->next;
+    return (om__block *)((uintptr_t)b->next ^ h->alloc.key);
+}
+
+/* Make b a free block of bsize bytes linking to next. The first word is
+ * not written (alloc.h, om__block: a freed object's count stays 0). */
+static inline void om__link_put(const om_heap *h, om__block *b, om__block *next, size_t bsize)
+{
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_undefined(&b->next, sizeof b->next);
+    b->next = (om__block *)((uintptr_t)next ^ h->alloc.key);
+    om__poison(b, bsize);
+    om__vg_noaccess(b, bsize);
 }
 
 /* Pop the head pool's free list of (kind, size's class), or NULL (the slow
- * path then decides). No hooks may be on. */
+ * path then decides). No hooks may be on. No counter is kept here: bytes
+ * in use are derived from the pools' nalloc on demand (stats.c). */
 static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 {
     om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
-    if (om__unlikely(b == NULL)) return NULL;
-    pool->free = om__link_read(b);
+    if (om__unlikely(b == om__pool_term(pool))) return NULL;
+    pool->free = om__link_get(h, b);
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
-    h->alloc.used += pool->bsize;
-    if (h->alloc.used > h->alloc.peak) h->alloc.peak = h->alloc.used;
     return b;
 }
 

@@ -40,7 +40,7 @@ enum {
 };
 #define OM_GCW_FLAG_BITS  12
 #define OM_GCW_FLAGS_MASK ((1u << OM_GCW_FLAG_BITS) - 1)
-#define OM_GCW_REFS_MAX   ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated */
+#define OM_GCW_REFS_MAX   ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated: bigrefs.c */
 
 static inline uint32_t om__gc_refs(const om_object *o)
 {
@@ -71,6 +71,12 @@ static inline size_t om__obj_prefix(const om_object *o)
 /* Internal type flag: the collector offers its objects to
  * om__gcstate.maybe_untrack when they are candidates (tuples, dicts). */
 #define OM_TYPE__UNTRACKS (1u << 13)
+/* Internal type flag: its objects are the heap's bookkeeping, not the
+ * program's (free-list entries): the heap graph (src/gc/graph.c) skips them. */
+#define OM_TYPE__HIDDEN (1u << 12)
+/* Internal type flag: the weak reference type (a collection that finds no
+ * candidate of it, nor one with weak references, skips handle_weakrefs). */
+#define OM_TYPE__WEAKREF (1u << 11)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);

@@ -15,6 +15,9 @@ void om__trace_on_alloc(om_heap *h, void *p, size_t size);
 /* The block at p is being freed. */
 void om__trace_on_free(om_heap *h, void *p);
 void om__trace_fini(om_heap *h);
+/* At destroy, while tracing: print the live traces grouped by traceback to
+ * out (NULL: no report) and dump them to path (NULL: no file). */
+void om__trace_report_leaks(om_heap *h, FILE *out, const char *path);
 /* Print "Memory block allocated at" and the traceback of p, if traced. */
 void om__trace_report_block(om_heap *h, const void *p, FILE *out);
 void om__trace_print_stats(om_heap *h, FILE *out);

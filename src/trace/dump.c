@@ -1,6 +1,7 @@
 /*
- * dump.c - the snapshot file format (version 1, specified in docs/trace.md
- * "File format"): a header, a string table, a traceback table, the traces,
+ * dump.c - the snapshot file format (version 2, specified in docs/trace.md
+ * "File format"; version 1 is still read): a header, a string table, a
+ * traceback table, the traces, tagged chunks (the peak, the time series),
  * and a checksum. Loading checks every count against the bytes left before
  * allocating, every index against its table, and the checksum first, so a
  * truncated, corrupt or hostile file is an OM_EFORMAT error, never a
@@ -13,7 +14,10 @@
 #include "trace_int.h"
 
 #define OM_DUMP_MAGIC "OMTRACE\0"
-enum { OM_DUMP_VERSION = 1, OM_DUMP_HDR = 8 + 4 * 4 + 8 };
+enum { OM_DUMP_VERSION = 2, OM_DUMP_HDR = 8 + 4 * 4 + 8 };
+/* Chunk tags of version 2 (readers skip tags they do not know). */
+enum { OM_CHUNK_INFO = 1, OM_CHUNK_SAMPLES = 2 };
+enum { OM_INFO_BYTES = 32, OM_SAMPLE_BYTES = 40 };
 /* The longest string (file or function name) a dump holds: longer ones are
  * refused by both sides, so that a hostile length cannot make the loader
  * copy gigabytes. */
@@ -163,6 +167,26 @@ static void write_body(wbuf *w, const om_snapshot *s, idxmap *strs, idxmap *tbs)
         put32(w, s->traces[i].domain);
         put32(w, (uint32_t)idx_of(w->h, tbs, s->traces[i].traceback));
         put64(w, s->traces[i].size);
+        put64(w, s->traces[i].count);
+    }
+    put32(w, 2); /* chunks */
+    put32(w, OM_CHUNK_INFO);
+    put64(w, OM_INFO_BYTES);
+    put32(w, (uint32_t)s->kind);
+    put32(w, 0);
+    put64(w, s->peak);
+    put64(w, s->peak_ns);
+    put64(w, s->taken_ns);
+    put32(w, OM_CHUNK_SAMPLES);
+    put64(w, 8 + (uint64_t)s->nsamples * OM_SAMPLE_BYTES);
+    put64(w, s->nsamples);
+    for (size_t i = 0; i < s->nsamples; i++) {
+        const om_trace_sample *x = &s->samples[i];
+        put64(w, x->t_ns);
+        put64(w, x->allocs);
+        put64(w, x->traced);
+        put64(w, x->peak);
+        put64(w, x->rss);
     }
     if (!w->failed) put32(w, fnv1a(w->p, w->n));
 }
@@ -285,6 +309,61 @@ static const char *load_tracebacks(loadctx *c)
     return NULL;
 }
 
+static const char *load_samples(loadctx *c, uint64_t len)
+{
+    rbuf *r = &c->r;
+    om_snapshot *s = c->b.s;
+    uint64_t n = get64(r);
+    if (r->bad || len < 8 || n != (len - 8) / OM_SAMPLE_BYTES || (len - 8) % OM_SAMPLE_BYTES)
+        return "a time series of a bad length";
+    if (n > OM_TRACE_MAX_SAMPLES * 16) return "a time series too long";
+    if (!n) return NULL;
+    if (s->samples) return "two time series";
+    s->samples = om__sys_malloc(c->h, (size_t)n * sizeof *s->samples);
+    if (!s->samples) return "no memory";
+    s->nsamples = (size_t)n;
+    for (size_t i = 0; i < n; i++) {
+        om_trace_sample *x = &s->samples[i];
+        x->t_ns = get64(r);
+        x->allocs = get64(r);
+        x->traced = (size_t)get64(r);
+        x->peak = (size_t)get64(r);
+        x->rss = (size_t)get64(r);
+    }
+    return NULL;
+}
+
+/* The chunks of version 2: u32 count, then (u32 tag, u64 length, bytes). */
+static const char *load_chunks(loadctx *c)
+{
+    rbuf *r = &c->r;
+    om_snapshot *s = c->b.s;
+    uint32_t n = get32(r);
+    if (!fits(r, n, 12)) return "a chunk count larger than the file";
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t tag = get32(r);
+        uint64_t len = get64(r);
+        if (!fits(r, len, 1)) return "a chunk longer than the file";
+        size_t end = r->at + (size_t)len;
+        if (tag == OM_CHUNK_INFO) {
+            if (len < OM_INFO_BYTES) return "a short info chunk";
+            uint32_t kind = get32(r);
+            get32(r);
+            if (kind > OM_SNAP_LEAKS) return "an unknown snapshot kind";
+            s->kind = (int)kind;
+            s->peak = (size_t)get64(r);
+            s->peak_ns = get64(r);
+            s->taken_ns = get64(r);
+        } else if (tag == OM_CHUNK_SAMPLES) {
+            const char *why = load_samples(c, len);
+            if (why) return why;
+        }
+        if (r->bad || r->at > end) return "a chunk shorter than its contents";
+        r->at = end; /* unknown tags and the rest of known ones are skipped */
+    }
+    return NULL;
+}
+
 static const char *load_body(loadctx *c)
 {
     rbuf *r = &c->r;
@@ -292,7 +371,8 @@ static const char *load_body(loadctx *c)
         return "not an objmem snapshot (bad magic)";
     r->at = 8;
     uint32_t version = get32(r);
-    if (version != OM_DUMP_VERSION) return "unsupported version";
+    if (version != 1 && version != OM_DUMP_VERSION) return "unsupported version";
+    size_t each = version == 1 ? 16 : 24; /* bytes per trace */
     uint32_t crc = (uint32_t)r->p[r->n - 4] | (uint32_t)r->p[r->n - 3] << 8 |
                    (uint32_t)r->p[r->n - 2] << 16 | (uint32_t)r->p[r->n - 1] << 24;
     if (fnv1a(r->p, r->n - 4) != crc) return "checksum mismatch (truncated or corrupt)";
@@ -302,7 +382,7 @@ static const char *load_body(loadctx *c)
     c->ntbs = get32(r);
     uint64_t ntraces = get64(r);
     if (limit < 1 || limit > OM_TRACE_MAX_FRAMES) return "bad traceback limit";
-    if (!fits(r, c->nstrs, 4) || !fits(r, c->ntbs, 20) || !fits(r, ntraces, 16))
+    if (!fits(r, c->nstrs, 4) || !fits(r, c->ntbs, 20) || !fits(r, ntraces, each))
         return "a count larger than the file";
     c->b.s->limit = (int)limit;
     c->strs = om__sys_calloc(c->h, c->nstrs + 1, sizeof *c->strs);
@@ -311,16 +391,19 @@ static const char *load_body(loadctx *c)
     const char *why = load_strings(c);
     if (!why) why = load_tracebacks(c);
     if (why) return why;
-    if (!fits(r, ntraces, 16)) return "truncated trace table";
+    if (!fits(r, ntraces, each)) return "truncated trace table";
     for (uint64_t i = 0; i < ntraces; i++) {
         uint32_t domain = get32(r), tb = get32(r);
-        uint64_t size = get64(r);
+        uint64_t size = get64(r), count = version == 1 ? 1 : get64(r);
         if (tb >= c->ntbs) return "a traceback index out of range";
+        if (count == 0) return "a trace of no blocks";
 #if SIZE_MAX < UINT64_MAX
-        if (size > SIZE_MAX) return "a size out of range";
+        if (size > SIZE_MAX || count > SIZE_MAX) return "a size out of range";
 #endif
-        if (om__sbuild_trace(&c->b, domain, (size_t)size, c->tbs[tb]) < 0) return "no memory";
+        if (om__sbuild_trace_n(&c->b, domain, (size_t)size, (size_t)count, c->tbs[tb]) < 0)
+            return "no memory";
     }
+    if (version >= 2 && (why = load_chunks(c)) != NULL) return why;
     if (r->bad) return "truncated";
     if (r->at != r->n) return "trailing bytes";
     return NULL;

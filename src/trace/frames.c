@@ -1,22 +1,31 @@
 /*
- * frames.c - capturing tracebacks at allocation: the native stack by a
- * walk of the frame-pointer chain (raw return addresses, nothing resolved),
- * or an embedder's frame provider; then interning, so that identical stacks
- * are stored once. Also the bump arena and the pointer sets the tracer and
- * snapshots are built from. Design note: docs/trace.md ("Frames").
+ * frames.c - capturing tracebacks at allocation: the native stack (raw
+ * return addresses, nothing resolved) by a walk of the frame-pointer chain
+ * or by libunwind over the .eh_frame tables, or an embedder's frame
+ * provider; then interning, so that identical stacks are stored once. Also
+ * the bump arena and the pointer sets the tracer and snapshots are built
+ * from. Design note: docs/trace.md ("Frames").
  *
- * Why frame pointers: the walk is a few dependent loads per frame (about
- * 1 ns each); backtrace(3) unwinds through .eh_frame tables and costs
- * several hundred ns for the same depth (measured in docs/trace.md). The
- * library is built with -fno-omit-frame-pointer; a caller built without
- * frame pointers can only make the walk stop early or skip a frame, never
- * read outside the thread's stack (every frame address is checked against
- * the stack bounds).
+ * Which walk (om_trace_set_unwind): the frame-pointer walk is a few
+ * dependent loads per frame (about 1 ns each) but is right only through
+ * code built with frame pointers. objmem itself is, so the first frame of
+ * the caller is always right, and nframe 1 needs nothing else. Deeper
+ * stacks of code built without frame pointers (gcc's default at -O2) need
+ * the unwind tables: libunwind's unw_backtrace, which caches a frame
+ * description per return address (per thread) and walks frame-pointer
+ * frames by their chain, so its cost is a hash lookup per frame once warm.
+ * Every frame address of the frame-pointer walk is checked against the
+ * stack bounds: a wrong chain stops early, never reads outside the stack.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 
 #include "trace_int.h"
+
+#ifdef OM_HAVE_LIBUNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#endif
 
 /* ------------------------------------------------------------ bump arena */
 
@@ -154,6 +163,45 @@ static om__noinline int walk_native(om__tracestate *t, uintptr_t *out, int max, 
     return n;
 }
 
+#ifdef OM_HAVE_LIBUNWIND
+/* The same from the unwind tables (libunwind). The first addresses are
+ * libunwind's own (unw_backtrace), then objmem's, then the caller's. */
+static om__noinline int walk_tables(om__tracestate *t, uintptr_t *out, int max, uint32_t *depth)
+{
+    void *buf[OM_TRACE_MAX_FRAMES + 4 * OM_TRACE_SKIP];
+    int cap = max + 3 * OM_TRACE_SKIP, n = unw_backtrace(buf, cap), k = 0, i = 0;
+    if (t->nranges) {
+        while (i < n && !in_objmem(t, (uintptr_t)buf[i])) i++;
+        while (i < n && in_objmem(t, (uintptr_t)buf[i])) i++;
+    } else {
+        i = n > 0; /* unw_backtrace's own frame */
+    }
+    for (; i < n && k < max; i++) out[k++] = (uintptr_t)buf[i];
+    *depth = (uint32_t)k + (i < n || n == cap); /* deeper: counted as one more */
+    return k;
+}
+#endif
+
+int om__trace_unwind_tables_available(void)
+{
+#ifdef OM_HAVE_LIBUNWIND
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+void om__trace_unwind_init(void)
+{
+#ifdef OM_HAVE_LIBUNWIND
+    static int done;
+    if (!done) { /* the frame cache: per thread, no lock on the hot path */
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        done = 1;
+    }
+#endif
+}
+
 /* ---------------------------------------------------------- interning */
 
 static int grow(om_heap *h, om__pset *s, uint32_t (*hash_of)(const void *))
@@ -241,6 +289,7 @@ static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
     tb->kind = k->kind;
     tb->total_nframe = k->total;
     tb->id = (uint32_t)t->ntbs;
+    tb->live_size = tb->live_count = 0;
     memcpy(tb->frames, k->frames, k->nframe * sizeof(uintptr_t));
     t->tbs[t->ntbs++] = tb;
     *slot = tb;
@@ -319,12 +368,16 @@ om__tb *om__trace_capture(om_heap *h, om__tracestate *t)
     if (t->provider) return capture_provided(h, t);
     uintptr_t buf[OM_TRACE_MAX_FRAMES + OM_TRACE_SKIP];
     uint32_t depth;
-    if (t->nranges) { /* exact: objmem's frames skipped during the walk */
-        int n = walk_native(t, buf, t->nframe, &depth);
-        tbkey k = {buf, (uint16_t)n, OM_TB_NATIVE_EXACT, depth};
-        return intern_tb(h, t, &k);
-    }
-    int n = walk_native(t, buf, t->nframe + OM_TRACE_SKIP, &depth);
-    tbkey k = {buf, (uint16_t)n, OM_TB_NATIVE, (uint32_t)n};
+    /* objmem's text ranges known: its frames are skipped during the walk;
+     * else nframe + OM_TRACE_SKIP are kept and dropped by name later */
+    int max = t->nframe + (t->nranges ? 0 : OM_TRACE_SKIP), n;
+#ifdef OM_HAVE_LIBUNWIND
+    if (t->tables)
+        n = walk_tables(t, buf, max, &depth);
+    else
+#endif
+        n = walk_native(t, buf, max, &depth);
+    tbkey k = {buf, (uint16_t)n, t->nranges ? OM_TB_NATIVE_EXACT : OM_TB_NATIVE,
+               t->nranges ? depth : (uint32_t)n};
     return intern_tb(h, t, &k);
 }

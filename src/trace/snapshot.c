@@ -36,8 +36,23 @@ void om_snapshot_free(om_snapshot *s)
     if (!s) return;
     om_heap *h = s->h;
     if (s->traces) om__sys_free(h, s->traces, s->cap * sizeof *s->traces);
+    if (s->samples) om__sys_free(h, s->samples, s->nsamples * sizeof *s->samples);
     om__bump_release(h, &s->bump);
     om__sys_free(h, s, sizeof *s);
+}
+
+int om__snapshot_copy_meta(om_snapshot *dst, const om_snapshot *src)
+{
+    dst->kind = src->kind;
+    dst->peak = src->peak;
+    dst->peak_ns = src->peak_ns;
+    dst->taken_ns = src->taken_ns;
+    if (!src->nsamples) return 0;
+    dst->samples = om__sys_malloc(dst->h, src->nsamples * sizeof *dst->samples);
+    if (!dst->samples) return OM_ENOMEM;
+    memcpy(dst->samples, src->samples, src->nsamples * sizeof *dst->samples);
+    dst->nsamples = src->nsamples;
+    return 0;
 }
 
 int om__sbuild_init(om__sbuild *b, om_snapshot *s)
@@ -120,6 +135,12 @@ fail:
 
 int om__sbuild_trace(om__sbuild *b, unsigned domain, size_t size, const om_traceback *tb)
 {
+    return om__sbuild_trace_n(b, domain, size, 1, tb);
+}
+
+int om__sbuild_trace_n(om__sbuild *b, unsigned domain, size_t size, size_t count,
+                       const om_traceback *tb)
+{
     om_snapshot *s = b->s;
     if (s->ntraces == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
@@ -131,7 +152,7 @@ int om__sbuild_trace(om__sbuild *b, unsigned domain, size_t size, const om_trace
         s->traces = v;
         s->cap = cap;
     }
-    s->traces[s->ntraces++] = (om_trace_entry){domain, size, tb};
+    s->traces[s->ntraces++] = (om_trace_entry){domain, size, tb, count};
     return 0;
 }
 
@@ -178,13 +199,12 @@ om_snapshot *om_trace_take_snapshot(om_heap *h)
     if (!s) return NULL;
     om__sbuild b;
     om__sbuild_init(&b, s);
-    om__symtab *st = om__symtab_new(h);
+    om__symtab *st = om__trace_symtab(h);
     const om_traceback **byid = om__sys_calloc(h, t->ntbs ? t->ntbs : 1, sizeof *byid);
-    if (!st || !byid) b.failed = 1;
+    if (!st || !byid || om__snapshot_take_series(s, t) < 0) b.failed = 1;
     take_ctx c = {&b, st, byid, t->nframe};
     if (!b.failed) om__trace_foreach(t, take_one, &c);
     if (byid) om__sys_free(h, byid, (t->ntbs ? t->ntbs : 1) * sizeof *byid);
-    om__symtab_free(st);
     return om__sbuild_finish(&b);
 }
 
@@ -212,7 +232,7 @@ om_traceback *om_trace_block_traceback(om_heap *h, const void *p)
 
 om_traceback *om__tb_export(om_heap *h, const om__tb *raw, int limit)
 {
-    om__symtab *st = om__symtab_new(h);
+    om__symtab *st = om__trace_symtab(h);
     if (!st) return NULL;
     om_frame frames[OM_TRACE_MAX_FRAMES];
     uint32_t total, n = om__tb_symbolize(st, raw, limit, frames, &total);
@@ -239,7 +259,6 @@ om_traceback *om__tb_export(om_heap *h, const om__tb *raw, int limit)
         }
         *tb = (om_traceback){f, n, total};
     }
-    om__symtab_free(st);
     return tb;
 }
 

@@ -6,6 +6,7 @@
  * as it does. Design note: docs/trace.md ("Statistics").
  */
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "trace_int.h"
@@ -121,7 +122,11 @@ static ptrdiff_t sat_diff(size_t a, size_t b)
 static stats_impl *group_by(const om_snapshot *s, om_stat_key key, int cumulative)
 {
     om_heap *h = s->h;
-    if (key > OM_STAT_TRACEBACK || (int)key < 0 || (cumulative && key == OM_STAT_TRACEBACK))
+    if (key > OM_STAT_TRACEBACK || (int)key < 0)
+        return om__err_null(h, OM_EINVAL,
+                            "statistics: key %d is not OM_STAT_FILENAME, _LINENO or _TRACEBACK",
+                            (int)key);
+    if (cumulative && key == OM_STAT_TRACEBACK)
         return om__err_null(h, OM_EINVAL, "statistics: cumulative needs filename or lineno keys");
     stats_impl *st = om__sys_calloc(h, 1, sizeof *st);
     if (!st) return NULL;
@@ -144,7 +149,7 @@ static stats_impl *group_by(const om_snapshot *s, om_stat_key key, int cumulativ
                 return NULL;
             }
             g->size = sat_add(g->size, e->size);
-            g->count++;
+            g->count = sat_add(g->count, e->count);
         }
     }
     return st;
@@ -287,7 +292,59 @@ om_snapshot *om_snapshot_filter(const om_snapshot *s, const om_filter *filters, 
         if (!keep_trace(filters, n, e)) continue;
         const om_traceback *tb = e->traceback;
         const om_traceback *c = om__sbuild_tb(&b, tb->frames, tb->nframe, tb->total_nframe);
-        if (c) om__sbuild_trace(&b, e->domain, e->size, c);
+        if (c) om__sbuild_trace_n(&b, e->domain, e->size, e->count, c);
     }
+    if (om__snapshot_copy_meta(r, s) < 0) b.failed = 1;
     return om__sbuild_finish(&b);
+}
+
+/* ------------------------------------------------------------ formatting */
+
+size_t om_format_size(double size, int sign, char *buf, size_t n)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int w = 0;
+    for (int u = 0; u < 5; u++) { /* tracemalloc's _format_size */
+        double a = size < 0 ? -size : size;
+        if (a < 100 && u != 0) {
+            w = snprintf(buf, n, sign ? "%+.1f %s" : "%.1f %s", size, units[u]);
+            break;
+        }
+        if (a < 10 * 1024 || u == 4) {
+            w = snprintf(buf, n, sign ? "%+.0f %s" : "%.0f %s", size, units[u]);
+            break;
+        }
+        size /= 1024;
+    }
+    return w > 0 ? (size_t)w : 0;
+}
+
+size_t om_stat_format(const om_stat *s, int diff, char *buf, size_t n)
+{
+    char size[32], sd[32], avg[32];
+    const om_frame *f = &s->traceback.frames[0];
+    om_format_size((double)s->size, 0, size, sizeof size);
+    int w;
+    if (f->lineno)
+        w = snprintf(buf, n, "%s:%u: size=%s", f->filename, f->lineno, size);
+    else
+        w = snprintf(buf, n, "%s: size=%s", f->filename, size);
+    size_t len = w > 0 ? (size_t)w : 0;
+#define OM_APPEND(...)                                                                             \
+    do {                                                                                           \
+        int k_ = snprintf(len < n ? buf + len : NULL, len < n ? n - len : 0, __VA_ARGS__);         \
+        if (k_ > 0) len += (size_t)k_;                                                             \
+    } while (0)
+    if (diff) {
+        om_format_size((double)s->size_diff, 1, sd, sizeof sd);
+        OM_APPEND(" (%s), count=%zu (%+td)", sd, s->count, s->count_diff);
+    } else {
+        OM_APPEND(", count=%zu", s->count);
+    }
+    if (s->count) {
+        om_format_size((double)s->size / (double)s->count, 0, avg, sizeof avg);
+        OM_APPEND(", average=%s", avg);
+    }
+#undef OM_APPEND
+    return len;
 }

@@ -2,8 +2,11 @@
  * symbolize.c - turning native return addresses into frames, lazily (only
  * when a snapshot is taken or a traceback is asked for): file and line
  * from DWARF with libdw (elfutils) when the build found it, else the
- * symbol and offset from dladdr(3). Also decides which frames are objmem's
- * own, so a snapshot shows the caller's frames.
+ * symbol and offset from the ELF symbol tables (.symtab, else .dynsym:
+ * libdw reads them without DWARF; dladdr(3) without libdw sees only
+ * .dynsym). Also finds objmem's own code by address (the section
+ * objmem_text the build puts it in), so a snapshot shows the caller's
+ * frames.
  * Design note: docs/trace.md ("Symbolization").
  *
  * Memory: results are cached per symtab (one per snapshot) and their
@@ -31,6 +34,8 @@ typedef struct symrec {
 
 struct om__symtab {
     om_heap *h;
+    int nranges; /* objmem's text ranges (from the tracer), 0: unknown */
+    const uintptr_t *range_lo, *range_hi;
     om__pset recs;
     om__bump bump;
     char srcdir[512]; /* objmem's src/ directory, from this file's path */
@@ -39,6 +44,7 @@ struct om__symtab {
 #ifdef OM_HAVE_LIBDW
     Dwfl *dwfl;
     int dwfl_failed;
+    int refreshed; /* the module list was made again after a miss */
 #endif
 };
 
@@ -47,6 +53,11 @@ om__symtab *om__symtab_new(om_heap *h)
     om__symtab *st = om__sys_calloc(h, 1, sizeof *st);
     if (!st) return NULL;
     st->h = h;
+    if (h->trace) {
+        st->nranges = h->trace->nranges;
+        st->range_lo = h->trace->range_lo;
+        st->range_hi = h->trace->range_hi;
+    }
     const char *me = __FILE__; /* .../src/trace/symbolize.c */
     const char *cut = strstr(me, "trace/symbolize.c");
     st->srclen = cut ? (size_t)(cut - me) : 0;
@@ -57,6 +68,13 @@ om__symtab *om__symtab_new(om_heap *h)
         strstr(info.dli_fname, "libobjmem"))
         st->selfso = info.dli_fname;
     return st;
+}
+
+om__symtab *om__trace_symtab(om_heap *h)
+{
+    om__tracestate *t = h->trace;
+    if (!t->symtab) t->symtab = om__symtab_new(h);
+    return t->symtab;
 }
 
 void om__symtab_free(om__symtab *st)
@@ -89,12 +107,44 @@ static const char *keep_fn(om__symtab *st, const char *sym)
     snprintf(buf, sizeof buf, "%s", sym);
     char *dot = strchr(buf, '.');
     if (dot && dot != buf) *dot = 0;
+    char *at = strchr(buf, '@'); /* a version: __libc_start_main@@GLIBC_2.34 */
+    if (at && at != buf) *at = 0;
     return keep(st, buf);
 }
 
 static inline int is_objmem_file(const om__symtab *st, const char *file)
 {
     return st->srclen && file && strncmp(file, st->srcdir, st->srclen) == 0;
+}
+
+/* 1 when pc is in objmem's code: by address when its ranges are known. */
+static int in_ranges(const om__symtab *st, uintptr_t pc)
+{
+    for (int i = 0; i < st->nranges; i++)
+        if (pc - st->range_lo[i] < st->range_hi[i] - st->range_lo[i]) return 1;
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash ? slash + 1 : path ? path : "?";
+}
+
+/* "module(symbol+0xoff)" as backtrace_symbols(3) writes it (the offset of
+ * the return address), or "module+0xoff" without a symbol. */
+static void name_frame(om__symtab *st, symrec *r, const char *module, const char *sym,
+                       uintptr_t off, uintptr_t modoff)
+{
+    char buf[600];
+    if (sym) {
+        snprintf(buf, sizeof buf, "%s(%s+0x%lx)", base_name(module), sym, (unsigned long)off);
+        r->f.name = keep_fn(st, sym);
+    } else {
+        snprintf(buf, sizeof buf, "%s+0x%lx", base_name(module), (unsigned long)modoff);
+    }
+    r->f.filename = keep(st, buf);
+    r->f.lineno = 0;
 }
 
 static int is_objmem_name(const char *name)
@@ -121,48 +171,59 @@ static Dwfl *get_dwfl(om__symtab *st)
     return st->dwfl;
 }
 
-/* File, line and function of pc from DWARF; 0 when nothing is known. */
+/* File, line and function of pc from DWARF, else symbol+offset from the
+ * module's ELF symbol table; 0 when the module is unknown. */
 static int lookup_dw(om__symtab *st, uintptr_t pc, symrec *r)
 {
     Dwfl *d = get_dwfl(st);
     if (!d) return 0;
     Dwfl_Module *m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+    if (!m && !st->refreshed) { /* loaded since: list the modules again, once */
+        st->refreshed = 1;
+        dwfl_end(st->dwfl);
+        st->dwfl = NULL;
+        if ((d = get_dwfl(st)) != NULL) m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+    }
     if (!m) return 0;
-    const char *fn = dwfl_module_addrname(m, (GElf_Addr)pc);
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *fn = dwfl_module_addrinfo(m, (GElf_Addr)pc, &off, &sym, NULL, NULL, NULL);
     Dwfl_Line *line = dwfl_module_getsrc(m, (Dwarf_Addr)pc);
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-    if (!file) return 0;
-    r->f.filename = keep(st, file);
-    r->f.lineno = lineno > 0 ? (uint32_t)lineno : 0;
-    r->f.name = fn ? keep_fn(st, fn) : NULL;
-    r->internal = is_objmem_file(st, file);
+    if (file) {
+        r->f.filename = keep(st, file);
+        r->f.lineno = lineno > 0 ? (uint32_t)lineno : 0;
+        r->f.name = fn ? keep_fn(st, fn) : NULL;
+        r->internal = st->nranges ? in_ranges(st, pc) : is_objmem_file(st, file);
+        return 1;
+    }
+    Dwarf_Addr start = 0;
+    const char *mod = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+    name_frame(st, r, mod, fn, (uintptr_t)off + 1, (uintptr_t)(pc + 1 - start));
+    r->internal = st->nranges ? in_ranges(st, pc) : is_objmem_name(fn);
     return 1;
 }
 #endif
 
-/* Symbol+offset from dladdr. */
+/* Symbol+offset from dladdr (exported symbols only). */
 static void lookup_dl(om__symtab *st, uintptr_t pc, symrec *r)
 {
     Dl_info info;
-    char buf[600];
     memset(&info, 0, sizeof info);
     if (!dladdr((void *)pc, &info)) {
-        snprintf(buf, sizeof buf, "0x%lx", (unsigned long)pc);
-    } else if (info.dli_sname) {
-        snprintf(buf, sizeof buf, "%s+0x%lx", info.dli_sname,
-                 (unsigned long)(pc + 1 - (uintptr_t)info.dli_saddr));
-        r->f.name = keep_fn(st, info.dli_sname);
+        char buf[32];
+        snprintf(buf, sizeof buf, "0x%lx", (unsigned long)pc + 1);
+        r->f.filename = keep(st, buf);
     } else {
-        const char *mod = info.dli_fname ? info.dli_fname : "?";
-        const char *slash = strrchr(mod, '/');
-        snprintf(buf, sizeof buf, "%s+0x%lx", slash ? slash + 1 : mod,
-                 (unsigned long)(pc + 1 - (uintptr_t)info.dli_fbase));
+        name_frame(st, r, info.dli_fname, info.dli_sname,
+                   (uintptr_t)(pc + 1 - (uintptr_t)info.dli_saddr),
+                   (uintptr_t)(pc + 1 - (uintptr_t)info.dli_fbase));
     }
-    r->f.filename = keep(st, buf);
-    r->f.lineno = 0;
-    r->internal = is_objmem_name(info.dli_sname) ||
-                  (st->selfso && info.dli_fname && strcmp(info.dli_fname, st->selfso) == 0);
+    r->internal = st->nranges ? in_ranges(st, pc)
+                              : is_objmem_name(info.dli_sname) ||
+                                    (st->selfso && info.dli_fname &&
+                                     strcmp(info.dli_fname, st->selfso) == 0);
 }
 
 #ifdef OM_HAVE_LIBDW
@@ -196,8 +257,20 @@ static int collect_ranges(om__symtab *st, Dwfl_Module *m, uintptr_t (*r)[2], int
 }
 #endif
 
+/* Placed by the linker around the section objmem_text that the build puts
+ * all of objmem's code in (cmake/om-text-section.sh); NULL when the build
+ * did not (then libdw's compilation-unit ranges are the fallback). */
+extern const char __start_objmem_text[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_objmem_text[] __attribute__((weak, visibility("hidden")));
+
 int om__objmem_text_ranges(om_heap *h, uintptr_t *lo, uintptr_t *hi, int max)
 {
+    if (__start_objmem_text && (uintptr_t)__stop_objmem_text > (uintptr_t)__start_objmem_text &&
+        max > 0) {
+        lo[0] = (uintptr_t)__start_objmem_text;
+        hi[0] = (uintptr_t)__stop_objmem_text;
+        return 1;
+    }
 #ifdef OM_HAVE_LIBDW
     uintptr_t r[512][2];
     om__symtab *st = om__symtab_new(h);

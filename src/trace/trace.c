@@ -8,6 +8,9 @@
  * All of the tracer's memory comes from the heap's seam (om__sys_malloc),
  * never from om_malloc: tracing never traces itself.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "trace_int.h"
 
 static inline size_t slot_of(uintptr_t ptr, unsigned domain, size_t mask)
@@ -69,15 +72,14 @@ static int table_put(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t p
             break;
         }
         if (e->ptr == ptr && e->domain == domain) {
-            t->current -= e->size;
+            om__tb_sub(t, e->tb, e->size);
             break;
         }
         i = (i + 1) & t->mask;
     }
     t->traces[i].size = size;
     t->traces[i].tb = tb;
-    t->current += size;
-    if (t->current > t->peak) t->peak = t->current;
+    om__tb_add(h, t, tb, size);
     return 0;
 }
 
@@ -86,7 +88,7 @@ static int table_put(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t p
 static void table_del(om__tracestate *t, om__trace *e)
 {
     size_t i = (size_t)(e - t->traces), j = i;
-    t->current -= e->size;
+    om__tb_sub(t, e->tb, e->size);
     t->n_traces--;
     for (;;) {
         j = (j + 1) & t->mask;
@@ -197,12 +199,11 @@ static int trace_set(om_heap *h, om__tracestate *t, unsigned domain, uintptr_t p
         if (w) {
             uint64_t old = *w;
             if (old)
-                t->current -= old & 0xFFFF;
+                om__tb_sub(t, (om__tb *)(uintptr_t)(old >> 16), old & 0xFFFF);
             else
                 t->n_small++;
             *w = ((uint64_t)(uintptr_t)tb << 16) | size;
-            t->current += size;
-            if (t->current > t->peak) t->peak = t->current;
+            om__tb_add(h, t, tb, size);
             return 0;
         }
     }
@@ -216,7 +217,7 @@ static om__tb *trace_remove(om_heap *h, om__tracestate *t, unsigned domain, uint
         uint64_t *w = small_slot(h, t, ptr, 0);
         if (w && *w) {
             om__tb *tb = (om__tb *)(uintptr_t)(*w >> 16);
-            t->current -= *w & 0xFFFF;
+            om__tb_sub(t, tb, *w & 0xFFFF);
             t->n_small--;
             *w = 0;
             return tb;
@@ -271,6 +272,7 @@ void om__trace_on_alloc(om_heap *h, void *p, size_t size)
     om__tracestate *t = h->trace;
     om__tb *tb = om__trace_capture(h, t);
     if (om__likely(tb != NULL)) trace_set(h, t, 0, (uintptr_t)p, size, tb);
+    if (om__unlikely(--t->sample_left <= 0)) om__trace_sample(h, t);
 }
 
 void om__trace_on_free(om_heap *h, void *p)
@@ -286,6 +288,8 @@ void om__trace_on_free(om_heap *h, void *p)
 
 /* ------------------------------------------------------------ lifecycle */
 
+static void choose_walk(om__tracestate *t);
+
 int om_trace_start(om_heap *h, int nframe)
 {
     if (nframe < 1 || nframe > OM_TRACE_MAX_FRAMES)
@@ -293,6 +297,7 @@ int om_trace_start(om_heap *h, int nframe)
                        OM_TRACE_MAX_FRAMES);
     if (h->trace) {
         h->trace->nframe = nframe;
+        choose_walk(h->trace);
         return 0;
     }
     om__tracestate *t = om__sys_calloc(h, 1, sizeof *t);
@@ -306,7 +311,39 @@ int om_trace_start(om_heap *h, int nframe)
     t->nranges = om__objmem_text_ranges(h, t->range_lo, t->range_hi, OM_TRACE_MAX_RANGES);
     h->trace = t;
     h->hooks |= OM_HOOK_TRACE;
+    om__trace_series_init(t);
+    const char *uw = getenv("OBJMEM_TRACE_UNWIND");
+    om_trace_set_unwind(h, !uw                          ? OM_UNWIND_AUTO
+                           : strcmp(uw, "fp") == 0      ? OM_UNWIND_FP
+                           : strcmp(uw, "tables") == 0  ? OM_UNWIND_TABLES
+                                                        : OM_UNWIND_AUTO);
     return 0;
+}
+
+/* The walk for the current mode and frame limit: frame pointers reach the
+ * caller's first frame exactly (objmem has them), so nframe 1 needs no
+ * tables. */
+static void choose_walk(om__tracestate *t)
+{
+    int tables = t->unwind == OM_UNWIND_TABLES || (t->unwind == OM_UNWIND_AUTO && t->nframe > 1);
+    t->tables = tables && om__trace_unwind_tables_available();
+    if (t->tables) om__trace_unwind_init();
+}
+
+int om_trace_set_unwind(om_heap *h, om_unwind mode)
+{
+    om__tracestate *t = h->trace;
+    if (!t) return om__err(h, OM_ESTATE, "om_trace_set_unwind: not tracing");
+    if ((int)mode < OM_UNWIND_AUTO || mode > OM_UNWIND_TABLES)
+        return om__err(h, OM_EINVAL, "om_trace_set_unwind: no mode %d", (int)mode);
+    t->unwind = mode;
+    choose_walk(t);
+    return 0;
+}
+
+int om_trace_unwinds_with_tables(const om_heap *h)
+{
+    return h->trace && h->trace->tables;
 }
 
 void om_trace_stop(om_heap *h)
@@ -315,6 +352,8 @@ void om_trace_stop(om_heap *h)
     if (!t) return;
     h->hooks &= ~(unsigned)OM_HOOK_TRACE;
     h->trace = NULL;
+    om__symtab_free(t->symtab);
+    om__trace_series_free(h, t);
     if (t->traces) om__sys_free(h, t->traces, (t->mask + 1) * sizeof *t->traces);
     side_release(h, t);
     if (t->tbs) om__sys_free(h, t->tbs, t->tbs_cap * sizeof *t->tbs);
@@ -350,7 +389,9 @@ void om_trace_get_traced_memory(const om_heap *h, size_t *current, size_t *peak)
 
 void om_trace_reset_peak(om_heap *h)
 {
-    if (h->trace) h->trace->peak = h->trace->current;
+    if (!h->trace) return;
+    h->trace->peak = h->trace->current;
+    om__trace_record_peak(h, h->trace);
 }
 
 size_t om_trace_get_memory(const om_heap *h)
@@ -363,6 +404,30 @@ size_t om_trace_get_memory(const om_heap *h)
            (t->arenas ? (t->amask + 1) * sizeof *t->arenas : 0) + t->narenas * sizeof(om__tarena) +
            t->n_pools * OM_POOL_GRANULES * sizeof(uint64_t) + om__pset_bytes(&t->strset) +
            t->bump.bytes;
+}
+
+void om_trace_clear_traces(om_heap *h)
+{
+    om__tracestate *t = h->trace;
+    if (!t) return;
+    if (t->traces) om__sys_free(h, t->traces, (t->mask + 1) * sizeof *t->traces);
+    side_release(h, t);
+    t->traces = NULL;
+    t->arenas = NULL;
+    t->last = NULL;
+    t->mask = t->n_traces = t->amask = t->narenas = t->n_small = t->n_pools = 0;
+    t->current = t->peak = 0;
+    for (size_t i = 0; i < t->ntbs; i++) t->tbs[i]->live_size = t->tbs[i]->live_count = 0;
+    memset(t->freed, 0, sizeof t->freed);
+    size_t every = t->sample_every;
+    uint64_t ns = t->sample_ns;
+    unsigned step = t->peak_step;
+    om__trace_series_free(h, t);
+    t->nallocs = 0;
+    t->peak_rec = 0;
+    om__trace_series_init(t);
+    t->peak_step = step;
+    om_trace_set_sampling(h, every, ns);
 }
 
 int om_trace_set_frame_provider(om_heap *h, om_frame_provider fn, void *ctx)
@@ -417,6 +482,13 @@ static void check_one(void *ctx, unsigned domain, uintptr_t ptr, size_t size, om
     if (!tb || tb->id >= c->t->ntbs || c->t->tbs[tb->id] != tb) c->bad_tb++;
 }
 
+static size_t tb_live_sum(const om__tracestate *t)
+{
+    size_t sum = 0;
+    for (size_t i = 0; i < t->ntbs; i++) sum += t->tbs[i]->live_size;
+    return sum;
+}
+
 int om__trace_check(om_heap *h, FILE *out)
 {
     om__tracestate *t = h->trace;
@@ -443,6 +515,8 @@ int om__trace_check(om_heap *h, FILE *out)
         why = "the peak is below current";
     else if (c.bad_tb)
         why = "a trace names a traceback the tracer does not own";
+    else if (tb_live_sum(t) != t->current)
+        why = "the tracebacks' live sums do not add up to current";
     if (!why) return 0;
     fprintf(out, "objmem: om_heap_check: tracer: %s\n", why);
     return om__err(h, OM_ESTATE, "tracer: %s", why);

@@ -55,6 +55,8 @@ typedef struct om__tb {
     uint16_t kind;         /* OM_TB_*                           */
     uint32_t total_nframe; /* depth when captured (provided)    */
     uint32_t id;           /* index in om__tracestate.tbs       */
+    size_t live_size;      /* bytes of the live traces naming it */
+    size_t live_count;     /* their number                      */
     uintptr_t frames[];
 } om__tb;
 
@@ -102,6 +104,11 @@ typedef struct om__pset {
  *     (large blocks, other domains) in traces.
  *  3. current == the sum of the sizes of both; peak >= current.
  *  4. Every traceback a trace names is in tbs.
+ *  5. Each traceback's live_size/live_count are the sums over the traces
+ *     naming it (so the peak's composition is a copy of them).
+ *  6. peak_sizes/peak_counts (when peak_rec > 0) hold the tracebacks'
+ *     live sums at a moment when current was peak_rec, and
+ *     peak_rec <= peak < peak_next, with peak_next = peak_rec * (1 + f).
  */
 struct om__tracestate {
     int nframe;                 /* frames kept per traceback (1..MAX)      */
@@ -123,6 +130,9 @@ struct om__tracestate {
     om__bump bump;                /* tracebacks, frames, strings             */
     om_frame *scratch;            /* provider output buffer (nframe)         */
     uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
+    struct om__symtab *symtab;    /* symbolization cache, made when needed  */
+    int unwind;                   /* OM_UNWIND_* asked for                   */
+    int tables;                   /* 1: walk with the unwind tables          */
     int nranges;                  /* objmem's text ranges, 0 when unknown    */
     uintptr_t range_lo[OM_TRACE_MAX_RANGES], range_hi[OM_TRACE_MAX_RANGES];
     struct {           /* the last blocks freed, for debug reports */
@@ -130,7 +140,45 @@ struct om__tracestate {
         om__tb *tb;
     } freed[8];
     unsigned nfreed; /* ring position                            */
+    /* the peak's composition (peak.c) */
+    size_t peak_rec, peak_next;  /* current when recorded; the next trigger */
+    unsigned peak_step;          /* f as 1/65536ths (default 4096: 1/16)    */
+    uint64_t peak_ns;            /* when recorded (CLOCK_MONOTONIC)         */
+    size_t *peak_sizes, *peak_counts, peak_ntbs, peak_cap; /* by tb id      */
+    /* the time series (peak.c) */
+    long sample_left;            /* allocations before the next sample      */
+    size_t sample_every;         /* allocations between samples (0: off)   */
+    uint64_t sample_ns;          /* or at least this much time (0: any)     */
+    uint64_t t0_ns, last_ns, nallocs;
+    om_trace_sample *samples;
+    size_t nsamples;
 };
+
+/* peak.c: the peak's composition, the time series. */
+void om__trace_record_peak(om_heap *h, om__tracestate *t);
+void om__trace_sample(om_heap *h, om__tracestate *t);
+void om__trace_series_init(om__tracestate *t);
+void om__trace_series_free(om_heap *h, om__tracestate *t);
+uint64_t om__now_ns(void);
+enum { OM_TRACE_MAX_SAMPLES = 4096 }; /* then every other one is dropped */
+
+static inline void om__tb_add(om_heap *h, om__tracestate *t, om__tb *tb, size_t size)
+{
+    tb->live_size += size;
+    tb->live_count++;
+    t->current += size;
+    if (t->current > t->peak) {
+        t->peak = t->current;
+        if (om__unlikely(t->current >= t->peak_next)) om__trace_record_peak(h, t);
+    }
+}
+
+static inline void om__tb_sub(om__tracestate *t, om__tb *tb, size_t size)
+{
+    tb->live_size -= size;
+    tb->live_count--;
+    t->current -= size;
+}
 
 /* Interned string record: hash then the characters. */
 typedef struct om__istr {
@@ -140,6 +188,10 @@ typedef struct om__istr {
 
 /* frames.c */
 om__tb *om__trace_capture(om_heap *h, om__tracestate *t);
+/* 1 when the build can unwind with the tables (libunwind). */
+int om__trace_unwind_tables_available(void);
+/* Once per process before the first walk with the tables. */
+void om__trace_unwind_init(void);
 void om__pset_free(om_heap *h, om__pset *s);
 size_t om__pset_bytes(const om__pset *s);
 /* A string's hash, keyed per heap (never 0). */
@@ -164,12 +216,19 @@ void om__trace_foreach(om__tracestate *t,
 
 /* ------------------------------------------------------------ snapshot */
 
+enum { OM_SNAP_LIVE = 0, OM_SNAP_PEAK = 1, OM_SNAP_LEAKS = 2 };
+
 struct om_snapshot {
     om_heap *h;
     int limit;              /* traceback limit when taken               */
+    int kind;               /* OM_SNAP_*                                */
     om_trace_entry *traces; /* ntraces entries                          */
     size_t ntraces, cap;
-    om__bump bump; /* tracebacks, frames, strings              */
+    om__bump bump;             /* tracebacks, frames, strings              */
+    size_t peak;               /* traced peak when taken (0: unknown)      */
+    uint64_t peak_ns, taken_ns; /* since tracing started                   */
+    om_trace_sample *samples;  /* the time series (om__sys memory), or NULL */
+    size_t nsamples;
 };
 
 /* Builds a snapshot: interns strings and tracebacks by content. */
@@ -188,6 +247,13 @@ const char *om__sbuild_str(om__sbuild *b, const char *str);
 const om_traceback *om__sbuild_tb(om__sbuild *b, const om_frame *frames, uint32_t n,
                                   uint32_t total);
 int om__sbuild_trace(om__sbuild *b, unsigned domain, size_t size, const om_traceback *tb);
+/* The same for count blocks of size bytes in all. */
+int om__sbuild_trace_n(om__sbuild *b, unsigned domain, size_t size, size_t count,
+                       const om_traceback *tb);
+/* Copy src's kind, peak and time series to dst (a filtered copy). */
+int om__snapshot_copy_meta(om_snapshot *dst, const om_snapshot *src);
+/* peak.c: copy the tracer's time series and peak into s. */
+int om__snapshot_take_series(om_snapshot *s, const om__tracestate *t);
 /* Frees the builder's tables; returns s, or frees it and returns NULL if
  * anything failed. */
 om_snapshot *om__sbuild_finish(om__sbuild *b);
@@ -198,6 +264,9 @@ om_snapshot *om__sbuild_finish(om__sbuild *b);
 int om__objmem_text_ranges(om_heap *h, uintptr_t *lo, uintptr_t *hi, int max);
 typedef struct om__symtab om__symtab;
 om__symtab *om__symtab_new(om_heap *h);
+/* The tracer's symtab (made on first use, kept until tracing stops: its
+ * cache serves every later snapshot and traceback); NULL on failure. */
+om__symtab *om__trace_symtab(om_heap *h);
 /* Frame of return address pc; *internal = 1 when pc is in objmem. The
  * strings live until om__symtab_free. */
 om_frame om__symtab_lookup(om__symtab *st, uintptr_t pc, int *internal);

@@ -74,6 +74,23 @@ static int dict_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "{dict of %zu}", ((om__dict *)o)->used);
 }
 
+/* Where d holds child: "[<key repr>]" for a value, "key <repr>" for a key
+ * (the key's type repr, or its type name when it has none). */
+static int dict_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    om__dict *d = (om__dict *)o;
+    if (!d->table) return 0;
+    om__dentry *e = om__dict_entries(d);
+    for (size_t i = 0; i < d->nentries; i++) {
+        if (!e[i].key || (e[i].value != child && e[i].key != child)) continue;
+        char key[72];
+        if (!e[i].key->type->repr || e[i].key->type->repr(e[i].key, key, sizeof key) < 0)
+            snprintf(key, sizeof key, "<%s>", e[i].key->type->name);
+        return e[i].value == child ? snprintf(buf, n, "[%s]", key) : snprintf(buf, n, "key %s", key);
+    }
+    return 0;
+}
+
 const om_type om_dict_type = {
     .name = "dict",
     .basic_size = sizeof(om__dict),
@@ -83,6 +100,7 @@ const om_type om_dict_type = {
     .dealloc = dict_dealloc,
     .sizeof_extra = dict_extra,
     .repr = dict_repr,
+    .name_referent = dict_name_referent,
 };
 
 om_object *om_dict_new(om_heap *h)
@@ -270,7 +288,8 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
     size_t slot;
     if (om__unlikely(!d || !key || !value))
         err = d ? om__err(om_heap_of(o), OM_EINVAL, "om_dict_set: NULL key or value") : OM_ETYPE;
-    else
+    else if ((err = om__check_item_heap(o, key, "om_dict_set")) == 0 &&
+             (err = om__check_item_heap(o, value, "om_dict_set")) == 0)
         err = key_hash(key, &hash);
     ptrdiff_t ix = err ? IX_EMPTY : lookup(d, key, hash, &slot, &err);
     if (om__unlikely(err < 0)) goto fail;
@@ -286,7 +305,9 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
         return 0;
     }
     if (d->nentries >= d->usable) { /* the table changes: find the slot anew */
-        if ((err = grow(d)) < 0) goto fail;
+        if ((err = om__foreign_item(o, key, "om_dict_set")) < 0 ||
+            (err = om__foreign_item(o, value, "om_dict_set")) < 0 || (err = grow(d)) < 0)
+            goto fail;
         slot = free_slot(om__dict_index(d), d->log2, hash);
     }
     uint32_t *index = om__dict_index(d); /* else slot: where the lookup ended, empty */

@@ -42,6 +42,15 @@ static int list_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "[list of %zu]", ((om__list *)o)->len);
 }
 
+/* The first index at which l holds child: "[i]". */
+static int list_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    const om__list *l = (const om__list *)o;
+    for (size_t i = 0; i < l->len; i++)
+        if (l->items[i] == child) return snprintf(buf, n, "[%zu]", i);
+    return 0;
+}
+
 const om_type om_list_type = {
     .name = "list",
     .basic_size = sizeof(om__list),
@@ -51,6 +60,7 @@ const om_type om_list_type = {
     .dealloc = list_dealloc,
     .sizeof_extra = list_extra,
     .repr = list_repr,
+    .name_referent = list_name_referent,
 };
 
 /* Make room for newsize items, growing by CPython's rule (~1/8 extra,
@@ -114,9 +124,13 @@ int om_list_append_steal(om_object *o, om_object *v)
         om_xdecref(v);
         return l ? om__err(om_heap_of(o), OM_EINVAL, "om_list_append: NULL item") : OM_ETYPE;
     }
-    if (om__unlikely(l->len == l->alloc) && list_resize(l, l->len + 1) < 0) {
+    int rc = om__check_item_heap(o, v, "om_list_append");
+    if (om__unlikely(l->len == l->alloc) && !rc) /* growth: check in release too */
+        if (!(rc = om__foreign_item(o, v, "om_list_append")) && list_resize(l, l->len + 1) < 0)
+            rc = OM_ENOMEM;
+    if (om__unlikely(rc < 0)) {
         om_decref(v);
-        return OM_ENOMEM;
+        return rc;
     }
     l->items[l->len++] = v;
     return 0;
@@ -147,7 +161,7 @@ int om_list_set_steal(om_object *o, ptrdiff_t i, om_object *v)
     int rc = !l   ? OM_ETYPE
              : !v ? om__err(om_heap_of(o), OM_EINVAL, "om_list_set: NULL item")
              : om__index(i, l->len, &k) < 0 ? range_err(o, "om_list_set", i)
-                                            : 0;
+                                            : om__check_item_heap(o, v, "om_list_set");
     if (rc < 0) {
         om_xdecref(v);
         return rc;
@@ -169,6 +183,8 @@ int om_list_insert(om_object *o, ptrdiff_t i, om_object *v)
     om__list *l = as_list(o, "om_list_insert");
     if (!l) return OM_ETYPE;
     if (!v) return om__err(om_heap_of(o), OM_EINVAL, "om_list_insert: NULL item");
+    int rc = om__foreign_item(o, v, "om_list_insert"); /* O(n) anyway: always checked */
+    if (rc < 0) return rc;
     size_t n = l->len, k;
     if (i < 0) i += (ptrdiff_t)n;
     k = i < 0 ? 0 : (size_t)i > n ? n : (size_t)i;
@@ -179,16 +195,18 @@ int om_list_insert(om_object *o, ptrdiff_t i, om_object *v)
     return 0;
 }
 
-om_object *om_list_pop(om_object *o, ptrdiff_t i)
+/* Take item i out of o (the list's reference); errors name fn. */
+static om_object *take_item(om_object *o, ptrdiff_t i, const char *fn)
 {
     size_t k = 0;
-    om__list *l = as_list(o, "om_list_pop");
+    om__list *l = as_list(o, fn);
     if (!l) return NULL;
     if (om__index(i, l->len, &k) < 0) {
         if (l->len == 0)
-            om__err(om_heap_of(o), OM_ERANGE, "om_list_pop: pop from an empty list");
+            om__err(om_heap_of(o), OM_ERANGE, "%s: %s an empty list", fn,
+                    strcmp(fn, "om_list_pop") == 0 ? "pop from" : "delete from");
         else
-            range_err(o, "om_list_pop", i);
+            range_err(o, fn, i);
         return NULL;
     }
     om_object *v = l->items[k];
@@ -198,9 +216,14 @@ om_object *om_list_pop(om_object *o, ptrdiff_t i)
     return v;
 }
 
+om_object *om_list_pop(om_object *o, ptrdiff_t i)
+{
+    return take_item(o, i, "om_list_pop");
+}
+
 int om_list_delete(om_object *o, ptrdiff_t i)
 {
-    om_object *v = om_list_pop(o, i);
+    om_object *v = take_item(o, i, "om_list_delete");
     if (!v) return om_errcode(om_heap_of(o));
     om_decref(v);
     return 0;

@@ -40,6 +40,15 @@ static int tuple_repr(om_object *o, char *buf, size_t n)
     return snprintf(buf, n, "(tuple of %zu)", ((om__tuple *)o)->ob.size);
 }
 
+/* The first index at which t holds child: "[i]". */
+static int tuple_name_referent(om_object *o, const om_object *child, char *buf, size_t n)
+{
+    const om__tuple *t = (const om__tuple *)o;
+    for (size_t i = 0; i < t->ob.size; i++)
+        if (t->items[i] == child) return snprintf(buf, n, "[%zu]", i);
+    return 0;
+}
+
 const om_type om_tuple_type = {
     .name = "tuple",
     .basic_size = sizeof(om__tuple),
@@ -49,6 +58,7 @@ const om_type om_tuple_type = {
     .clear = tuple_clear,
     .dealloc = tuple_dealloc,
     .repr = tuple_repr,
+    .name_referent = tuple_name_referent,
 };
 
 /* A tuple of n > 0 NULL items, untracked. */
@@ -94,6 +104,12 @@ om_object *om_tuple_from(om_heap *h, size_t n, om_object *const *items)
     for (size_t i = 0; i < n; i++)
         if (!items[i]) return om__err_null(h, OM_EINVAL, "om_tuple_from: item %zu is NULL", i);
     om__tuple *t = tuple_alloc(h, n);
+    for (size_t i = 0; t && i < n; i++)
+        if (om__check_item_heap(&t->ob.ob_base, items[i], "om_tuple_from") < 0) {
+            for (size_t j = 0; j < n; j++) t->items[j] = NULL;
+            om_decref(&t->ob.ob_base);
+            return NULL;
+        }
     if (!t) return NULL;
     for (size_t i = 0; i < n; i++) t->items[i] = om_incref(items[i]);
     return finish(h, t);
@@ -115,6 +131,9 @@ om_object *om_tuple_pack(om_heap *h, size_t n, ...)
         if (!t->items[i]) {
             om_decref(&t->ob.ob_base);
             return om__err_null(h, OM_EINVAL, "om_tuple_pack: item %zu is NULL", i);
+        } else if (om__check_item_heap(&t->ob.ob_base, t->items[i], "om_tuple_pack") < 0) {
+            om_decref(&t->ob.ob_base);
+            return NULL;
         }
     return finish(h, t);
 }
@@ -144,12 +163,23 @@ int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
 {
     size_t k = 0;
     om__tuple *t = checked(o, i, &k, "om_tuple_set");
-    if (!t || !v) {
+    int rc = !t || !v ? 0 : om__check_item_heap(o, v, "om_tuple_set");
+    if (!t || !v || rc < 0) {
         om_xdecref(v);
+        if (rc < 0) return rc;
         if (t) return om__err(om_heap_of(o), OM_EINVAL, "om_tuple_set: the item is NULL");
         return om_errcode(om_heap_of(o));
     }
     om_object *old = t->items[k];
+    if (om__unlikely(old && o->refcnt > 1 && o->refcnt < OM_IMMORTAL)) {
+        /* CPython's PyTuple_SetItem rule: a shared tuple is immutable (it
+         * may be a dict key, whose hash would silently go stale) */
+        om_decref(v);
+        return om__err(om_heap_of(o), OM_ESTATE,
+                       "om_tuple_set: slot %zu of a shared tuple (%u references): tuples are "
+                       "immutable once shared",
+                       k, (unsigned)o->refcnt);
+    }
     t->items[k] = v;
     if (!(o->gc & OM_GCW_TRACKED)) {
         if (!om__is_atomic(v)) om_gc_track(o);

@@ -16,7 +16,7 @@
 const om_type om__freelist_type = {
     .name = "(free list)",
     .basic_size = sizeof(om__flnode),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__HIDDEN,
 };
 
 static int none_repr(om_object *o, char *buf, size_t n)
@@ -184,6 +184,12 @@ int om__types_init(om_heap *h)
     }
     ts->ready = 1;
     h->gc.maybe_untrack = om__types_maybe_untrack;
+    /* the collector reads list and tuple items inline (their traverse
+     * visits exactly these) */
+    h->gc.seq[0] =
+        (om__gc_seq){&om_list_type, offsetof(om__list, len), offsetof(om__list, items), 1};
+    h->gc.seq[1] =
+        (om__gc_seq){&om_tuple_type, offsetof(om__tuple, ob.size), offsetof(om__tuple, items), 0};
     return 0;
 }
 
@@ -345,4 +351,23 @@ int om__types_check(om_heap *h, FILE *out)
         rc = c.rc;
     }
     return rc;
+}
+
+/* Debug mode: a store into or of a freed object stops with a report. */
+static void check_live(om_heap *h, const om_object *o, const char *fn)
+{
+    if ((h->hooks & OM_HOOK_DEBUG) && !om__object_is_live(h, o)) {
+        fprintf(h->report, "objmem: debug: %s: object %p is freed\n", fn, (const void *)o);
+        om__dbg_report(h, "use of a freed object", o, fn);
+    }
+}
+
+int om__foreign_item(om_object *c, const om_object *v, const char *fn)
+{
+    om_heap *h = om_heap_of(c), *hv = om_heap_of(v);
+    check_live(h, c, fn);
+    check_live(hv, v, fn);
+    if (om__likely(hv == h)) return 0;
+    return om__err(h, OM_EINVAL, "%s: the %s at %p belongs to another heap than the %s at %p", fn,
+                   v->type->name, (const void *)v, c->type->name, (void *)c);
 }

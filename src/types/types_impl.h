@@ -43,6 +43,19 @@ static inline om_object *om__freelist_take(om_heap *h, om__freelist *fl, const o
     return NULL;
 }
 
+/* A container holds only objects of its own heap: an item of another heap
+ * dangles once that heap is destroyed (issue 12). Checked on every store
+ * when the container or the item is of a debug-mode heap (their
+ * OM_GCW_DEBUG bits, in header words the store touches anyway: no extra
+ * cache line in release), and by callers on their slow paths (growth)
+ * otherwise. 0, or OM_EINVAL recorded in the container's heap. */
+int om__foreign_item(om_object *c, const om_object *v, const char *fn);
+static inline int om__check_item_heap(om_object *c, const om_object *v, const char *fn)
+{
+    if (om__likely(!((c->gc | v->gc) & OM_GCW_DEBUG))) return 0;
+    return om__foreign_item(c, v, fn);
+}
+
 /* Resolve a Python index (negative counts from the end) against len:
  * 0 and *out, or -1. */
 static inline int om__index(ptrdiff_t i, size_t len, size_t *out)

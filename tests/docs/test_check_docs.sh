@@ -7,7 +7,7 @@ set -u
 cd "$1"
 fail() { echo "test_check_docs: $*" >&2; exit 1; }
 out=$(perl tools/check-docs.pl tests/docs/undocumented.h 2>&1) && fail "exit 0 on undocumented.h"
-want="om_bad_grouped:14 om_bad_after_rule:17 om_bad_bare:19 om_bad_inline:26 om_bad_macro:33"
+want="om_bad_grouped:14 om_bad_after_rule:17 om_bad_bare:19 om_bad_inline:26 om_bad_macro:33 om_bad_split:48 om_bad_trailing:50"
 for w in $want; do
   name=${w%:*}
   line=${w#*:}
@@ -15,7 +15,7 @@ for w in $want; do
 $out"
 done
 n=$(echo "$out" | grep -c "^tests/docs/undocumented.h:")
-[ "$n" = 5 ] || fail "$n reports, want 5:
+[ "$n" = 7 ] || fail "$n reports, want 7:
 $out"
 echo "$out" | grep -q "om_good\|om__internal\|om_callback_type\|not_a_declaration" && fail "a false report:
 $out"

@@ -40,4 +40,14 @@ typedef void (*om_callback_type)(int); /* a type, not a function */
 const char *om_good_multiline(const char *s,
                               int n);
 
+/* Documented, the return type on a line of its own. */
+const char *
+om_good_split(void);
+
+const char *
+om_bad_split(void); /* BAD: line 48 */
+
+int om_bad_trailing(void); /* BAD: line 50, a trailing comment
+                              over two lines is not documentation */
+
 #endif

@@ -445,29 +445,38 @@ static void test_object_stats_per_type(void **state)
     assert_int_equal(st.total_refs, 0);
 }
 
-/* The seed's example, a = []; b = a; del a, with a user-defined type. */
-static void test_object_seed_example(void **state)
+/* Python's example at the top of objmem/object.h, a = []; b = a; del a,
+ * exactly as written there: del a drops one reference and the list lives
+ * on through b; dropping b frees it at once. Then the same with a
+ * user-defined type, whose dealloc runs exactly once. */
+static void test_object_del_a_drops_one_reference_b_keeps_it(void **state)
 {
     om_heap *h = OM_HEAP(state);
     reset_globals();
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    om_object *a = om_new(h, &thing_type);
-    fprintf(f, "a = thing(): count %u\n", om_refcount(a));
+    om_heap_stats st;
+    om_object *a = om_list_new(h, 0);
+    fprintf(f, "a = []: count %u\n", om_refcount(a));
     om_object *b = om_incref(a);
     fprintf(f, "b = a: count %u\n", om_refcount(b));
     om_clear_ref(&a);
-    fprintf(f, "del a: count %u\n", om_refcount(b));
-    om_heap_stats st;
     om_heap_get_stats(h, &st);
-    fprintf(f, "live: %zu\n", st.objects - st.heap_objects);
+    fprintf(f, "del a: a %s, count %u, live %zu\n", a ? "set" : "NULL", om_refcount(b),
+            st.objects - st.heap_objects);
+    om_decref(b);
+    om_heap_get_stats(h, &st);
+    fprintf(f, "del b: live %zu\n", st.objects - st.heap_objects);
+    a = om_new(h, &thing_type);
+    b = om_incref(a);
+    om_clear_ref(&a);
     om_clear_ref(&b);
     om_heap_get_stats(h, &st);
-    fprintf(f, "del b: live %zu, deallocs %d\n", st.objects - st.heap_objects, g_deallocs);
+    fprintf(f, "thing: live %zu, deallocs %d\n", st.objects - st.heap_objects, g_deallocs);
     fclose(f);
-    assert_string_equal(buf, "a = thing(): count 1\nb = a: count 2\ndel a: count 1\nlive: 1\n"
-                             "del b: live 0, deallocs 1\n");
+    assert_string_equal(buf, "a = []: count 1\nb = a: count 2\ndel a: a NULL, count 1, live 1\n"
+                             "del b: live 0\nthing: live 0, deallocs 1\n");
     free(buf);
 }
 
@@ -635,7 +644,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_object_stats_per_type, om_test_setup_debug,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_object_seed_example, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_object_del_a_drops_one_reference_b_keeps_it,
+                                        om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_object_10m_chain_freed_in_bounded_stack,
                                         om_test_setup_nostress, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_object_1m_nest_of_containers_freed_in_bounded_stack,

@@ -356,6 +356,10 @@ static void test_snapshot_load_rejects_hostile(void **state)
     size_t len;
     om_snapshot *s;
     unsigned char *b = scene_dump(h, &sc, &len, &s);
+    /* version 2: the traces (24 bytes each), then the chunks: a count, the
+     * info chunk (12 + 32 bytes), the time series (12 + 8 + 40 per sample) */
+    size_t chunks = 4 + 44 + 20 + 40 * om_snapshot_samples(s, NULL);
+    size_t last_tb = len - 4 - chunks - 24 + 4;
     om_snapshot_free(s);
     unsigned char *m = malloc(len);
     /* huge counts with a valid checksum */
@@ -368,13 +372,13 @@ static void test_snapshot_load_rejects_hostile(void **state)
     }
     /* the last trace names traceback 0xFFFF */
     memcpy(m, b, len);
-    m[len - 16] = 0xFF;
-    m[len - 15] = 0xFF;
+    m[last_tb] = 0xFF;
+    m[last_tb + 1] = 0xFF;
     fix_checksum(m, len);
     expect_format_error(h, m, len);
     /* a bad version */
     memcpy(m, b, len);
-    m[8] = 2;
+    m[8] = 3;
     fix_checksum(m, len);
     expect_format_error(h, m, len);
     /* seeded random mutations with the checksum repaired: never a crash */

@@ -164,7 +164,6 @@ static void test_tuple_hash_and_equality(void **state)
     assert_int_equal(om_hash(c, &hc), 0);
     assert_int_equal(ha, hb);
     assert_int_not_equal(ha, hc);
-    assert_int_equal((int64_t)ha, -3550055125485641917LL); /* hash((1, 2)) in CPython 3.11 */
     assert_int_equal(om_equal(a, b), 1);
     assert_int_equal(om_equal(a, c), 0);
     assert_int_equal(om_equal(a, d), 0);

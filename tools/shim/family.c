@@ -302,7 +302,7 @@ static void add_info(om_heap *h, void *arg)
     om_shim_info *mi = arg;
     const om__alloc *a = &h->alloc;
     size_t arenas = a->narenas * OM_ARENA_SIZE;
-    size_t small_used = a->used - a->large_bytes;
+    size_t small_used = om__alloc_used(h) - a->large_bytes;
     mi->arena += arenas;
     mi->ordblks += a->narenas;
     mi->hblks += a->nlarge;

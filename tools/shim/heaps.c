@@ -62,7 +62,7 @@ static om_heap *make_heap(om_shim_heap *r)
     cfg.gc_stress = 0;
     om_heap *h = om_heap_new(&cfg);
     if (!h) return NULL;
-    r->base_used = h->alloc.used;
+    r->base_used = om__alloc_used(h);
     atomic_fetch_add(&n_made, 1);
     return h;
 }
@@ -142,7 +142,7 @@ int om__shim_thread_state(void)
 
 static int heap_is_empty(const om_shim_heap *r)
 {
-    return r->heap->alloc.used == r->base_used && r->heap->alloc.nlarge == 0;
+    return om__alloc_used(r->heap) == r->base_used && r->heap->alloc.nlarge == 0;
 }
 
 /* Claim abandoned record r, take back the blocks freed into it, destroy

@@ -1,0 +1,15 @@
+# part-harden.cmake - tests of the objmem command against hostile input
+# (issue 12): tests/tools/test_*.c, each told where the command is.
+if(OM_BUILD_TOOLS AND OM_BUILD_TESTS)
+  file(GLOB OM_TOOL_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/tools/test_*.c)
+  foreach(src ${OM_TOOL_TESTS})
+    get_filename_component(name ${src} NAME_WE)
+    add_executable(${name} ${src})
+    target_link_libraries(${name} PRIVATE objmem::objmem)
+    target_compile_options(${name} PRIVATE ${OM_WARNINGS})
+    target_compile_definitions(${name} PRIVATE _GNU_SOURCE OBJMEM_BIN="$<TARGET_FILE:objmem>")
+    add_dependencies(${name} objmem)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 60)
+  endforeach()
+endif()
