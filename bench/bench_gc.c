@@ -13,6 +13,8 @@
  * Shapes: "lists" (a = [b, None], b = [a], real lists built by append on
  * both sides) and "nodes" (a GC type with two child slots: a 32-byte
  * om_type here, a C extension type with the same slots in CPython).
+ *   roots      om_gc_get_roots against one full collection of 1M live
+ *              lists held in a list, objmem only (roots_work.h)
  * "bench_gc <workload> <shape>" runs one objmem workload alone (for perf,
  * and for make bench-counts with BENCH_COUNTS=1).
  */
@@ -23,6 +25,7 @@
 #include <objmem.h>
 
 #include "harness.h"
+#include "roots_work.h"
 
 typedef struct {
     OM_OBJECT_HEAD
@@ -134,6 +137,12 @@ int main(int argc, char **argv)
 {
     /* "bench_gc <workload> <shape>": objmem alone (perf, make bench-counts) */
     if (argc > 1) {
+        if (!strcmp(argv[1], "roots")) { /* BENCH_GC_N objects, BENCH_GC_REPS reps */
+            const char *ns = getenv("BENCH_GC_N"), *rs = getenv("BENCH_GC_REPS");
+            size_t n = ns ? (size_t)strtoul(ns, NULL, 10) : 1000000;
+            roots_run_all(n < 2 ? 1000000 : n, rs ? atoi(rs) : 5);
+            return 0;
+        }
         heap = om_heap_new(NULL);
         if (!heap) return 1;
         int rc = gc_one(argv[1], argc > 2 ? argv[2] : "lists");
@@ -245,5 +254,7 @@ int main(int argc, char **argv)
         printf("  16 header bytes per GC object: %s (%zu)\n",
                sizeof(om_object) == 16 ? "met" : "NOT met", sizeof(om_object));
     }
+    printf("\n");
+    roots_run_all(1000000, 5);
     return 0;
 }

@@ -104,6 +104,11 @@ sub check_xml {
                     . '(Doxyfile EXCLUDE_SYMBOLS)');
                 next;
             }
+            my ($init) = $body =~ m{<initializer>(.*?)</initializer>}s;
+            if (defined $init && $init =~ /\bom__/) {
+                problem($where, $name, 'its value in the API reference shows internal om__ names '
+                    . '(docs/doxygen-filter.pl hides such macro bodies)');
+            }
             my $doc = '';
             $doc .= $1 while $body =~ m{<(?:brief|detailed)description>(.*?)</(?:brief|detailed)description>}gs;
             $doc =~ s/<[^>]*>//g;

@@ -20,6 +20,7 @@ static const om_tour_section sections[] = {
     {"types", "Built-in types: small ints, interning, free lists, untracked tuples", om_tour_types},
     {"trace", "Tracing allocations: top sites and a leak found by diff", om_tour_trace},
     {"referrers", "Who holds the leak: a snapshot diff, then get_referrers", om_tour_referrers},
+    {"roots", "Who holds it, exactly: roots, the shortest chain, a picture", om_tour_roots},
     {"debug", "Debug hooks: an overrun caught (in a child process)", om_tour_debug},
 };
 

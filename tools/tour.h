@@ -34,6 +34,12 @@ int om_tour_gc(void);
 int om_tour_finalizers(void);
 int om_tour_weakrefs(void);
 int om_tour_referrers(void);
+int om_tour_roots(void);
+/* Write the roots section's files: its DOT picture (dot; "-" = stdout),
+ * a .heapsnapshot of its heap (snap) and the snapshot dumps before and
+ * after the leak (old_dump, new_dump); NULL skips one. 0 on success. */
+int om_tour_roots_files(const char *dot, const char *snap, const char *old_dump,
+                        const char *new_dump);
 int om_tour_debug(void);
 int om_tour_types(void);
 

@@ -13,11 +13,18 @@
 
 /* ------------------------------------------------------------- nodes */
 
+/* The walk visits arenas in table order, each in address order: the nodes
+ * come in ascending runs, which are put in order without a full sort. */
+typedef struct run {
+    size_t start, len;
+} run;
+
 typedef struct nodes_ctx {
     om__graph *g;
     size_t cap;
     int err;
-    int sorted;
+    run *runs; /* ascending runs within one 1 MiB region each */
+    size_t nruns, runs_cap;
 } nodes_ctx;
 
 static int grow_nodes(nodes_ctx *c)
@@ -38,7 +45,21 @@ static int add_node(om_object *o, void *arg)
     om__graph *g = c->g;
     if (o->type->flags & OM_TYPE__HIDDEN) return 0;
     if (g->n == c->cap && (c->err = grow_nodes(c)) < 0) return 1;
-    if (g->n && (uintptr_t)g->node[g->n - 1].obj > (uintptr_t)o) c->sorted = 0;
+    uintptr_t prev = g->n ? (uintptr_t)g->node[g->n - 1].obj : 0, a = (uintptr_t)o;
+    if (!g->n || prev > a || (prev >> OM_ARENA_SHIFT) != (a >> OM_ARENA_SHIFT)) {
+        if (c->nruns == c->runs_cap) {
+            size_t rc = c->runs_cap ? c->runs_cap * 2 : 64;
+            run *r = om__sys_realloc(g->h, c->runs, c->runs_cap * sizeof *r, rc * sizeof *r);
+            if (!r) {
+                c->err = OM_ENOMEM;
+                return 1;
+            }
+            c->runs = r;
+            c->runs_cap = rc;
+        }
+        c->runs[c->nruns++] = (run){g->n, 0};
+    }
+    c->runs[c->nruns - 1].len++;
     uint32_t gw = o->gc;
     om__gnode *nd = &g->node[g->n++];
     nd->obj = o;
@@ -57,6 +78,18 @@ static void subtract_done(om_object *o, uint32_t refs, void *arg)
     (void)o, (void)refs, (void)arg;
 }
 
+/* Runs carry their first address in start's place while being ordered. */
+typedef struct keyed_run {
+    uintptr_t first;
+    size_t start, len;
+} keyed_run;
+
+static int cmp_run(const void *a, const void *b)
+{
+    uintptr_t x = ((const keyed_run *)a)->first, y = ((const keyed_run *)b)->first;
+    return (x > y) - (x < y);
+}
+
 static int cmp_node(const void *a, const void *b)
 {
     uintptr_t x = (uintptr_t)((const om__gnode *)a)->obj,
@@ -64,12 +97,42 @@ static int cmp_node(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Put the runs in address order (runs of different regions never
+ * interleave; large blocks, if their runs do, get a full sort). */
+static int order_runs(om__graph *g, const run *runs, size_t nruns)
+{
+    om_heap *h = g->h;
+    keyed_run *k = om__sys_malloc(h, nruns * sizeof *k);
+    om__gnode *to = k ? om__sys_malloc(h, g->n * sizeof *to) : NULL;
+    if (!to) {
+        om__sys_free(h, k, k ? nruns * sizeof *k : 0);
+        return OM_ENOMEM;
+    }
+    for (size_t i = 0; i < nruns; i++)
+        k[i] = (keyed_run){(uintptr_t)g->node[runs[i].start].obj, runs[i].start, runs[i].len};
+    qsort(k, nruns, sizeof *k, cmp_run);
+    size_t n = 0;
+    for (size_t i = 0; i < nruns; i++) {
+        memcpy(to + n, g->node + k[i].start, k[i].len * sizeof *to);
+        n += k[i].len;
+    }
+    memcpy(g->node, to, n * sizeof *to);
+    om__sys_free(h, to, g->n * sizeof *to);
+    om__sys_free(h, k, nruns * sizeof *k);
+    for (size_t i = 1; i < g->n; i++)
+        if ((uintptr_t)g->node[i - 1].obj > (uintptr_t)g->node[i].obj) {
+            qsort(g->node, g->n, sizeof *g->node, cmp_node);
+            break;
+        }
+    return 0;
+}
+
 /* Every live object, with the collector's counts (collector state is as
  * before on return, also on failure). */
 static int collect_nodes(om__graph *g, size_t *cap)
 {
     om_heap *h = g->h;
-    nodes_ctx c = {g, 0, 0, 1};
+    nodes_ctx c = {g, 0, 0, NULL, 0, 0};
     size_t npools;
     h->gc.collecting = 1;
     long nc = om__gc_subtract_begin(h, &npools);
@@ -79,11 +142,10 @@ static int collect_nodes(om__graph *g, size_t *cap)
     }
     h->gc.collecting = 0;
     *cap = c.cap;
-    if (nc < 0) return (int)nc;
-    if (c.err) return c.err;
-    if (g->n >= OM__G_NONE) return OM_ENOMEM;
-    if (!c.sorted) qsort(g->node, g->n, sizeof *g->node, cmp_node); /* walk order: arena table */
-    return 0;
+    int rc = nc < 0 ? (int)nc : c.err ? c.err : g->n >= OM__G_NONE ? OM_ENOMEM : 0;
+    if (rc == 0 && c.nruns > 1) rc = order_runs(g, c.runs, c.nruns);
+    om__sys_free(h, c.runs, c.runs_cap * sizeof *c.runs);
+    return rc;
 }
 
 uint32_t om__graph_find(const om__graph *g, const om_object *o)

@@ -276,7 +276,7 @@ om_object **om_gc_get_new_objects(om_heap *h, const om_gc_counts *since, const o
                             "OM_GC_COUNTS_OBJECTS needed");
     new_ctx x = {since, t, NULL, 0, 0, 0};
     om__object_walk(h, collect_new, &x);
-    if (!x.err) qsort(x.items, x.n, sizeof *x.items, cmp_young);
+    if (!x.err && x.n > 1) qsort(x.items, x.n, sizeof *x.items, cmp_young);
     size_t k = max && max < x.n ? max : x.n;
     if (!x.err) x.err = shrink(h, (void **)&x.items, x.cap, k, sizeof *x.items);
     if (x.err) {

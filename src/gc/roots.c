@@ -96,7 +96,7 @@ static int fast_roots(om_heap *h, rlist *l)
     if (nc >= 0) om__gc_subtract_end(h, npools, take_root, l);
     h->gc.collecting = 0;
     if (nc < 0) l->err = (int)nc;
-    if (!l->err && !l->saturated) qsort(l->r, l->n, sizeof *l->r, cmp_root);
+    if (!l->err && !l->saturated && l->n > 1) qsort(l->r, l->n, sizeof *l->r, cmp_root);
     return l->saturated && !l->err;
 }
 
