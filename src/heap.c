@@ -98,6 +98,7 @@ void om_config_init(om_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->sys = om_sys_default();
     cfg->arena_cache = 2;
+    cfg->decay_ms = 250;
     const char *dbg = getenv("OBJMEM_DEBUG");
     if (dbg && *dbg && strcmp(dbg, "0") != 0) cfg->debug = 1;
     const char *stress = getenv("OBJMEM_GC_STRESS");
@@ -127,6 +128,7 @@ om_heap *om_heap_new(const om_config *cfg)
     if (om__alloc_init(h) < 0) goto fail_alloc;
     if (om__gc_init(h) < 0) goto fail_gc;
     if (om__types_init(h) < 0) goto fail_types;
+    h->live = OM_HEAP_LIVE;
     return h;
 fail_types:
     om__gc_fini(h);
@@ -137,9 +139,23 @@ fail_alloc:
     return NULL;
 }
 
+/* A heap destroyed twice: its memory was given back, so this reads freed
+ * memory; while nothing reused it, `live` says so (0 since the first
+ * destroy) and the second destroy reports and changes nothing, instead of
+ * freeing every arena again. Debug mode (as the stale heap remembers it)
+ * stops. Reused memory is not recognised: undetected. */
+static om__cold void destroyed_twice(om_heap *h)
+{
+    fprintf(stderr, "objmem: om_heap_destroy(%p): not a live heap (destroyed twice?); left alone\n",
+            (void *)h);
+    if (h->cfg.debug) abort(); /* cfg: past the words free(3) reuses */
+}
+
 void om_heap_destroy(om_heap *h)
 {
     if (!h) return;
+    if (om__unlikely(h->live != OM_HEAP_LIVE)) return destroyed_twice(h);
+    h->live = 0;
     h->destroying = 1;
     om__gc_fini(h); /* runs pending finalizers */
     om__types_fini(h);

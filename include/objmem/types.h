@@ -166,8 +166,10 @@ om_object *om_tuple_get(om_object *t, ptrdiff_t i);
 om_object *om_tuple_get_borrow(om_object *t, ptrdiff_t i);
 /* Store v (borrowed; om_tuple_set_steal: taken over) in slot i, dropping
  * what was there. Meant for filling a new tuple. 0 or OM_ERANGE/OM_ETYPE/
- * OM_EINVAL (v NULL). Filling the last slot untracks a tuple whose items
- * are all atomic (see om_tuple_maybe_untrack). */
+ * OM_EINVAL (v NULL), OM_ESTATE when the slot is already set and the tuple
+ * has more than one reference (shared tuples are immutable: it may be a
+ * dict key; CPython's PyTuple_SetItem rule). Filling the last slot
+ * untracks a tuple whose items are all atomic (see om_tuple_maybe_untrack). */
 int om_tuple_set(om_object *t, ptrdiff_t i, om_object *v);
 /* om_tuple_set taking over the reference v (also when it fails): fill a
  * new tuple with fresh objects without a decref each. */

@@ -31,6 +31,15 @@ static size_t kept_bytes(const om__pool *pool)
     return pool->kind == OM_KIND_RAW ? 8 : 16;
 }
 
+/* 1 when the first 8 bytes of a freed payload (an object's count and gc
+ * word) still read 0. */
+static int kept_zero(const void *payload)
+{
+    uint64_t w;
+    memcpy(&w, payload, sizeof w);
+    return w == 0;
+}
+
 /* The block's end: the pool block's end, or the large block's tail end. */
 static char *block_end(om_heap *h, const void *p, size_t size)
 {
@@ -42,7 +51,7 @@ static char *block_end(om_heap *h, const void *p, size_t size)
     return (char *)p + size + OM_DBG_TAIL;
 }
 
-void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
+static void *dbg_alloc(om_heap *h, size_t size, unsigned kind)
 {
     size_t total = OM_DBG_PREFIX + size + OM_DBG_TAIL;
     char *blk;
@@ -58,6 +67,9 @@ void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
                 if ((unsigned char)*q != OM_DBG_DEAD)
                     om__dbg_report(h, "a freed block was written to (use after free)",
                                    blk + OM_DBG_PREFIX, "allocation");
+            if (!kept_zero(blk + OM_DBG_PREFIX)) /* e.g. om_incref of a freed object */
+                om__dbg_report(h, "a freed object's count was written to (use after free)",
+                               blk + OM_DBG_PREFIX, "allocation");
         }
     } else {
         char *payload = om__large_alloc(h, size, kind, OM_DBG_PREFIX);
@@ -106,7 +118,26 @@ static int owned(om_heap *h, const void *p)
     return om__large_find(h, (const char *)p - OM_DBG_PREFIX) != NULL;
 }
 
+/* Every debug-mode allocation and free is a slow path: all are checked
+ * for a second thread (om__enter). */
+void *om__dbg_alloc(om_heap *h, size_t size, unsigned kind)
+{
+    om__enter(h, "an allocation");
+    void *p = dbg_alloc(h, size, kind);
+    om__leave(h);
+    return p;
+}
+
+static void dbg_free(om_heap *h, void *p, unsigned kind, const char *api);
+
 void om__dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
+{
+    om__enter(h, api);
+    dbg_free(h, p, kind, api);
+    om__leave(h);
+}
+
+static void dbg_free(om_heap *h, void *p, unsigned kind, const char *api)
 {
     if (!owned(h, p))
         om__dbg_report(h, "not a block of this heap (foreign, stack or interior pointer)", p, api);
@@ -173,6 +204,11 @@ int om__dbg_check_block(om_heap *h, const void *p, int live, FILE *out)
             fprintf(out, "objmem: free block %p was written to after free\n", p);
             om__dbg_report(h, "a freed block was written to (use after free)", p, "om_heap_check");
         }
+    if (!kept_zero(p)) {
+        fprintf(out, "objmem: the count of freed object %p was written to after free\n", p);
+        om__dbg_report(h, "a freed object's count was written to (use after free)", p,
+                       "om_heap_check");
+    }
     return 0;
 }
 

@@ -97,7 +97,7 @@ static size_t large_total(size_t size, size_t prefix)
 
 /* A large block; prefix is the debug prefix size (0 outside debug mode),
  * whose bytes the caller fills. Returns the address after the prefix. */
-void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
+static void *large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
 {
     om__delayed_collect(h);
     size_t total = large_total(size, prefix);
@@ -121,6 +121,14 @@ void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
     return (char *)(lb + 1) + prefix;
 }
 
+void *om__large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
+{
+    om__enter(h, "a large allocation");
+    void *p = large_alloc(h, size, kind, prefix);
+    om__leave(h);
+    return p;
+}
+
 static size_t large_prefix(const om_heap *h)
 {
     return (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
@@ -128,6 +136,7 @@ static size_t large_prefix(const om_heap *h)
 
 void om__large_free(om_heap *h, om__large *lb)
 {
+    om__enter(h, "a large free");
     size_t total = large_total(lb->size, large_prefix(h));
     list_unlink(&h->alloc, lb);
     lset_del(&h->alloc, lb + 1);
@@ -137,6 +146,7 @@ void om__large_free(om_heap *h, om__large *lb)
     h->alloc.held -= lb->size;
     lb->magic = 0;
     h->cfg.sys.free(h->cfg.sys.ctx, lb, total);
+    om__leave(h);
 }
 
 /* Resize a large raw block to another large size (no debug prefix). On

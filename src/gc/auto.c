@@ -13,6 +13,7 @@
 
 static long collect_locked(om_heap *h, int gen)
 {
+    om__enter(h, "a collection");
     h->gc.collecting = 1;
     long n = om__gc_collect_main(h, gen);
     for (int k = 0; k < OM_GC_MAX_DEFERRED && h->gc.deferred; k++) {
@@ -22,6 +23,7 @@ static long collect_locked(om_heap *h, int gen)
     }
     h->gc.deferred = 0;
     h->gc.collecting = 0;
+    om__leave(h);
     return n;
 }
 
@@ -29,11 +31,15 @@ long om_gc_collect(om_heap *h, int gen)
 {
     if (gen == -1) gen = 2;
     if (gen < 0 || gen > 2) return om__err(h, OM_EINVAL, "om_gc_collect: generation %d", gen);
+    om__enter(h, "om_gc_collect"); /* before reading collecting: another thread may be in one */
+    long n = 0;
     if (h->gc.collecting) {
         if (gen + 1 > h->gc.deferred) h->gc.deferred = gen + 1;
-        return 0;
+    } else {
+        n = collect_locked(h, gen);
     }
-    return collect_locked(h, gen);
+    om__leave(h);
+    return n;
 }
 
 /* CPython 3.11 gc_collect_generations: the oldest generation whose count

@@ -76,6 +76,9 @@ void om__gc_untrack_dying(om_heap *h, om_object *o)
 void om_gc_track(om_object *o)
 {
     if (o->gc & OM_GCW_TRACKED) return;
+    if (om__unlikely(!o->gc) && (om_heap_of(o)->hooks & OM_HOOK_DEBUG) &&
+        !om__object_is_live(om_heap_of(o), o)) /* a freed debug object's gc word reads 0 */
+        om__dbg_report(om_heap_of(o), "om_gc_track of a freed object", o, "om_gc_track");
     if (!(o->type->flags & OM_TYPE_GC)) {
         om_heap *h = om_heap_of(o);
         om__err(h, OM_ETYPE, "om_gc_track: type %s is not a GC type", o->type->name);

@@ -36,7 +36,22 @@ struct om_heap {
     om__tracestate *trace; /* tracing, when on (trace.h)                  */
     int destroying;        /* om_heap_destroy is running                  */
     _Atomic(om__block *) delayed; /* blocks freed by other threads (delayed.c) */
+    uint32_t live;                /* OM_HEAP_LIVE until om_heap_destroy       */
+    _Atomic(uintptr_t) user;      /* the thread inside a slow path, 0: none   */
+    unsigned user_depth;          /* its nesting (owner.c)                    */
+    const char *user_where;       /* the outermost slow path it is in         */
 };
+
+#define OM_HEAP_LIVE 0x6f6d6c76u /* "omlv" */
+
+/* One heap, one thread at a time (DESIGN.md "Heaps and threads"), checked
+ * on the slow paths (owner.c): a collection, large blocks, and in debug
+ * mode every allocation and free mark the heap as used by their thread; a
+ * second thread arriving meanwhile is two threads in one heap at once, and
+ * stops the program with a report (issue 12: it crashed later, or gave a
+ * false "double free"). Nested entries by the same thread are counted. */
+void om__enter(om_heap *h, const char *where);
+void om__leave(om_heap *h);
 
 /* 1 when a block of size bytes is a large block in h: in debug mode the
  * prefix and the tail guard count (a 500-byte object is large there). */

@@ -171,6 +171,15 @@ int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
         return om_errcode(om_heap_of(o));
     }
     om_object *old = t->items[k];
+    if (om__unlikely(old && o->refcnt > 1 && o->refcnt < OM_IMMORTAL)) {
+        /* CPython's PyTuple_SetItem rule: a shared tuple is immutable (it
+         * may be a dict key, whose hash would silently go stale) */
+        om_decref(v);
+        return om__err(om_heap_of(o), OM_ESTATE,
+                       "om_tuple_set: slot %zu of a shared tuple (%u references): tuples are "
+                       "immutable once shared",
+                       k, (unsigned)o->refcnt);
+    }
     t->items[k] = v;
     if (!(o->gc & OM_GCW_TRACKED)) {
         if (!om__is_atomic(v)) om_gc_track(o);

@@ -353,10 +353,21 @@ int om__types_check(om_heap *h, FILE *out)
     return rc;
 }
 
+/* Debug mode: a store into or of a freed object stops with a report. */
+static void check_live(om_heap *h, const om_object *o, const char *fn)
+{
+    if ((h->hooks & OM_HOOK_DEBUG) && !om__object_is_live(h, o)) {
+        fprintf(h->report, "objmem: debug: %s: object %p is freed\n", fn, (const void *)o);
+        om__dbg_report(h, "use of a freed object", o, fn);
+    }
+}
+
 int om__foreign_item(om_object *c, const om_object *v, const char *fn)
 {
-    om_heap *h = om_heap_of(c);
-    if (om__likely(om_heap_of(v) == h)) return 0;
+    om_heap *h = om_heap_of(c), *hv = om_heap_of(v);
+    check_live(h, c, fn);
+    check_live(hv, v, fn);
+    if (om__likely(hv == h)) return 0;
     return om__err(h, OM_EINVAL, "%s: the %s at %p belongs to another heap than the %s at %p", fn,
                    v->type->name, (const void *)v, c->type->name, (void *)c);
 }

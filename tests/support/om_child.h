@@ -59,5 +59,9 @@ void om_expect_clean(void (*fn)(void *), const char *const *want);
  * (exit status 0) in time. How a hang becomes a failure, never a timing
  * assertion: the limit is many times what the work needs. */
 void om_expect_finishes(void (*fn)(void *), void *arg, unsigned seconds);
+/* Run fn(arg) in a child killed by SIGALRM after seconds; its wait status,
+ * its stderr in buf (as om_test_run_child). */
+int om_test_run_child_limited(void (*fn)(void *), void *arg, char *buf, size_t n,
+                              unsigned seconds);
 
 #endif
