@@ -512,6 +512,7 @@ static void test_gcrules_debug_refcount_too_small_reported(void **state)
         assert_true(om_test_aborted(st));
         assert_non_null(strstr(out, "refcount is too small"));
         assert_non_null(strstr(out, "of type node"));
+        assert_non_null(strstr(out, "object: <node object at"));
         assert_non_null(strstr(out, "detected by om_gc_collect"));
         assert_null(strstr(out, "not detected"));
         const char *at = strstr(out, "at=");
