@@ -152,5 +152,11 @@ shim-test: build
 	@$(DEPS) shim-test
 	tools/shim-test.sh build/release
 
+# The HTML report in headless Chromium (also a ctest, label browser, when
+# chromium is installed): the flame graph must render.
+html-test: build
+	@$(DEPS) chromium
+	sh tests/tools/test_html_browser.sh build/release/objmem
+
 clean:
 	rm -rf build
