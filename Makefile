@@ -98,7 +98,7 @@ docs:
 # without the tests. DESTDIR=dir stages the files under dir. For a system
 # prefix, ldconfig then makes libobjmem.so findable (README "Install").
 install:
-	@$(DEPS) cmake gcc make libdw-dev pkg-config
+	@$(DEPS) cmake gcc make libdw-dev libunwind-dev pkg-config
 	@cmake -S . -B build/install -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
 		-DOM_BUILD_TESTS=OFF -DOM_BUILD_EXAMPLES=OFF -DOM_BUILD_CPYTHON=OFF >/dev/null
 	@cmake --build build/install -j $(JOBS) >/dev/null
@@ -156,6 +156,12 @@ test-tsan:
 shim-test: build
 	@$(DEPS) shim-test
 	tools/shim-test.sh build/release
+
+# The HTML report in headless Chromium (also a ctest, label browser, when
+# chromium is installed): the flame graph must render.
+html-test: build
+	@$(DEPS) chromium
+	sh tests/tools/test_html_browser.sh build/release/objmem
 
 clean:
 	rm -rf build

@@ -7,7 +7,8 @@
  *     alloc_<peer> <workload>
  * with workload one of churn, build, lifo, rss, and reads one line:
  *     R <workload> <ns/op median> <peak RSS kB> <RSS kB before the workload>
- *     RSS <before kB> <peak kB> <after kB>          (for rss)
+ *     RSS <before kB> <peak kB> <after kB> [<after the decay period kB>
+ *         <after om_heap_trim kB>]                  (for rss; objmem only)
  * Inputs (sizes, slots) are generated before timing with a fixed seed, so
  * every peer sees the same sequence and the RNG is not measured.
  *
@@ -182,32 +183,62 @@ static __attribute__((noinline)) void lifo_body(void *ctx)
     BH_BARRIER();
 }
 
-/* Build a linked list of blocks until 1 GiB is requested, free it; report
- * the resident set before, at the peak and after. No side array: the
- * blocks link themselves. */
-static int rss_check(void)
+/* Build a linked list of blocks until bytes are requested; NULL when an
+ * allocation fails. No side array: the blocks link themselves. */
+static void *build_list(uint64_t bytes)
 {
-    long before = bh_rss_kb();
-    bh_reset_peak_rss();
     void *head = NULL;
     uint64_t total = 0;
-    for (size_t i = 0; total < RSS_BYTES; i++) {
-        size_t n = 16 + (size_t)(rng() % 49); /* no side array: sizes on the fly */
+    for (size_t i = 0; total < bytes; i++) {
+        size_t n = 16 + (size_t)(rng() % 49); /* sizes on the fly */
         if (i % 8 == 7) n = 65 + (size_t)(rng() % 448);
         void **b = BALLOC(n);
-        if (!b) return fprintf(stderr, "allocation failed\n"), 1;
+        if (!b) return NULL;
         *b = head;
         head = b;
         total += n;
     }
-    long peak = bh_rss_kb();
+    return head;
+}
+
+static void free_list(void *head)
+{
     while (head) {
         void *next = *(void **)head;
         BFREE(head);
         head = next;
     }
+}
+
+/* Build 1 GiB of blocks, free them; report the resident set before, at the
+ * peak and after. "Before" follows a 256 KiB warm-up build-and-free, so that
+ * the allocator's code and first structures are resident in the baseline
+ * (the check is about the memory given back, not about code pages). */
+static int rss_check(void)
+{
+    free_list(build_list(256u << 10));
+    long before = bh_rss_kb();
+    bh_reset_peak_rss();
+    void *head = build_list(RSS_BYTES);
+    if (!head) return fprintf(stderr, "allocation failed\n"), 1;
+    long peak = bh_rss_kb();
+    free_list(head);
     long after = bh_rss_kb();
+#if defined(PEER_OBJMEM)
+    /* free memory decays back to the OS after om_config.decay_ms (250):
+     * wait past the period (+ a quarter: sweeps are that far apart), let a
+     * slow path run, and read RSS again; then after om_heap_trim */
+    usleep(400 * 1000);
+    void *poke[200];
+    for (int i = 0; i < 200; i++) poke[i] = BALLOC(512);
+    for (int i = 0; i < 200; i++) BFREE(poke[i]);
+    long decayed = bh_rss_kb();
+    om_heap_trim(heap);
+    long trimmed = bh_rss_kb();
+    printf("RSS %ld %ld %ld %ld %ld\n", before, peak, after, decayed, trimmed);
+#else
     printf("RSS %ld %ld %ld\n", before, peak, after);
+#endif
 #if defined(PEER_OBJMEM)
     om_heap_stats st;
     om_heap_get_stats(heap, &st);

@@ -134,11 +134,14 @@ int om_tour_arenas(void)
     for (size_t i = 0; i < n; i++) om_free(h, v[i]);
     om_free(h, v);
     om_heap_get_stats(h, &st);
-    om_tour_say("All freed: %zu %s still mapped (kept empty for reuse), %zu given back to the OS.",
-                st.arenas, om_tour_plural(st.arenas, "arena", "arenas"), st.arenas_unmapped_total);
-    om_tour_say(
-        "Emptied pools return to their arena; emptied arenas return to the OS, past a cache of %d.",
-        2);
+    om_tour_say("All freed: %zu %s still mapped, resident for a rebuild: free memory goes back",
+                st.arenas, om_tour_plural(st.arenas, "arena", "arenas"));
+    om_tour_say("to the OS once it has stayed free for om_config.decay_ms (250 ms), or now:");
+    size_t trimmed = om_heap_trim(h);
+    om_heap_get_stats(h, &st);
+    om_tour_say("om_heap_trim gave back %.1f MiB: %zu %s mapped (%zu of them empty, purged).",
+                (double)trimmed / 1048576.0, st.arenas, om_tour_plural(st.arenas, "arena", "arenas"),
+                st.arenas_cached);
     om_heap_destroy(h);
     return 0;
 }

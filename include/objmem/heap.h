@@ -104,7 +104,16 @@ typedef struct om_config {
                         /*    (also set by the environment OBJMEM_GC_STRESS=1) */
                         /*    while automatic collection is on: none after   */
                         /*    om_gc_disable or with threshold 0              */
-    size_t arena_cache; /* empty arenas kept mapped before unmapping (2)     */
+    size_t arena_cache; /* empty arenas kept mapped, purged, once their
+                           memory has decayed (2)                            */
+    long decay_ms;      /* free memory goes back to the OS after it stayed free
+                           this long (250); 0: at once; < 0: only on
+                           om_heap_trim (docs/alloc.md, "Decay")            */
+    /* The decay clock, in milliseconds (NULL: the monotonic clock). Any
+     * monotonic count will do: one that counts allocations makes the decay
+     * count allocations instead of time; tests drive it by hand. */
+    uint64_t (*clock_ms)(void *clock_ctx);
+    void *clock_ctx;
     uint64_t hash_seed; /* string hash key; 0 = random per heap              */
     FILE *report_file;  /* where reports go; NULL = stderr                   */
     const char *leaks_file; /* while tracing, om_heap_destroy dumps what is  */
@@ -129,6 +138,14 @@ om_heap *om_heap_new(const om_config *cfg);
  * reused (debug mode: a report and abort); using its objects afterwards
  * faults (the arenas are unmapped). */
 void om_heap_destroy(om_heap *h);
+
+/* Give every free page of h back to the OS now, as malloc_trim does: the
+ * kept empty pools go back to their arenas, the free pools' pages are
+ * purged, and wholly free arenas are unmapped (arena_cache of them stay
+ * mapped, purged). Returns the bytes given back; 0 for a NULL heap. Free
+ * memory also goes back by itself once it has stayed free for
+ * om_config.decay_ms. */
+size_t om_heap_trim(om_heap *h);
 
 /* ------------------------------------------------------------ statistics */
 

@@ -61,6 +61,7 @@ int om__alloc_init(om_heap *h)
 {
     h->alloc.key = make_key(h);
     h->alloc.cache_max = h->cfg.arena_cache;
+    h->alloc.decay_ms = h->cfg.decay_ms;
     return om__arena_table_init(h);
 }
 

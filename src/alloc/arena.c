@@ -8,7 +8,10 @@
  * at the boundary does not map and unmap on every turn.
  * Design note: docs/alloc.md ("Arenas").
  */
-#include "internal/heap.h"
+#include "internal/delayed.h"
+
+static void decay_tick(om_heap *h, uint64_t now);
+static uint64_t clock_now(const om_heap *h);
 
 /* ------------------------------------------------------- the arena table */
 
@@ -115,6 +118,8 @@ static void bucket_push(om__alloc *a, om__arena *ar)
 
 static void cache_unlink(om__alloc *a, om__arena *ar)
 {
+    if (ar->purged) a->npurged--;
+    ar->purged = 0;
     if (ar->prev)
         ar->prev->next = ar->next;
     else
@@ -197,14 +202,10 @@ om__pool *om__arena_take_pool(om_heap *h)
         ar = a->buckets[__builtin_ctzll(a->bucket_bits)];
         bucket_unlink(a, ar);
     } else if (a->cache) {
-        ar = a->cache;
+        ar = a->cache; /* the most recently freed: the likeliest resident */
         cache_unlink(a, ar);
-        ar->purged = 0;
-        a->shrinking = 0;
     } else if (!(ar = arena_map(h))) {
         return om__err_null(h, OM_ENOMEM, "cannot map a %zu-byte arena", OM_ARENA_SIZE);
-    } else {
-        a->shrinking = 0;
     }
     om__pool *pool;
     if (ar->free_bm) { /* the lowest free pool: arenas fill from the bottom */
@@ -223,66 +224,152 @@ om__pool *om__arena_take_pool(om_heap *h)
     pool->arena = ar;
     a->held += OM_POOL_SIZE;
     if (a->held > a->peak) a->peak = a->held;
+    if (a->dirty && a->decay_ms > 0) decay_tick(h, clock_now(h));
     return pool;
 }
 
-/* While the heap shrinks, the free pools of arenas still in use give their
- * pages back, eight pools at a time, runs of neighbours in one call. */
-static void purge_dirty(om_heap *h, om__arena *ar)
+/* ------------------------------------------------------------- decay */
+
+/* Free memory goes back to the OS once it has stayed free for decay_ms
+ * (om_config.decay_ms, on the heap's clock), not at once: a program that
+ * frees a structure and builds another of the same size soon after reuses
+ * resident pages instead of faulting them in again (jemalloc's dirty decay,
+ * mimalloc's purge delay). What decays:
+ *   - free pools of arenas still in use (dirty_bm): their pages are purged
+ *     (the seam's purge, madvise), in runs of neighbours;
+ *   - wholly free arenas (the cache): unmapped, except the arena_cache
+ *     most recent ones, which are purged and stay mapped as address space.
+ * An arena's age is that of its oldest dirty pool (dirty_since); purging
+ * it purges its younger free pools too. The clock is read only on the
+ * pool slow paths (a pool taken or given back), and the heap is swept at
+ * most every decay_ms / 4. A kept empty pool (pool.c) goes back to its
+ * arena once it has been kept for a period (timed from the sweep before it
+ * was kept: the keep itself reads no clock). So a program that stops calling the heap keeps
+ * its free memory until its next slow path or om_heap_trim, which returns
+ * everything free at once. decay_ms 0 returns each pool as it is given
+ * back; a negative decay_ms never returns anything but on om_heap_trim. */
+
+static uint64_t clock_now(const om_heap *h)
 {
-    if (!h->cfg.sys.purge) return;
+    return h->cfg.clock_ms ? h->cfg.clock_ms(h->cfg.clock_ctx) : om__os_clock_ms();
+}
+
+/* Give the pages of arena ar's dirty free pools back to the OS, runs of
+ * neighbours in one call. Returns the bytes purged. */
+static size_t purge_dirty(om_heap *h, om__arena *ar)
+{
     uint64_t m = ar->dirty_bm;
+    size_t bytes = 0;
+    ar->dirty_bm = 0;
+    if (!h->cfg.sys.purge) return 0;
     while (m) {
         unsigned lo = (unsigned)__builtin_ctzll(m);
         uint64_t run = m >> lo; /* bit 0 set: count the ones from here */
         unsigned n = ~run == 0 ? 64 - lo : (unsigned)__builtin_ctzll(~run);
         h->cfg.sys.purge(h->cfg.sys.ctx, ar->base + (size_t)lo * OM_POOL_SIZE,
                          (size_t)n * OM_POOL_SIZE);
+        bytes += (size_t)n * OM_POOL_SIZE;
         m &= n + lo >= 64 ? 0 : ~0ull << (lo + n);
     }
-    ar->dirty_bm = 0;
+    return bytes;
+}
+
+/* A wholly free cached arena whose time is up: unmapped, or purged and kept
+ * mapped when fewer than arena_cache purged ones are kept. Returns bytes. */
+static size_t decay_cached(om_heap *h, om__arena *ar)
+{
+    om__alloc *a = &h->alloc;
+    if (a->npurged >= a->cache_max || !h->cfg.sys.purge) {
+        cache_unlink(a, ar);
+        arena_unmap(h, ar);
+        return OM_ARENA_SIZE;
+    }
+    h->cfg.sys.purge(h->cfg.sys.ctx, ar->base, OM_ARENA_SIZE);
+    ar->purged = 1;
+    a->npurged++;
+    ar->free_bm = ar->dirty_bm = 0; /* every pool is untouched again */
+    ar->untouched = OM_POOLS_PER_ARENA;
+    return OM_ARENA_SIZE;
+}
+
+/* Return the free memory older than the decay period (all of it when all
+ * is set); remember whether anything is left to decay. Returns bytes. */
+static size_t decay_sweep(om_heap *h, uint64_t now, int all)
+{
+    om__alloc *a = &h->alloc;
+    uint64_t age = all ? 0 : (uint64_t)a->decay_ms;
+    size_t bytes = 0;
+    int left = 0;
+    a->next_sweep = now + (uint64_t)a->decay_ms / 4 + 1; /* first: no sweep nests in this one */
+    a->swept_at = now;
+    /* kept empty pools idle for the period go back to their arenas, aged
+     * already, so that their pages go with this sweep */
+    a->give_at = now >= age ? now - age : 1;
+    om__pool_release_idle(h, now, age);
+    a->give_at = 0;
+    for (uint64_t bits = a->bucket_bits; bits; bits &= bits - 1)
+        for (om__arena *ar = a->buckets[__builtin_ctzll(bits)]; ar; ar = ar->next) {
+            if (!ar->dirty_bm) continue;
+            if (now - ar->dirty_since >= age)
+                bytes += purge_dirty(h, ar);
+            else
+                left = 1;
+        }
+    for (om__arena *c = a->cache, *next; c; c = next) {
+        next = c->next;
+        if (c->purged) continue;
+        if (now - c->dirty_since >= age)
+            bytes += decay_cached(h, c);
+        else
+            left = 1;
+    }
+    a->dirty = left;
+    return bytes;
+}
+
+/* The pool slow paths call this: sweep when something is dirty and the
+ * last sweep is a quarter of the decay period old. */
+static void decay_tick(om_heap *h, uint64_t now)
+{
+    om__alloc *a = &h->alloc;
+    if (a->dirty && a->decay_ms > 0 && now >= a->next_sweep) decay_sweep(h, now, 0);
 }
 
 /* Give an emptied pool back to its arena; a wholly free arena goes to the
- * cache, and the oldest cached one beyond cache_max back to the OS. */
+ * cache. Nothing is returned to the OS here but through decay. */
 void om__arena_give_pool(om_heap *h, om__pool *pool)
 {
     om__alloc *a = &h->alloc;
     om__arena *ar = pool->arena;
+    uint64_t now = a->give_at ? a->give_at : a->decay_ms > 0 ? clock_now(h) : 0;
     if (ar->nfree > 0) bucket_unlink(a, ar);
-    ar->free_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
-    ar->dirty_bm |= 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    uint64_t bit = 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    if (!ar->dirty_bm) ar->dirty_since = now;
+    ar->free_bm |= bit;
+    ar->dirty_bm |= bit;
     ar->nfree++;
     a->held -= OM_POOL_SIZE;
+    a->dirty = 1;
     pool->heap = NULL; /* a free pool: no one's (alloc.h, pool invariant 5) */
     pool->raw_owner = NULL;
     pool_close(om__pool_start(pool));
     if (ar->nfree < OM_POOLS_PER_ARENA) {
         bucket_push(a, ar);
-        if (a->shrinking && __builtin_popcountll(ar->dirty_bm) >= 8) purge_dirty(h, ar);
-        return;
+        if (a->decay_ms == 0) purge_dirty(h, ar);
+    } else {
+        cache_push(a, ar); /* its free pools stay dirty until they decay */
+        ar->dirty_since = now;
+        if (a->decay_ms == 0) decay_cached(h, ar);
     }
-    ar->dirty_bm = 0; /* the whole arena is cached (purged below) or unmapped */
-    cache_push(a, ar);
-    if (a->ncache <= a->cache_max) return;
-    a->shrinking = 1;
-    /* The heap is shrinking: the oldest cached arenas go back to the OS and
-     * the pages of those kept are purged, so RSS falls back while a loop at
-     * the boundary (which never overflows the cache) makes no system call. */
-    while (a->ncache > a->cache_max) {
-        om__arena *old = a->cache;
-        while (old->next) old = old->next;
-        cache_unlink(a, old);
-        arena_unmap(h, old);
-    }
-    for (om__arena *c = a->cache; c && h->cfg.sys.purge; c = c->next)
-        if (!c->purged) {
-            h->cfg.sys.purge(h->cfg.sys.ctx, c->base, OM_ARENA_SIZE);
-            c->purged = 1;
-            c->free_bm = 0; /* every pool is untouched again */
-            c->untouched = OM_POOLS_PER_ARENA;
-        }
-    if (h->cfg.sys.purge) om__pool_release_kept(h);
+    decay_tick(h, now);
+}
+
+size_t om_heap_trim(om_heap *h)
+{
+    if (!h) return 0;
+    om__delayed_collect(h);
+    om__pool_release_kept(h);
+    return decay_sweep(h, clock_now(h), 1);
 }
 
 /* Unmap every arena (heap destroy). */

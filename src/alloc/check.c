@@ -165,6 +165,16 @@ static void check_lists(om_heap *h, check_ctx *c)
                 FAIL(c, "avail list (%u, %u): tail %p, last pool %p", k, cl,
                      (void *)h->alloc.avail_tail[k][cl], (void *)last);
         }
+    size_t npurged = 0;
+    for (om__arena *ar = h->alloc.cache; ar; ar = ar->next) {
+        npurged += ar->purged;
+        if (ar->nfree != OM_POOLS_PER_ARENA ||
+            (ar->purged && (ar->free_bm || ar->dirty_bm || ar->untouched != OM_POOLS_PER_ARENA)))
+            FAIL(c, "cached arena %p: not wholly free, or purged with pools listed", ar->base);
+    }
+    if (npurged != h->alloc.npurged || npurged > h->alloc.cache_max)
+        FAIL(c, "%zu cached arenas purged, %zu counted, at most %zu", npurged, h->alloc.npurged,
+             h->alloc.cache_max);
     size_t n = 0;
     for (unsigned k = 0; k < OM_NKINDS; k++)
         for (om__large *lb = h->alloc.large[k]; lb; lb = lb->next, n++) {

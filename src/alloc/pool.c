@@ -118,6 +118,7 @@ static void keep(om_heap *h, om__pool *pool)
     pool->stash = pool->free;
     pool->free = om__pool_term(pool);
     pool->kept = 1;
+    pool->kept_at = h->alloc.swept_at;
     pool->arena->nempty++;
     h->alloc.kept[pool->kind][pool->cls] = pool;
 }
@@ -180,9 +181,8 @@ static void release_kept(om_heap *h, om__arena *ar)
 
 /* The slow path of a small free, the whole of it: the pool may have been
  * full (off its list) or may become empty. An emptied pool is kept (its
- * free list parked in stash) when it is the sole pool of its list, its
- * arena has another pool in use and the heap is not shrinking (arena.c);
- * otherwise it goes back to its arena. */
+ * free list parked in stash) when it is the sole pool of its list and its
+ * arena has another pool in use; otherwise it goes back to its arena. */
 void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
 {
     link_write(h, pool, b, pool->free);
@@ -193,7 +193,7 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     om__arena *ar = pool->arena;
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
     uint32_t in_use = OM_POOLS_PER_ARENA - ar->nfree - ar->nempty; /* pool included */
-    if (*head == pool && pool->next == NULL && in_use > 1 && !h->alloc.shrinking) {
+    if (*head == pool && pool->next == NULL && in_use > 1) {
         keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
         return;
     }
@@ -201,14 +201,27 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     if (ar->nempty && ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
 }
 
-/* The heap is shrinking (arena.c): the kept empty pools go back to their
- * arenas too, where their pages are purged with the other free pools. */
+/* om_heap_trim: the kept empty pools go back to their arenas too, where
+ * their pages are purged with the other free pools. */
 void om__pool_release_kept(om_heap *h)
 {
     for (unsigned k = 0; k < OM_NKINDS; k++)
         for (unsigned c = 0; c < OM_NUM_CLASSES; c++) {
             om__pool *pool = h->alloc.kept[k][c];
             if (!pool) continue;
+            unkeep(h, pool);
+            retire(h, pool);
+        }
+}
+
+/* Decay (arena.c): the kept pools kept since at least age before now go
+ * back to their arenas. */
+void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age)
+{
+    for (unsigned k = 0; k < OM_NKINDS; k++)
+        for (unsigned c = 0; c < OM_NUM_CLASSES; c++) {
+            om__pool *pool = h->alloc.kept[k][c];
+            if (!pool || now - pool->kept_at < age) continue;
             unkeep(h, pool);
             retire(h, pool);
         }

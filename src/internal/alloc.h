@@ -128,6 +128,7 @@ typedef struct om__pool {
     struct om__pool *next;        /* avail list of (kind, class)            */
     struct om__pool *prev;        /* avail list                             */
     om__arena *arena;             /* the arena it was carved from           */
+    uint64_t kept_at;             /* kept: the last sweep's time before     */
     struct om__pool *gen_next[2]; /* young / middle list links              */
     struct om__pool *gen_prev[2];
     uint64_t alloc_bm[OM_BM_WORDS];  /* OBJ and GC kinds: live objects         */
@@ -223,7 +224,8 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *     top of the arena).
  *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
  *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
- *     list or has been unmapped.
+ *     list (purged, with free_bm and dirty_bm 0, or dirty) or has been
+ *     unmapped; at most cache_max cached arenas are purged (npurged).
  *  5. nempty counts the carved pools of the arena whose nalloc is 0 and
  *     whose free list is parked in stash (see om__pool invariant 3); an
  *     arena never holds only such pools: when its last pool in use empties,
@@ -241,6 +243,8 @@ struct om__arena {
     uint32_t nempty;               /* carved pools kept empty (pool->stash)  */
     uint32_t purged;               /* cached and its pages given back        */
     uint64_t dirty_bm;             /* free pools whose pages may be resident */
+    uint64_t dirty_since;          /* clock time the oldest dirty pool (or the
+                                      whole arena, when cached) became free   */
 };
 
 /* A large block (over OM_SMALL_MAX): this header, then (debug mode) the
@@ -333,9 +337,13 @@ typedef struct om__alloc {
     om__arena *buckets[OM_POOLS_PER_ARENA]; /* arenas by free pools (1..63)    */
     uint64_t bucket_bits;                   /* bit k: buckets[k] non-empty                */
     om__arena *cache;                       /* wholly free arenas kept mapped             */
-    size_t ncache, cache_max;
-    int shrinking; /* the cache overflowed since the heap last
-                      grew: free pools' pages are purged      */
+    size_t ncache, cache_max;               /* cached arenas; most kept purged            */
+    size_t npurged;                         /* cached arenas purged (<= cache_max)        */
+    long decay_ms;                          /* om_config.decay_ms (arena.c, "decay")      */
+    uint64_t next_sweep;                    /* clock time of the next decay sweep         */
+    int dirty;                              /* some free memory is not yet given back     */
+    uint64_t swept_at;                      /* clock time of the last sweep               */
+    uint64_t give_at;                       /* nonzero: the time pools given back get     */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
     size_t atab_mask;            /* capacity - 1 (power of two)                */
@@ -411,6 +419,7 @@ int om__arena_table_init(om_heap *h);
 om__pool *om__arena_take_pool(om_heap *h);
 void om__arena_give_pool(om_heap *h, om__pool *pool);
 void om__pool_release_kept(om_heap *h);
+void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age);
 void om__arena_release_all(om_heap *h);
 void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg);
 int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);

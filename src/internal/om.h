@@ -70,6 +70,9 @@ void om__assert_fail(const char *expr, const char *file, int line) __attribute__
 #define om__vg_undefined(p, n)     ((void)(p), (void)(n))
 #endif
 
+/* A monotonic clock in milliseconds (os.c): the default decay clock. */
+uint64_t om__os_clock_ms(void);
+
 /* Round n up to a multiple of a (a power of two). */
 static inline size_t om__round_up(size_t n, size_t a)
 {

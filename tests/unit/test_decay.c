@@ -1,0 +1,224 @@
+/*
+ * test_decay.c - free memory goes back to the OS after it stayed free for
+ * om_config.decay_ms, on a clock the test drives by hand (no timing), and
+ * at once on om_heap_trim; a rebuild within the decay period reuses the
+ * resident pages (no new arena, no purge). Design note: docs/alloc.md
+ * ("Decay").
+ */
+#include "om_test.h"
+
+typedef struct fake {
+    uint64_t now;   /* the clock, in ms */
+    size_t purges;  /* purge calls */
+    size_t purged;  /* bytes */
+    om_sys real;
+} fake;
+
+static fake F;
+
+static uint64_t fake_clock(void *ctx)
+{
+    return ((fake *)ctx)->now;
+}
+static void *f_map(void *ctx, size_t size, size_t align)
+{
+    return ((fake *)ctx)->real.map(NULL, size, align);
+}
+static void f_unmap(void *ctx, void *p, size_t size)
+{
+    ((fake *)ctx)->real.unmap(NULL, p, size);
+}
+static void *f_malloc(void *ctx, size_t size)
+{
+    return ((fake *)ctx)->real.malloc(NULL, size);
+}
+static void *f_realloc(void *ctx, void *p, size_t old, size_t size)
+{
+    return ((fake *)ctx)->real.realloc(NULL, p, old, size);
+}
+static void f_free(void *ctx, void *p, size_t size)
+{
+    ((fake *)ctx)->real.free(NULL, p, size);
+}
+static void f_purge(void *ctx, void *p, size_t size)
+{
+    fake *f = ctx;
+    f->purges++;
+    f->purged += size;
+    f->real.purge(NULL, p, size);
+}
+
+static om_heap *make_heap(long decay_ms)
+{
+    memset(&F, 0, sizeof F);
+    F.now = 1000;
+    F.real = om_sys_default();
+    om_config cfg;
+    om_config_init(&cfg);
+    cfg.sys = (om_sys){&F, f_map, f_unmap, f_malloc, f_realloc, f_free, f_purge};
+    cfg.decay_ms = decay_ms;
+    cfg.clock_ms = fake_clock;
+    cfg.clock_ctx = &F;
+    return om_heap_new(&cfg);
+}
+
+static int setup_decay(void **state)
+{
+    return (*state = make_heap(100)) ? 0 : -1;
+}
+static int setup_now(void **state)
+{
+    return (*state = make_heap(0)) ? 0 : -1;
+}
+static int setup_never(void **state)
+{
+    return (*state = make_heap(-1)) ? 0 : -1;
+}
+
+enum { N = 60000 }; /* about 12 arenas of mixed classes */
+
+static void **build(om_heap *h)
+{
+    void **v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++) {
+        v[i] = om_malloc(h, 16 + (i % 24) * 16);
+        assert_non_null(v[i]);
+    }
+    return v;
+}
+
+static void drop(om_heap *h, void **v)
+{
+    for (size_t i = 0; i < N; i++) om_free(h, v[i]);
+    free(v);
+}
+
+static size_t arenas(om_heap *h)
+{
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    return st.arenas;
+}
+
+/* Slow paths that read the clock: 100 blocks of 512 bytes take pools. */
+static void poke(om_heap *h)
+{
+    void *p[100];
+    for (int i = 0; i < 100; i++) p[i] = om_malloc(h, 512);
+    for (int i = 0; i < 100; i++) om_free(h, p[i]);
+}
+
+static void test_decay_free_memory_waits_for_the_period(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    size_t base = arenas(h);
+    drop(h, build(h));
+    size_t after = arenas(h);
+    assert_true(after >= base + 8); /* kept, resident: nothing decayed yet */
+    assert_int_equal(F.purges, 0);
+    F.now += 99;
+    poke(h);
+    assert_int_equal(arenas(h), after);
+    assert_int_equal(F.purges, 0);
+    F.now += 26; /* sweeps are a quarter period apart: at most 125 ms */
+    poke(h);
+    assert_true(arenas(h) <= base + 2); /* unmapped; arena_cache kept, purged */
+    assert_true(F.purges > 0);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
+/* Build, drop and build again within the decay period: the second build
+ * maps no arena and purges nothing (the tuple workload's rounds). */
+static void test_decay_rebuild_reuses_resident_memory(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    for (int round = 0; round < 5; round++) {
+        om_heap_stats st0, st1;
+        om_heap_get_stats(h, &st0);
+        void **v = build(h);
+        om_heap_get_stats(h, &st1);
+        if (round > 0) assert_int_equal(st1.arenas_mapped_total, st0.arenas_mapped_total);
+        drop(h, v);
+        F.now += 30;
+    }
+    assert_int_equal(F.purges, 0);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
+static void test_decay_trim_returns_everything_now(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    size_t base = arenas(h);
+    drop(h, build(h));
+    assert_true(arenas(h) >= base + 8);
+    size_t bytes = om_heap_trim(h);
+    assert_true(bytes >= 8 * ((size_t)1 << 20));
+    assert_true(arenas(h) <= base + 2);
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    for (unsigned c = 0; c < OM_NUM_CLASSES; c++) /* kept empty pools went back too */
+        assert_true(st.classes[c].blocks_used > 0 || st.classes[c].pools == 0);
+    assert_int_equal(om_heap_trim(NULL), 0);
+    assert_int_equal(om_heap_check(h), 0);
+    drop(h, build(h)); /* and the heap works on */
+}
+
+static void test_decay_zero_returns_at_once(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    size_t base = arenas(h);
+    drop(h, build(h));
+    assert_true(arenas(h) <= base + 2);
+    assert_true(F.purges > 0);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
+static void test_decay_negative_waits_for_trim(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    size_t base = arenas(h);
+    drop(h, build(h));
+    F.now += 1000000;
+    poke(h);
+    assert_true(arenas(h) >= base + 8);
+    assert_int_equal(F.purges, 0);
+    om_heap_trim(h);
+    assert_true(arenas(h) <= base + 2);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
+/* Free pools of arenas still in use decay too: half of every arena's
+ * blocks freed (whole pools), the clock advanced, their pages purged. */
+static void test_decay_free_pools_of_used_arenas_are_purged(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    void **v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++) v[i] = om_malloc(h, i < N / 2 ? 64 : 256);
+    for (size_t i = N / 2; i < N; i++) om_free(h, v[i]); /* the 256-byte pools empty */
+    size_t before = F.purged;
+    F.now += 125;
+    poke(h);
+    assert_true(F.purged - before >= (size_t)100 * 16384);
+    assert_int_equal(om_heap_check(h), 0);
+    for (size_t i = 0; i < N / 2; i++) om_free(h, v[i]);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_decay_free_memory_waits_for_the_period, setup_decay,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_rebuild_reuses_resident_memory, setup_decay,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_trim_returns_everything_now, setup_decay,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_zero_returns_at_once, setup_now,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_negative_waits_for_trim, setup_never,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_free_pools_of_used_arenas_are_purged,
+                                        setup_decay, om_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
