@@ -188,6 +188,9 @@ static om__cold void refs_too_small(om_object *o)
             "objmem: debug: gc: refcount is too small: object %p of type %s has count %u, "
             "fewer than the references tracked objects hold on it\n",
             (void *)o, o->type->name ? o->type->name : "?", (unsigned)o->refcnt);
+    char text[120];
+    om_repr(o, text, sizeof text); /* never allocates */
+    fprintf(out, "    object: %s\n", text);
     if (!h->trace)
         fprintf(out, "    (tracing is off: om_trace_start records where blocks are allocated)\n");
     om__dbg_report(h, "refcount is too small", o, "om_gc_collect");
