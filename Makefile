@@ -98,7 +98,7 @@ docs:
 # without the tests. DESTDIR=dir stages the files under dir. For a system
 # prefix, ldconfig then makes libobjmem.so findable (README "Install").
 install:
-	@$(DEPS) cmake gcc make libdw-dev pkg-config
+	@$(DEPS) cmake gcc make libdw-dev libunwind-dev pkg-config
 	@cmake -S . -B build/install -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
 		-DOM_BUILD_TESTS=OFF -DOM_BUILD_EXAMPLES=OFF -DOM_BUILD_CPYTHON=OFF >/dev/null
 	@cmake --build build/install -j $(JOBS) >/dev/null
@@ -115,8 +115,12 @@ check-install: build
 # libFuzzer (clang, ASan+UBSan): each target of tests/fuzz/ for FUZZ_SECONDS,
 # starting from its corpus tests/fuzz/corpus/<target>/; new inputs go to
 # build/fuzz/corpus/<target>/ (copy the interesting ones into the corpus).
+# An input that runs longer than FUZZ_TIMEOUT seconds or needs more than
+# FUZZ_RSS_MB of memory is a finding (a hang, a blow-up), like a crash.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_api fuzz_snapshot_load
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB ?= 2048
+FUZZ_TARGETS ?= $(sort $(basename $(notdir $(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))))
 fuzz:
 	@$(DEPS) cmake make clang libclang-rt-14-dev libdw-dev
 	cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -124,10 +128,11 @@ fuzz:
 		-DOM_DEBUG_LEVEL=1 >/dev/null
 	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t && \
-		./build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		./build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+			-rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
 			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
 			2>&1 | tee build/fuzz/$$t.log | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
-			&& ! grep -q -E '==ERROR|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
+			&& ! grep -q -E '==ERROR|ERROR: libFuzzer|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
 
 # -Wall -Wextra -Werror clean with clang too (CI builds everything once with it).
 build-clang:
@@ -151,6 +156,12 @@ test-tsan:
 shim-test: build
 	@$(DEPS) shim-test
 	tools/shim-test.sh build/release
+
+# The HTML report in headless Chromium (also a ctest, label browser, when
+# chromium is installed): the flame graph must render.
+html-test: build
+	@$(DEPS) chromium
+	sh tests/tools/test_html_browser.sh build/release/objmem
 
 clean:
 	rm -rf build

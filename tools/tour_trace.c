@@ -117,6 +117,7 @@ static int peak_story(om_heap *h)
 static int take_both(om_heap *h, workload *w, int nframe, om_snapshot **old_s, om_snapshot **new_s)
 {
     if (om_trace_start(h, nframe) < 0) return 1;
+    om_trace_set_sampling(h, 16, 0); /* a small workload: a sample every 16 allocations */
     run_workload(h, w);
     *old_s = om_trace_take_snapshot(h);
     for (int i = 0; i < NREQ; i++) handle_request(h, &w->leak[i]);

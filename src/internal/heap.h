@@ -167,6 +167,13 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
     return om__block_alloc(h, size, kind);
 }
 
+/* om_heap_of inlined, for the object and types layers' hot paths. */
+static inline om_heap *om__heap_of(const om_object *o)
+{
+    if (om__unlikely(o->gc & OM_GCW_LARGE)) return om__large_hdr(o, om__obj_prefix(o))->heap;
+    return om__pool_of(o)->heap;
+}
+
 /* Record a failure in h and return code (for `return om__err(...)`). */
 int om__err(om_heap *h, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, for functions that return a pointer: records and returns NULL. */
