@@ -115,8 +115,12 @@ check-install: build
 # libFuzzer (clang, ASan+UBSan): each target of tests/fuzz/ for FUZZ_SECONDS,
 # starting from its corpus tests/fuzz/corpus/<target>/; new inputs go to
 # build/fuzz/corpus/<target>/ (copy the interesting ones into the corpus).
+# An input that runs longer than FUZZ_TIMEOUT seconds or needs more than
+# FUZZ_RSS_MB of memory is a finding (a hang, a blow-up), like a crash.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_api fuzz_snapshot_load
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB ?= 2048
+FUZZ_TARGETS ?= $(sort $(basename $(notdir $(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))))
 fuzz:
 	@$(DEPS) cmake make clang libclang-rt-14-dev libdw-dev
 	cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -124,10 +128,11 @@ fuzz:
 		-DOM_DEBUG_LEVEL=1 >/dev/null
 	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t && \
-		./build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		./build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+			-rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 \
 			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
 			2>&1 | tee build/fuzz/$$t.log | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
-			&& ! grep -q -E '==ERROR|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
+			&& ! grep -q -E '==ERROR|ERROR: libFuzzer|deadly signal|check failed' build/fuzz/$$t.log || exit 1; done
 
 # -Wall -Wextra -Werror clean with clang too (CI builds everything once with it).
 build-clang:

@@ -16,4 +16,7 @@ if(OM_BUILD_TOOLS AND OM_BUILD_TESTS)
   add_test(NAME tool_stats COMMAND objmem stats)
   add_test(NAME tool_stats_json COMMAND objmem stats --json)
   set_tests_properties(tool_tour tool_stats tool_stats_json PROPERTIES LABELS unit TIMEOUT 60)
+  # The tour speaks English: "1 object", never "1 objects" or "object(s)".
+  set_tests_properties(tool_tour PROPERTIES FAIL_REGULAR_EXPRESSION
+    "[^0-9.,]1 (objects|blocks|pools|arenas|collections|groups|times|references|strings|entries|sites|frames|bytes)[^a-z]|[a-z]\\(s\\)")
 endif()

@@ -16,7 +16,7 @@ set(OM_SHIM_SOURCES ${OM_SHIM_DIR}/seam.c ${OM_SHIM_DIR}/boot.c ${OM_SHIM_DIR}/h
     ${OM_SHIM_DIR}/family.c ${OM_SHIM_DIR}/trace.c)
 # -fno-builtin: gcc must not turn malloc + memset into a call of calloc
 # inside calloc itself, and the like.
-set(OM_SHIM_FLAGS ${OM_WARNINGS} -fno-builtin -ftls-model=initial-exec)
+set(OM_SHIM_FLAGS ${OM_WARNINGS} -fno-builtin -ftls-model=initial-exec -fno-omit-frame-pointer)
 
 add_library(objmem_mt STATIC ${OM_SHIM_SOURCES})
 target_include_directories(objmem_mt PUBLIC ${PROJECT_SOURCE_DIR}/src ${OM_SHIM_DIR})
@@ -34,6 +34,13 @@ if(NOT OM_SANITIZE AND NOT OM_TSAN)
   target_link_options(objmem-malloc PRIVATE -Wl,--version-script=${OM_SHIM_DIR}/shim.map
                       -Wl,--exclude-libs,ALL -Wl,-z,nodelete)
   set_target_properties(objmem-malloc PROPERTIES LINK_DEPENDS ${OM_SHIM_DIR}/shim.map)
+  # the shim's code is objmem's too: in the section objmem_text, so the
+  # tracer leaves its frames out of tracebacks (cmake/om-text-section.sh)
+  find_program(OM_SHIM_OBJCOPY NAMES objcopy llvm-objcopy)
+  if(OM_SHIM_OBJCOPY AND EXISTS ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh)
+    set_property(TARGET objmem-malloc PROPERTY C_COMPILER_LAUNCHER
+                 ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh ${OM_SHIM_OBJCOPY})
+  endif()
   install(TARGETS objmem-malloc LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 
@@ -64,4 +71,15 @@ if(OM_BUILD_TESTS AND TARGET objmem-malloc)
   set_tests_properties(shim_preload_debug PROPERTIES LABELS "unit;preload" TIMEOUT 120
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:objmem-malloc>;OBJMEM_DEBUG=1"
     PASS_REGULAR_EXPRESSION "shim_prog: ok")
+endif()
+
+# `objmem trace -- PROG` on an unmodified program (tests/shim/trace_test.sh).
+if(OM_BUILD_TESTS AND TARGET objmem-malloc AND OM_BUILD_TOOLS)
+  add_executable(leak_prog ${PROJECT_SOURCE_DIR}/tests/shim/leak_prog.c)
+  target_compile_options(leak_prog PRIVATE -g -O0)
+  add_dependencies(leak_prog objmem-malloc objmem)
+  add_test(NAME shim_trace COMMAND sh ${PROJECT_SOURCE_DIR}/tests/shim/trace_test.sh
+           $<TARGET_FILE:objmem> $<TARGET_FILE:leak_prog> ${CMAKE_CURRENT_BINARY_DIR}/shim_trace)
+  set_tests_properties(shim_trace PROPERTIES LABELS "unit;preload" TIMEOUT 300
+                       PASS_REGULAR_EXPRESSION "trace_test: ok")
 endif()

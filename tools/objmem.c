@@ -11,6 +11,7 @@
 int om_cmd_snapshot(int argc, char **argv); /* tools/snapshot_cmd.c */
 int om_cmd_stats(int argc, char **argv);    /* tools/stats_cmd.c */
 int om_cmd_soak(int argc, char **argv);     /* tools/soak_cmd.c */
+int om_cmd_trace(int argc, char **argv);    /* tools/trace_cmd.c */
 int om_cmd_graph(int argc, char **argv);    /* tools/graph_cmd.c */
 
 static void usage(FILE *out)
@@ -20,6 +21,7 @@ static void usage(FILE *out)
                  "(objmem snapshot --help)\n");
     fprintf(out, "       objmem stats [--json]\n");
     fprintf(out, "       objmem soak [--minutes N] [--seed S] (a seeded random workload)\n");
+    fprintf(out, "       objmem trace [-o FILE.omt] [--nframe N] [--interval S] -- PROG ARGS...\n");
     fprintf(out, "       objmem graph demo|render ... (pictures of a heap: objmem graph)\n");
 }
 
@@ -43,6 +45,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "snapshot") == 0) return om_cmd_snapshot(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "stats") == 0) return om_cmd_stats(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "soak") == 0) return om_cmd_soak(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "trace") == 0) return om_cmd_trace(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "graph") == 0) return om_cmd_graph(argc - 2, argv + 2);
     if (argc >= 2)
         fprintf(stderr, "objmem: unknown %s '%s'\n", argv[1][0] == '-' ? "option" : "command",

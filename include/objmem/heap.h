@@ -4,7 +4,10 @@
  * A heap is a private, independent object memory: arenas, pools and blocks,
  * the objects in them, the collector's state and the tracer's. Heaps share
  * nothing; each may be used by one thread at a time, and different heaps by
- * different threads at once, with no locking. Design note: docs/alloc.md.
+ * different threads at once, with no locking. Two threads inside one heap
+ * at once are detected on the slow paths (a collection, a large block, and
+ * in debug mode every allocation and free): the program stops with a
+ * report (docs/reliability.md, "Misuse"). Design note: docs/alloc.md.
  *
  * Include <objmem.h>, not this file.
  */
@@ -130,7 +133,10 @@ om_heap *om_heap_new(const om_config *cfg);
  * objects by type, and while tracing live blocks by allocation traceback,
  * largest first; leaks_file: those traces as a snapshot dump), then
  * release every arena and large block of the heap. Every object and block of h is gone
- * afterwards, whatever its reference count. NULL is a no-op. */
+ * afterwards, whatever its reference count. NULL is a no-op. Destroying a
+ * heap twice is reported and left alone while its freed memory is not
+ * reused (debug mode: a report and abort); using its objects afterwards
+ * faults (the arenas are unmapped). */
 void om_heap_destroy(om_heap *h);
 
 /* Give every free page of h back to the OS now, as malloc_trim does: the

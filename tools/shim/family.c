@@ -127,7 +127,8 @@ static om__noinline void free_other(void *p, om_heap *owner, int kind)
         return;
     }
     om_shim_heap *r = om__shim_rec(owner);
-    if (atomic_load_explicit(&r->state, memory_order_relaxed) == OM_SH_SHARED) {
+    if (atomic_load_explicit(&r->state, memory_order_relaxed) == OM_SH_SHARED &&
+        !om__shim_in_shared()) { /* (this thread holds the lock: queue it) */
         om__shim_shared_free(p);
         return;
     }

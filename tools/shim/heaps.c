@@ -63,7 +63,6 @@ static om_heap *make_heap(om_shim_heap *r)
     om_heap *h = om_heap_new(&cfg);
     if (!h) return NULL;
     r->base_used = om__alloc_used(h);
-    om__shim_trace_heap_made(h);
     atomic_fetch_add(&n_made, 1);
     return h;
 }
@@ -111,6 +110,14 @@ static om_shim_heap *take_heap(void)
 om_heap *om__shim_heap_slow(void)
 {
     if (tls_state != TLS_NONE) return NULL; /* making it now, or exiting */
+    if (om__shim_trace_on()) {              /* every thread: the shared heap */
+        if (atomic_load(&once_state) != 2) {
+            tls_state = TLS_MAKING;
+            setup_once();
+            tls_state = TLS_NONE;
+        }
+        return NULL;
+    }
     tls_state = TLS_MAKING;
     setup_once();
     om_shim_heap *r = take_heap();
@@ -149,7 +156,6 @@ static int reap(om_shim_heap *r)
         atomic_store(&r->pending, 0);
         (void)om__delayed_drain(r->heap);
         if (heap_is_empty(r)) {
-            om__shim_trace_heap_gone(r->heap);
             om_heap_destroy(r->heap);
             r->heap = NULL;
             atomic_fetch_add(&n_reaped, 1);
@@ -206,9 +212,26 @@ size_t om__shim_reap_abandoned(void)
 
 /* ------------------------------------------------------ the shared heap */
 
-void *om__shim_shared_malloc(size_t size)
+/* While a thread holds the shared lock, what it allocates itself (the
+ * tracer's symbolizer, pthread_getattr_np inside a traceback capture)
+ * comes from the reentry heap, as its own heap for the time: never the
+ * shared heap again, which it is in the middle of changing. */
+static om_heap *reentry; /* under shared_lock */
+static __thread om_heap *tls_saved __attribute__((tls_model("initial-exec")));
+static __thread int tls_in_shared __attribute__((tls_model("initial-exec")));
+
+int om__shim_in_shared(void)
+{
+    return tls_in_shared;
+}
+
+om_heap *om__shim_shared_lock(void)
 {
     pthread_mutex_lock(&shared_lock);
+    tls_in_shared = 1;
+    tls_saved = om__shim_tls_heap;
+    if (!reentry) reentry = om__shim_heap_new_detached();
+    om__shim_tls_heap = reentry;
     if (!shared_rec) {
         om_shim_heap *r = claim_free_record();
         if (r && !(r->heap = make_heap(r))) {
@@ -217,17 +240,44 @@ void *om__shim_shared_malloc(size_t size)
         }
         if (r) atomic_store(&r->state, OM_SH_SHARED);
         shared_rec = r;
+        if (r) om__shim_trace_shared_made(r->heap);
     }
-    void *p = shared_rec ? om_malloc(shared_rec->heap, size) : NULL;
+    return shared_rec ? shared_rec->heap : NULL;
+}
+
+void om__shim_shared_unlock(void)
+{
+    if (shared_rec) om__shim_trace_tick(shared_rec->heap);
+    om__shim_tls_heap = tls_saved;
+    tls_in_shared = 0;
     pthread_mutex_unlock(&shared_lock);
+}
+
+void *om__shim_shared_malloc(size_t size)
+{
+    om_heap *h = om__shim_shared_lock();
+    void *p = h ? om_malloc(h, size) : NULL;
+    om__shim_shared_unlock();
     return p;
 }
 
 void om__shim_shared_free(void *p)
 {
-    pthread_mutex_lock(&shared_lock);
-    om_free(shared_rec->heap, p);
-    pthread_mutex_unlock(&shared_lock);
+    om_heap *h = om__shim_shared_lock();
+    om_free(h, p);
+    om__shim_shared_unlock();
+}
+
+om_heap *om__shim_heap_new_detached(void)
+{
+    om_shim_heap *r = claim_free_record();
+    if (!r) return NULL;
+    if (!(r->heap = make_heap(r))) {
+        atomic_store(&r->state, OM_SH_FREE);
+        return NULL;
+    }
+    atomic_store(&r->state, OM_SH_OWNED);
+    return r->heap;
 }
 
 /* ------------------------------------------------------------ fork */
@@ -240,12 +290,10 @@ void om__shim_shared_free(void *p)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&shared_lock);
-    om__shim_trace_fork_prepare();
 }
 
 static void fork_parent(void)
 {
-    om__shim_trace_fork_parent();
     pthread_mutex_unlock(&shared_lock);
 }
 

@@ -86,6 +86,15 @@ void om__shim_remote_free(om_heap *owner, void *p);
 /* Allocation when the thread has no heap of its own: the shared heap, under
  * its lock (fn is om_malloc-like). */
 void *om__shim_shared_malloc(size_t size);
+/* The shared heap, made if need be, with its lock taken (NULL: no
+ * memory; the lock is taken all the same); and the lock given back. */
+om_heap *om__shim_shared_lock(void);
+void om__shim_shared_unlock(void);
+/* 1 while this thread holds the shared lock (a free of a shared block
+ * then queues it instead of taking the lock again). */
+int om__shim_in_shared(void);
+/* A heap no thread owns, OWNED for frees (the reentry heap). */
+om_heap *om__shim_heap_new_detached(void);
 /* Free block p of the shared heap (any thread), under its lock. */
 void om__shim_shared_free(void *p);
 /* The calling thread's side: 0 no heap yet, 1 making it, 2 has one,
