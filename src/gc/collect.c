@@ -38,8 +38,10 @@ typedef struct cctx {
     size_t sp;     /* work stack depth                                  */
     int overflow;  /* a push failed                                     */
     int arr;       /* candidates listed in h->gc.cand[0..ncand)         */
-    int in_large;  /* phase 3: the sweep has reached the large blocks   */
-    const char *cur; /* phase 3: the object the sweep is at             */
+    size_t large_ahead;         /* phase 3: OM_GCW_LARGE until the sweep reaches them */
+    const char *cur;            /* phase 3: the object the sweep is at (pools),
+                                   or the highest address (large blocks)      */
+    om__gc_seq seq[OM_GC_NSEQ]; /* h->gc.seq, copied: kept in registers  */
     uint32_t gseen;  /* phase 4: the gc flags of u's members, or-ed       */
     uint32_t tseen;  /* phase 4: the type flags of u's members, or-ed     */
     int fin;         /* phase 4: a member of u may need its finalizer    */
@@ -51,12 +53,12 @@ typedef struct cctx {
  * lists, tuples) are read inline here, so a pass that calls this with a
  * constant visit gets the visit's body inlined into the loop, with no call
  * per child; other types go through their traverse. */
-static inline __attribute__((always_inline)) void each_child(const om__gcstate *g, om_object *o,
+static inline __attribute__((always_inline)) void each_child(const om__gc_seq *seq, om_object *o,
                                                              om_visit_fn visit, void *arg)
 {
     const om_type *t = o->type;
     for (int i = 0; i < OM_GC_NSEQ; i++) {
-        const om__gc_seq *s = &g->seq[i];
+        const om__gc_seq *s = &seq[i];
         if (t != s->type) continue;
         size_t n = *(const size_t *)((const char *)o + s->len_off);
         om_object *const *it = s->indirect ? *(om_object *const *const *)((char *)o + s->items_off)
@@ -322,14 +324,14 @@ static inline int full_untracked(om_heap *h, om_object *o, size_t *ninit)
     return 1;
 }
 
-static inline void full_one(const om__gcstate *g, om_object *o, size_t *ninit)
+static inline void full_one(const om__gc_seq *seq, om_object *o, size_t *ninit)
 {
     uint32_t gw = o->gc;
     if (!(gw & OM_GCW_COLLECTING)) {
         o->gc = init_word(o, gw);
         ++*ninit;
     }
-    each_child(g, o, visit_decref_full, ninit);
+    each_child(seq, o, visit_decref_full, ninit);
 }
 
 static void forget_foreign(om_heap *h, cctx *c);
@@ -340,6 +342,8 @@ static void refs_full(cctx *c)
 {
     om_heap *h = c->h;
     size_t n = 0, ninit = 0;
+    om__gc_seq seq[OM_GC_NSEQ];
+    memcpy(seq, h->gc.seq, sizeof seq);
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
@@ -347,7 +351,7 @@ static void refs_full(cctx *c)
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (full_untracked(h, o, &ninit)) continue;
-                full_one(&h->gc, o, &ninit);
+                full_one(seq, o, &ninit);
                 n++;
             }
     }
@@ -356,7 +360,7 @@ static void refs_full(cctx *c)
         if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN | OM_GCW_PENDING)) != OM_GCW_TRACKED) continue;
         OM_ASSERT(o->gc & OM_GCW_LARGE);
         if (full_untracked(h, o, &ninit)) continue;
-        full_one(&h->gc, o, &ninit);
+        full_one(seq, o, &ninit);
         n++;
     }
     if (om__unlikely(ninit != n)) forget_foreign(h, c); /* references into another heap */
@@ -430,8 +434,9 @@ static int visit_decref(om_object *child, void *arg)
 
 static void subtract_refs(cctx *c)
 {
-    const om__gcstate *g = &c->h->gc;
-    FOR_CANDIDATES(c, o, each_child(g, o, visit_decref, NULL));
+    om__gc_seq seq[OM_GC_NSEQ];
+    memcpy(seq, c->h->gc.seq, sizeof seq);
+    FOR_CANDIDATES(c, o, each_child(seq, o, visit_decref, NULL));
 }
 
 /* ---------------------------- phase 3: mark what is reachable from outside */
@@ -449,9 +454,9 @@ static inline void reached(om_object *o, uint32_t gw)
  * a candidate behind the sweep goes on the work stack. Objects built in
  * order point mostly forward, so the stack stays nearly empty and every
  * object is read once, sequentially, instead of by a depth-first chase. */
-static inline int ahead(const cctx *c, const om_object *o)
+static inline int ahead(const cctx *c, const om_object *o, uint32_t gw)
 {
-    return !c->in_large && ((o->gc & OM_GCW_LARGE) || (const char *)o > c->cur);
+    return (gw & c->large_ahead) || (const char *)o > c->cur;
 }
 
 static int visit_reach(om_object *child, void *arg)
@@ -459,7 +464,7 @@ static int visit_reach(om_object *child, void *arg)
     cctx *c = arg;
     uint32_t gw = child->gc;
     if (!(gw & OM_GCW_COLLECTING)) return 0;
-    if (ahead(c, child)) {
+    if (ahead(c, child, gw)) {
         if ((gw >> OM_GCW_FLAG_BITS) == 0) child->gc = gw + REFS_ONE;
         return 0;
     }
@@ -475,7 +480,7 @@ static void drain(cctx *c)
     const om__gcstate *g = &c->h->gc;
     while (c->sp) {
         om_object *o = g->stack[--c->sp]; /* g->stack may move when it grows */
-        each_child(g, o, visit_reach, c);
+        each_child(c->seq, o, visit_reach, c);
     }
 }
 
@@ -485,16 +490,17 @@ static void drain(cctx *c)
  * (marks incomplete) when the stack could not grow. */
 static int mark_reachable(cctx *c)
 {
-    const om__gcstate *g = &c->h->gc;
-    c->in_large = 0;
+    memcpy(c->seq, c->h->gc.seq, sizeof c->seq);
+    c->large_ahead = OM_GCW_LARGE;
     FOR_CANDIDATES(c, o, {
         uint32_t gw = o->gc;
         if ((gw >> OM_GCW_FLAG_BITS) != 0) {
-            c->in_large = (gw & OM_GCW_LARGE) != 0; /* large blocks come last */
-            c->cur = (const char *)o;
+            /* large blocks come last, in no address order: behind them all */
+            c->large_ahead = (gw & OM_GCW_LARGE) ? 0 : c->large_ahead;
+            c->cur = c->large_ahead ? (const char *)o : (const char *)UINTPTR_MAX;
             reached(o, gw);
             c->nreach++;
-            each_child(g, o, visit_reach, c);
+            each_child(c->seq, o, visit_reach, c);
             if (c->sp) drain(c);
             if (c->overflow) return OM_ENOMEM;
         }

@@ -32,10 +32,10 @@ typedef struct om__wr_slot {
  * description must visit exactly what the type's traverse visits. */
 typedef struct om__gc_seq {
     const om_type *type; /* NULL: slot unused                          */
-    uint32_t len_off;    /* offset of the size_t item count             */
-    uint32_t items_off;  /* offset of the items, or of a pointer to them */
-    uint32_t indirect;   /* 1: items_off holds a pointer to the array   */
-} om__gc_seq;
+    size_t len_off;      /* offset of the size_t item count             */
+    size_t items_off;    /* offset of the items, or of a pointer to them */
+    size_t indirect;     /* 1: items_off holds a pointer to the array   */
+} om__gc_seq;            /* size_t fields: stores to gc words (uint32_t) do not alias them */
 #define OM_GC_NSEQ 2
 
 typedef struct om__bigref om__bigref; /* bigrefs.c */

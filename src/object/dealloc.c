@@ -41,7 +41,7 @@ static inline void free_memory(om_heap *h, om_object *o)
 
 void om__object_free_memory(om_object *o)
 {
-    free_memory(om_heap_of(o), o);
+    free_memory(om__heap_of(o), o);
 }
 
 /* The type drops what o owns (its children may join the pending list),
@@ -117,7 +117,7 @@ static void dealloc_full(om_heap *h, om_object *o)
  * which empties the queue. */
 void om__object_dealloc(om_object *o)
 {
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
     int depth = h->obj.deallocating;
     if (depth >= OM_DEALLOC_DEPTH) { /* deep: the outermost loop frees it */
         defer(h, o);

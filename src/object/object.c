@@ -59,8 +59,7 @@ om_object *om_new_var(om_heap *h, const om_type *t, size_t n)
 
 om_heap *om_heap_of(const om_object *o)
 {
-    if (o->gc & OM_GCW_LARGE) return om__large_hdr(o, om__obj_prefix(o))->heap;
-    return om__pool_of(o)->heap;
+    return om__heap_of(o);
 }
 
 size_t om_sizeof(const om_object *o)

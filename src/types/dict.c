@@ -53,13 +53,13 @@ static void dict_clear(om_object *o)
         om_decref(e[i].key);
         om_decref(e[i].value);
     }
-    om_free(om_heap_of(o), table);
+    om_free(om__heap_of(o), table);
 }
 
 static void dict_dealloc(om_object *o)
 {
     dict_clear(o);
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
     om__freelist_put(h, &h->types.dicts, o);
 }
 
@@ -209,7 +209,7 @@ restart:;
         ix = (ptrdiff_t)f - 1;
         break;
     }
-    om_heap_of(&d->ob)->types.dict_probes += probes;
+    om__heap_of(&d->ob)->types.dict_probes += probes;
     *slot = k;
     return ix;
 }
@@ -237,7 +237,7 @@ static size_t free_slot(const uint32_t *index, uint32_t log2, uint64_t hash)
 /* Rebuild into a table of 2^log2 slots, compacting the live entries. */
 static int resize(om__dict *d, uint32_t log2)
 {
-    om_heap *h = om_heap_of(&d->ob);
+    om_heap *h = om__heap_of(&d->ob);
     if (log2 > MAX_LOG2) return om__err(h, OM_ENOMEM, "dict: too many items");
     void *nt = om_malloc(h, table_bytes(log2));
     if (!nt)

@@ -17,7 +17,7 @@ static int float_repr(om_object *o, char *buf, size_t n)
 /* Floats park on the free list instead of going back to their pool. */
 static void float_dealloc(om_object *o)
 {
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
     om__freelist_put(h, &h->types.floats, o);
 }
 

@@ -13,8 +13,9 @@ static int list_traverse(om_object *o, om_visit_fn visit, void *arg)
     return 0;
 }
 
-/* Drop every item and the storage; the list stays valid and empty. */
-static void list_clear(om_object *o)
+/* Drop every item and the storage of o (of heap h); the list stays valid
+ * and empty. */
+static void list_clear_in(om_heap *h, om_object *o)
 {
     om__list *l = (om__list *)o;
     om_object **items = l->items;
@@ -22,13 +23,18 @@ static void list_clear(om_object *o)
     l->items = NULL;
     l->len = l->alloc = 0;
     while (n-- > 0) om_decref(items[n]);
-    if (items) om_free(om_heap_of(o), items);
+    if (items) om_free(h, items);
+}
+
+static void list_clear(om_object *o)
+{
+    list_clear_in(om__heap_of(o), o);
 }
 
 static void list_dealloc(om_object *o)
 {
-    list_clear(o);
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
+    list_clear_in(h, o);
     om__freelist_put(h, &h->types.lists, o);
 }
 
@@ -63,27 +69,34 @@ const om_type om_list_type = {
     .name_referent = list_name_referent,
 };
 
-/* Make room for newsize items, growing by CPython's rule (~1/8 extra,
- * rounded to 4) or shrinking when less than half would be used. */
-static om__noinline int list_resize(om__list *l, size_t newsize)
+/* Make room for newsize items in l (of heap h), growing by CPython's rule
+ * (~1/8 extra, rounded to 4) or shrinking when less than half would be
+ * used. A list's first storage comes from om_malloc, not through
+ * om_realloc's general path (young lists die before they grow twice). */
+static om__noinline int list_resize_in(om_heap *h, om__list *l, size_t newsize)
 {
     if (l->alloc >= newsize && newsize >= (l->alloc >> 1)) return 0;
     size_t cap = (newsize + (newsize >> 3) + 6) & ~(size_t)3;
     if (newsize - l->len > cap - newsize) cap = (newsize + 3) & ~(size_t)3;
     if (newsize == 0) cap = 0;
-    om_heap *h = om_heap_of(&l->ob);
     if (cap > SIZE_MAX / sizeof(om_object *))
         return om__err(h, OM_ENOMEM, "list of %zu items overflows", newsize);
     if (cap == 0) {
         om_free(h, l->items);
         l->items = NULL;
     } else {
-        om_object **p = om_realloc(h, l->items, cap * sizeof(om_object *));
+        om_object **p = l->items ? om_realloc(h, l->items, cap * sizeof(om_object *))
+                                 : om_malloc(h, cap * sizeof(om_object *));
         if (!p) return om__err(h, OM_ENOMEM, "no memory for %zu list items", cap);
         l->items = p;
     }
     l->alloc = cap;
     return 0;
+}
+
+static int list_resize(om__list *l, size_t newsize)
+{
+    return list_resize_in(om__heap_of(&l->ob), l, newsize);
 }
 
 om_object *om_list_new(om_heap *h, size_t capacity)
@@ -125,9 +138,13 @@ int om_list_append_steal(om_object *o, om_object *v)
         return l ? om__err(om_heap_of(o), OM_EINVAL, "om_list_append: NULL item") : OM_ETYPE;
     }
     int rc = om__check_item_heap(o, v, "om_list_append");
-    if (om__unlikely(l->len == l->alloc) && !rc) /* growth: check in release too */
-        if (!(rc = om__foreign_item(o, v, "om_list_append")) && list_resize(l, l->len + 1) < 0)
+    if (om__unlikely(l->len == l->alloc) && !rc) { /* growth: check in release too */
+        om_heap *h = om__heap_of(o);
+        if (om__unlikely(om__heap_of(v) != h))
+            rc = om__foreign_item(o, v, "om_list_append");
+        else if (list_resize_in(h, l, l->len + 1) < 0)
             rc = OM_ENOMEM;
+    }
     if (om__unlikely(rc < 0)) {
         om_decref(v);
         return rc;

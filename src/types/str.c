@@ -80,6 +80,46 @@ static ptrdiff_t utf8_count(const unsigned char *s, size_t len)
     return (ptrdiff_t)n;
 }
 
+/* Short strings (2..16 bytes), the common keys and names: ASCII checked
+ * and copied a word at a time with overlapping fixed-size loads and stores
+ * (no byte loop, no memcpy call). 1 when bytes[0..len) is ASCII. */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+static inline uint32_t load4(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+static inline int short_is_ascii(const char *b, size_t len)
+{
+    if (len >= 8) return !((load8(b) | load8(b + len - 8)) & 0x8080808080808080ull);
+    if (len >= 4) return !((load4(b) | load4(b + len - 4)) & 0x80808080u);
+    return !(((unsigned char)b[0] | (unsigned char)b[1] | (unsigned char)b[len - 1]) & 0x80);
+}
+
+static inline void short_copy(char *d, const char *b, size_t len)
+{
+    if (len >= 8) {
+        uint64_t x = load8(b), y = load8(b + len - 8);
+        memcpy(d, &x, 8);
+        memcpy(d + len - 8, &y, 8);
+    } else if (len >= 4) {
+        uint32_t x = load4(b), y = load4(b + len - 4);
+        memcpy(d, &x, 4);
+        memcpy(d + len - 4, &y, 4);
+    } else {
+        d[0] = b[0];
+        d[1] = b[1];
+        d[len - 1] = b[len - 1];
+    }
+}
+
 /* -------------------------------------------------------------- API */
 
 om_object *om_str_new(om_heap *h, const char *bytes, size_t len)
@@ -90,6 +130,16 @@ om_object *om_str_new(om_heap *h, const char *bytes, size_t len)
         if ((unsigned char)bytes[0] < 128) return h->types.chars[(unsigned char)bytes[0]];
     }
     if (!bytes) return om__err_null(h, OM_EINVAL, "om_str_new: bytes is NULL");
+    if (len <= 16 && short_is_ascii(bytes, len)) { /* len >= 2 here */
+        om__str *s = (om__str *)om__types_alloc(h, &om_str_type, STR_HDR + len + 1);
+        if (!s) return NULL;
+        s->len = s->cplen = len;
+        s->hashed = 0;
+        s->interned = 0;
+        short_copy(s->data, bytes, len);
+        s->data[len] = '\0';
+        return &s->ob;
+    }
     if (len > SIZE_MAX - STR_HDR - 1)
         return om__err_null(h, OM_ENOMEM, "om_str_new: %zu bytes", len);
     ptrdiff_t cp = utf8_count((const unsigned char *)bytes, len);
@@ -135,7 +185,7 @@ uint64_t om__str_hash(om_object *o)
 {
     om__str *s = (om__str *)o;
     if (om__likely(s->hashed)) return s->hash;
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
     uint64_t x = om__siphash13(h->types.sip_k0, h->types.sip_k1, s->data, s->len);
     if (x == (uint64_t)-1) x = (uint64_t)-2;
     s->hash = x;

@@ -28,7 +28,7 @@ static void tuple_dealloc(om_object *o)
     om__tuple *t = (om__tuple *)o;
     size_t n = t->ob.size;
     for (size_t i = 0; i < n; i++) om_xdecref(t->items[i]);
-    om_heap *h = om_heap_of(o);
+    om_heap *h = om__heap_of(o);
     if (n <= OM_TUPLE_FL_LENS)
         om__freelist_put(h, &h->types.tuples[n], o);
     else
@@ -214,7 +214,7 @@ static void untrack(om_object *t)
         young = om__bm_test(pool->young_bm, om__granule(pool, t));
     }
     om_gc_untrack(t);
-    om_heap *h = om_heap_of(t);
+    om_heap *h = om__heap_of(t);
     if (young && h->gc.count[0] > 0) h->gc.count[0]--;
 }
 

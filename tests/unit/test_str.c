@@ -75,6 +75,41 @@ static void test_str_invalid_utf8_is_an_error(void **state)
     assert_int_equal(om_errcode(h), OM_ENOMEM);
 }
 
+/* Every length around the short path's word sizes (2..40 bytes), ASCII,
+ * with a two-byte character at each position, and with an invalid byte at
+ * each position: lengths, contents and errors as the general path's. */
+static void test_str_short_lengths_every_position(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    char buf[48];
+    for (size_t len = 2; len <= 40; len++) {
+        for (size_t i = 0; i < len; i++) buf[i] = (char)('a' + i % 26);
+        om_object *s = om_str_new(h, buf, len);
+        assert_non_null(s);
+        assert_int_equal(om_str_len(s), len);
+        assert_int_equal(om_str_cplen(s), len);
+        assert_memory_equal(om_str_data(s), buf, len);
+        assert_int_equal(om_str_data(s)[len], 0);
+        om_decref(s);
+        for (size_t at = 0; at + 1 < len; at++) { /* U+00E9 at byte `at` */
+            memcpy(buf + at, "\xc3\xa9", 2);
+            assert_non_null(s = om_str_new(h, buf, len));
+            assert_int_equal(om_str_len(s), len);
+            assert_int_equal(om_str_cplen(s), len - 1);
+            assert_memory_equal(om_str_data(s), buf, len);
+            om_decref(s);
+            buf[at] = (char)('a' + at % 26);
+            buf[at + 1] = (char)('a' + (at + 1) % 26);
+        }
+        for (size_t at = 0; at < len; at++) { /* an invalid byte at `at` */
+            buf[at] = (char)0xff;
+            assert_null(om_str_new(h, buf, len));
+            assert_int_equal(om_errcode(h), OM_EUTF8);
+            buf[at] = (char)('a' + at % 26);
+        }
+    }
+}
+
 static void test_str_empty_and_ascii_chars_are_cached(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -208,6 +243,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_str_lengths_in_bytes_and_code_points, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_str_invalid_utf8_is_an_error, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_str_short_lengths_every_position, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_str_empty_and_ascii_chars_are_cached, om_test_setup,
                                         om_test_teardown),
