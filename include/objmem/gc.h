@@ -225,8 +225,8 @@ typedef struct om_gc_chain {
  * every reference of the heap, stopping at the nearest object held from
  * outside (tracked roots as om_gc_get_roots, and untracked objects held
  * from outside, so a str in an atomic tuple is found). A target held from
- * outside itself is a chain of one link. Between two roots at the same
- * distance, the one at the lower address wins.
+ * outside itself is a chain of one link. Between roots at the same
+ * distance the search order decides (the same for the same heap).
  *
  * Returns a new chain (om_gc_chain_free), or NULL with OM_EKEY when no root
  * reaches target (it is cyclic garbage), OM_EFOREIGN when target is not a
