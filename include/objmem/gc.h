@@ -320,9 +320,10 @@ enum { OM_GC_DOT_MAX_NODES = 400, OM_GC_DOT_MAX_EDGES = 24 };
  * outside count. Past OM_GC_DOT_MAX_NODES objects or OM_GC_DOT_MAX_EDGES
  * edges of one object the picture says how many were left out.
  * Render with `dot -Tsvg` (Debian's graphviz) or `objmem graph`.
- * Returns 0, or OM_EINVAL (no objects, depth < 0), OM_EFOREIGN (an object
- * not of h), OM_ENOMEM, OM_ESTATE (during a collection), OM_EIO (a write
- * failed). Changes no collector state.
+ * Returns 0, or OM_EINVAL (no objects, more than OM_GC_DOT_MAX_NODES of
+ * them, depth < 0), OM_EFOREIGN (an object not of h), OM_ENOMEM, OM_ESTATE
+ * (during a collection), OM_EIO (a write failed). Changes no collector
+ * state.
  */
 int om_gc_write_dot(om_heap *h, om_object *const *objs, size_t nobjs, int depth, unsigned flags,
                     FILE *out);
