@@ -157,6 +157,11 @@ shim-test: build
 	@$(DEPS) shim-test
 	tools/shim-test.sh build/release
 
+# Rewrite docs/leak-hunting.md from its commands' outputs (and its
+# screenshot docs/leak-report.png); ctest doc_leak_hunting checks it.
+leak-guide: build
+	python3 tests/docs/leak_guide.py build/release --write
+
 # The HTML report in headless Chromium (also a ctest, label browser, when
 # chromium is installed): the flame graph must render.
 html-test: build

@@ -9,6 +9,7 @@ rounds; the best time of each side and the peak RSS (ru_maxrss of the child)
 Build the module in a Release build (OM_DEBUG_LEVEL=0) for numbers.
 """
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -45,6 +46,32 @@ def build(d):
 for _ in range(8):
     t = build(16)
     del t
+""",
+    "strings": """
+words = ["w%d" % (i % 5000) for i in range(200000)]
+for _ in range(6):
+    text = " ".join(words)
+    parts = text.split(" ")
+    up = [p.upper() + "_" + p[1:] for p in parts]
+    s = ",".join(f"{p}:{len(p)}" for p in up)
+    counts = {}
+    for p in s.split(","):
+        k = p[:3]
+        counts[k] = counts.get(k, 0) + 1
+    del text, parts, up, s, counts
+""",
+    "instance_dicts": """
+class P:
+    def __init__(self, i):
+        self.x = i
+        self.y = i * 2
+        self.name = str(i)
+d = {}
+for r in range(12):
+    for i in range(100000):
+        d[i] = P(i + r)
+    for i in range(r % 3, 100000, 3):
+        del d[i]
 """,
     "cyclic_garbage": """
 import gc
@@ -89,6 +116,7 @@ def main():
     a = ap.parse_args()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "OBJMEM_"))}
     sides = {"pymalloc": base, "objmem": dict(base, PYTHONPATH=os.path.abspath(a.site))}
+    ratios = []
     print("%-15s %10s %10s %7s %10s %10s %7s" % ("workload", "pymalloc s", "objmem s", "time",
                                                  "pym RSS MB", "om RSS MB", "RSS"))
     for name in a.workloads:
@@ -98,8 +126,20 @@ def main():
                 t, rss = measure(a.python, WORKLOADS[name], env)
                 best[s] = (min(best[s][0], t), min(best[s][1], rss))
         (tp, rp), (to, ro) = best["pymalloc"], best["objmem"]
+        ratios.append((to / tp, ro / rp))
         print("%-15s %10.3f %10.3f %7.2f %10.1f %10.1f %7.2f" % (
             name, tp, to, to / tp, rp / 1024, ro / 1024, ro / rp), flush=True)
+    if not ratios:
+        return
+    geo = math.exp(sum(math.log(t) for t, _ in ratios) / len(ratios))
+    worst_t = max(t for t, _ in ratios)
+    worst_r = max(r for _, r in ratios)
+    print("\ntargets (objmem / pymalloc):")
+    print("  every workload <= 1.00x time: %s (worst %.2fx)" % (
+        "met" if worst_t <= 1.0 else "NOT met", worst_t))
+    print("  geometric mean <= 0.95x time: %s (%.2fx)" % ("met" if geo <= 0.95 else "NOT met", geo))
+    print("  peak RSS <= pymalloc + 5%%: %s (worst %.2fx)" % (
+        "met" if worst_r <= 1.05 else "NOT met", worst_r))
 
 
 if __name__ == "__main__":

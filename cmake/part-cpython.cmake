@@ -29,6 +29,7 @@ if(OM_CPYTHON_OK)
   set(OM_CPYTHON_SITE ${CMAKE_BINARY_DIR}/cpython-site)
   add_library(objmem_cpython MODULE ${PROJECT_SOURCE_DIR}/tools/cpython/objmem_cpython.c)
   target_include_directories(objmem_cpython SYSTEM PRIVATE ${OM_CPYTHON_INCLUDE})
+  target_include_directories(objmem_cpython PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(objmem_cpython PRIVATE objmem_static)
   target_compile_options(objmem_cpython PRIVATE ${OM_WARNINGS})
   # objmem's symbols stay inside the module
@@ -45,7 +46,7 @@ if(OM_CPYTHON_OK)
     add_test(NAME cpython_smoke
              COMMAND ${OM_CPYTHON_PYTHON} ${PROJECT_SOURCE_DIR}/tools/cpython/smoke.py)
     set_tests_properties(cpython_smoke PROPERTIES LABELS cpython TIMEOUT 120
-      ENVIRONMENT "PYTHONPATH=${OM_CPYTHON_SITE}")
+      ENVIRONMENT "PYTHONPATH=${OM_CPYTHON_SITE};OBJMEM_CPYTHON_COUNT=1")
   endif()
 elseif(OM_BUILD_CPYTHON AND NOT OM_SANITIZE)
   message(STATUS "objmem_cpython: not built (needs ${OM_CPYTHON_PYTHON} and python3.11-dev)")

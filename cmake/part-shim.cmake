@@ -34,6 +34,13 @@ if(NOT OM_SANITIZE AND NOT OM_TSAN)
   target_link_options(objmem-malloc PRIVATE -Wl,--version-script=${OM_SHIM_DIR}/shim.map
                       -Wl,--exclude-libs,ALL -Wl,-z,nodelete)
   set_target_properties(objmem-malloc PROPERTIES LINK_DEPENDS ${OM_SHIM_DIR}/shim.map)
+  # the shim's code is objmem's too: in the section objmem_text, so the
+  # tracer leaves its frames out of tracebacks (cmake/om-text-section.sh)
+  find_program(OM_SHIM_OBJCOPY NAMES objcopy llvm-objcopy)
+  if(OM_SHIM_OBJCOPY AND EXISTS ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh)
+    set_property(TARGET objmem-malloc PROPERTY C_COMPILER_LAUNCHER
+                 ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh ${OM_SHIM_OBJCOPY})
+  endif()
   install(TARGETS objmem-malloc LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 

@@ -24,7 +24,13 @@ typedef struct om_cli_opts {
     int nfiles;
     om_filter filters[OM_CLI_MAX_FILTERS];
     size_t nfilters;
+    const char *drop[OM_CLI_MAX_FILTERS]; /* --drop-frames patterns */
+    size_t ndrop;
 } om_cli_opts;
+
+/* 1 when frame f is left out of shown tracebacks (--drop-frames: its file
+ * or its function matches a pattern). */
+int om_cli_dropped(const om_cli_opts *o, const om_frame *f);
 
 /* A dump from path ("-": standard input), filtered by o's filters; NULL
  * after printing why. */

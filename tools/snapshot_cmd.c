@@ -12,6 +12,7 @@
  * command and the word at fault; a dump that cannot be read exits 1.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ static const char *const usage_text =
     "  --include PATTERN   keep the traces whose most recent frame's file matches\n"
     "  --exclude PATTERN   drop them (fnmatch patterns, as tracemalloc.Filter;\n"
     "                      repeatable; --all-frames: match any frame)\n"
+    "  --drop-frames PATTERN  leave frames whose file or function matches out of the\n"
+    "                      tracebacks shown (e.g. '*libc*': the C library's start-up)\n"
     "  -h, --help          this text\n";
 
 static void usage(FILE *out)
@@ -118,6 +121,11 @@ static int parse(int argc, char **argv, om_cli_opts *o, int min_files, int max_f
             if (!(v = value_of(argc, argv, &i, incl ? "--include" : "--exclude")))
                 return fail(o, "%s needs a pattern", a);
             if (add_filter(o, incl, v)) return 2;
+        } else if (is_opt(a, "--drop-frames")) {
+            if (!(v = value_of(argc, argv, &i, "--drop-frames")))
+                return fail(o, "%s needs a pattern", a);
+            if (o->ndrop == OM_CLI_MAX_FILTERS) return fail(o, "too many patterns at '%s'", v);
+            o->drop[o->ndrop++] = v;
         } else if (is_opt(a, "-o") || is_opt(a, "--output")) {
             if (!(v = value_of(argc, argv, &i, a[1] == 'o' ? "-o" : "--output")))
                 return fail(o, "%s needs a file name", a);
@@ -191,7 +199,16 @@ void om_cli_put_name(FILE *out, const char *s)
     }
 }
 
-static void print_stat(const om_stat *s, om_stat_key key, int diff)
+int om_cli_dropped(const om_cli_opts *o, const om_frame *f)
+{
+    for (size_t i = 0; i < o->ndrop; i++)
+        if (fnmatch(o->drop[i], f->filename, 0) == 0 ||
+            (f->name && fnmatch(o->drop[i], f->name, 0) == 0))
+            return 1;
+    return 0;
+}
+
+static void print_stat(const om_cli_opts *o, const om_stat *s, om_stat_key key, int diff)
 {
     char line[4096];
     om_stat g = *s;
@@ -203,6 +220,7 @@ static void print_stat(const om_stat *s, om_stat_key key, int diff)
     putchar('\n');
     for (uint32_t j = s->traceback.nframe; key == OM_STAT_TRACEBACK && j-- > 0;) {
         const om_frame *fr = &s->traceback.frames[j]; /* as om_traceback_format: oldest first */
+        if (om_cli_dropped(o, fr)) continue;
         fputs("  File \"", stdout);
         om_cli_put_name(stdout, fr->filename);
         printf("\", line %u\n", fr->lineno);
@@ -248,7 +266,7 @@ static int top_or_diff(om_heap *h, const om_cli_opts *o, int diff)
                what[o->key][o->n != 1]);
         for (size_t i = 0; i < st->n && (long)i < o->n; i++) {
             printf("#%zu: ", i + 1);
-            print_stat(&st->items[i], o->key, diff);
+            print_stat(o, &st->items[i], o->key, diff);
         }
         print_total(st, diff);
         om_stats_free(st);
@@ -284,9 +302,12 @@ static int folded(om_heap *h, const om_cli_opts *o)
     if (st) {
         for (size_t i = 0; i < st->n; i++) { /* oldest frame first */
             const om_traceback *tb = &st->items[i].traceback;
+            int first = 1;
             for (uint32_t j = tb->nframe; j-- > 0;) {
+                if (om_cli_dropped(o, &tb->frames[j])) continue;
+                if (!first) putchar(';');
                 put_frame(&tb->frames[j]);
-                if (j) putchar(';');
+                first = 0;
             }
             printf(" %zu\n", st->items[i].size);
         }

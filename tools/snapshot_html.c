@@ -107,7 +107,7 @@ static size_t child_of(tree *t, size_t p, const char *label)
 }
 
 /* Every traceback group, oldest frame at the top. */
-static int build_tree(tree *t, const om_stats *st)
+static int build_tree(tree *t, const om_stats *st, const om_cli_opts *o)
 {
     add_node(t, "all");
     if (t->n != 1) return -1;
@@ -118,6 +118,7 @@ static int build_tree(tree *t, const om_stats *st)
         t->v[0].delta += (double)g->size_diff;
         for (uint32_t j = g->traceback.nframe; j-- > 0;) {
             char label[1024];
+            if (om_cli_dropped(o, &g->traceback.frames[j])) continue;
             frame_label(label, sizeof label, &g->traceback.frames[j]);
             if (!(at = child_of(t, at, label))) return -1;
             t->v[at].value += (double)g->size;
@@ -293,7 +294,7 @@ int om_cli_html(om_heap *h, const om_cli_opts *o)
     }
     int rc = 1;
     tree t = {NULL, 0, 0};
-    if (by_tb && by_line && build_tree(&t, by_tb) == 0) {
+    if (by_tb && by_line && build_tree(&t, by_tb, o) == 0) {
         const char *path = o->out ? o->out : "report.html";
         FILE *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
         if (!out) {

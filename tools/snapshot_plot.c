@@ -17,17 +17,16 @@ static void axis_label(char *buf, size_t n, double v)
     om_format_size(v, 0, buf, n);
 }
 
-/* The largest of traced, peak and RSS over the series, and the last time. */
-static void extent(const om_trace_sample *x, size_t n, double *ymax, double *tmax, int *has_rss)
+/* The largest traced (and peak) value, the largest RSS (its own scale,
+ * on the right: the process holds much more than what is traced), and the
+ * last time. */
+static void extent(const om_trace_sample *x, size_t n, double *ymax, double *rmax, double *tmax)
 {
-    *ymax = 1;
-    *tmax = 1;
-    *has_rss = 0;
+    *ymax = *rmax = *tmax = 1;
     for (size_t i = 0; i < n; i++) {
         if ((double)x[i].peak > *ymax) *ymax = (double)x[i].peak;
         if ((double)x[i].traced > *ymax) *ymax = (double)x[i].traced;
-        if ((double)x[i].rss > *ymax) *ymax = (double)x[i].rss;
-        if (x[i].rss) *has_rss = 1;
+        if ((double)x[i].rss > *rmax) *rmax = (double)x[i].rss;
         if ((double)x[i].t_ns > *tmax) *tmax = (double)x[i].t_ns;
     }
 }
@@ -36,9 +35,10 @@ static void polyline(FILE *out, const om_trace_sample *x, size_t n, int rss, dou
                      int left, int bottom, const char *colour)
 {
     fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", colour);
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%.1f,%.1f ", left + (double)x[i].t_ns * sx,
-                bottom - (double)(rss ? x[i].rss : x[i].traced) * sy);
+    for (size_t i = 0; i < n; i++) /* steps: a value holds until the next sample */
+        for (int k = i ? 0 : 1; k < 2; k++)
+            fprintf(out, "%.1f,%.1f ", left + (double)x[i].t_ns * sx,
+                    bottom - (double)(rss ? x[i - 1 + k].rss : x[i - 1 + k].traced) * sy);
     fprintf(out, "\"/>\n");
 }
 
@@ -47,12 +47,14 @@ int om_cli_plot_svg(FILE *out, const om_snapshot *s, int width, int height)
     const om_trace_sample *x;
     size_t n = om_snapshot_samples(s, &x);
     if (n == 0) return -1;
-    double ymax, tmax;
-    int has_rss;
-    extent(x, n, &ymax, &tmax, &has_rss);
+    double ymax, rmax, tmax;
+    extent(x, n, &ymax, &rmax, &tmax);
+    int has_rss = rmax > 1;
     ymax *= 1.1;
-    const int left = 80, right = 20, top = 30, bottom = height - 40;
-    double sx = (width - left - right) / tmax, sy = (bottom - top) / ymax;
+    rmax *= 1.1;
+    const int left = 80, right = 80, top = 30, bottom = height - 40;
+    double sx = (width - left - right) / tmax, sy = (bottom - top) / ymax,
+           sr = (bottom - top) / rmax;
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"om-plot\" width=\"%d\" "
             "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -65,8 +67,13 @@ int om_cli_plot_svg(FILE *out, const om_snapshot *s, int width, int height)
         double y = bottom - v * sy;
         fprintf(out,
                 "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#c0392b\">%s</text>\n",
                 left, y, width - right, y, left - 6, y + 4, lab);
+        if (has_rss) {
+            axis_label(lab, sizeof lab, rmax * k / 4);
+            fprintf(out, "<text x=\"%d\" y=\"%.1f\" fill=\"#888\">%s</text>\n",
+                    width - right + 6, y + 4, lab);
+        }
         double t = tmax * k / 4 / 1e9;
         fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g s</text>\n",
                 left + tmax * k / 4 * sx, bottom + 16, t);
@@ -75,7 +82,7 @@ int om_cli_plot_svg(FILE *out, const om_snapshot *s, int width, int height)
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>"
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n",
             left, bottom, width - right, bottom, left, top, left, bottom);
-    if (has_rss) polyline(out, x, n, 1, sx, sy, left, bottom, "#999");
+    if (has_rss) polyline(out, x, n, 1, sx, sr, left, bottom, "#999");
     polyline(out, x, n, 0, sx, sy, left, bottom, "#c0392b");
     size_t peak;
     uint64_t peak_ns;
@@ -93,7 +100,8 @@ int om_cli_plot_svg(FILE *out, const om_snapshot *s, int width, int height)
     fprintf(out,
             "<text x=\"%d\" y=\"18\" fill=\"#c0392b\">traced memory</text>"
             "%s\n</svg>\n",
-            left, has_rss ? "<text x=\"200\" y=\"18\" fill=\"#999\">RSS of the process</text>" : "");
+            left, has_rss ? "<text x=\"200\" y=\"18\" fill=\"#888\">RSS of the process "
+                            "(right scale)</text>" : "");
     return 0;
 }
 

@@ -101,10 +101,10 @@ typedef struct om_trace_sample {
 } om_trace_sample;
 
 /* Sample traced memory (and the RSS, from /proc/self/statm) every
- * every_allocs traced allocations (0: no time series), or with
+ * every_allocs traced allocations and frees (0: no time series), or with
  * min_interval_ns > 0 at most that often (checked every 64 allocations).
  * The series keeps at most 4096 samples: when full, every other sample is
- * dropped and the interval doubles. Default: every 4096 allocations.
+ * dropped and the interval doubles. Default: every 4096 events.
  * Returns 0, OM_ESTATE when not tracing. */
 int om_trace_set_sampling(om_heap *h, size_t every_allocs, uint64_t min_interval_ns);
 /* Bytes the tracer itself uses (its tables, tracebacks, frames). */

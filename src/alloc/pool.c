@@ -171,11 +171,15 @@ static void retire(om_heap *h, om__pool *pool)
  * they cannot pin the arena (alloc.h, arena invariant 5). */
 static void release_kept(om_heap *h, om__arena *ar)
 {
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && ar->nempty; i++) {
+    om__pool *kept[OM_POOLS_PER_ARENA]; /* collected first: the last retire may unmap ar */
+    unsigned n = 0;
+    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
-        if (om__arena_pool_is_free(ar, pool) || !pool->kept) continue;
-        unkeep(h, pool);
-        retire(h, pool);
+        if (!om__arena_pool_is_free(ar, pool) && pool->kept) kept[n++] = pool;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        unkeep(h, kept[i]);
+        retire(h, kept[i]);
     }
 }
 
@@ -197,8 +201,11 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
         keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
         return;
     }
+    /* an arena with kept pools is not wholly free after this, so it is
+     * still mapped; one without may be unmapped by the retire (decay) */
+    if (!ar->nempty) return retire(h, pool);
     retire(h, pool);
-    if (ar->nempty && ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
+    if (ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
 }
 
 /* om_heap_trim: the kept empty pools go back to their arenas too, where
@@ -341,26 +348,13 @@ static om__noinline void *malloc_slow(om_heap *h, size_t size)
     return om__large_alloc(h, size, OM_KIND_RAW, 0);
 }
 
-/* The fast path: a leaf with no frame and no counter. size - 1 < 512 is
- * 1..512 (0 wraps and goes to the slow path), and (size - 1) >> 4 is then
- * its class. */
+/* The fast path (om__malloc_fast, heap.h): a leaf with no frame and no
+ * counter; everything else tail-calls a slow path. */
 void *om_malloc(om_heap *h, size_t size)
 {
-    if (om__likely(size - 1 < OM_SMALL_MAX && !h->hooks)) {
-        om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
-        if (om__likely(pool != NULL)) {
-            om__block *b = pool->free;
-            if (om__likely(b != om__pool_term(pool))) {
-                pool->free = om__link_get(h, b);
-                b->next = NULL; /* no stale link: om_free's double-free test */
-                om__unpoison(b, pool->bsize);
-                om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
-                pool->nalloc++;
-                return b;
-            }
-        }
-        return malloc_small_slow(h, size);
-    }
+    void *p = om__malloc_fast(h, size);
+    if (om__likely(p != NULL)) return p;
+    if (size - 1 < OM_SMALL_MAX && !h->hooks) return malloc_small_slow(h, size);
     return malloc_slow(h, size);
 }
 
@@ -462,36 +456,21 @@ static om__noinline void free_slow(om_heap *h, void *p)
     om__large_free(h, lb);
 }
 
-/* The fast path: a leaf with no frame and no counter. The tests, in order:
- * p is in an arena (one load of the ownership map); the pool is a raw pool
- * of h (one load of its header's first line) and no hook is on; p is a
- * block start (one multiplication); p is not free already (its link word
- * does not decode into the pool); the pool stays neither full nor empty.
- * Anything else, NULL included, is free_slow's. */
+/* The fast path (om__free_fast, heap.h): a leaf with no frame and no
+ * counter. Anything else, NULL included, is free_slow's. */
 void om_free(om_heap *h, void *p)
 {
-    uintptr_t u = (uintptr_t)p;
-    if (om__unlikely(!om__amap_test(u))) return free_slow(h, p);
-    om__pool *pool = om__pool_of(p);
-    uint64_t off = (uint64_t)(u - ((uintptr_t)pool + OM_POOL_HDR_RAW));
-    if (om__unlikely(pool->raw_owner != h || h->hooks || off >= pool->span ||
-                     off * pool->divmagic > pool->divmagic - 1))
-        return free_slow(h, p);
-    om__block *b = p;
-    om__unpoison(&b->next, sizeof b->next);
-    om__vg_defined(&b->next, sizeof b->next);
-    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
-    om__block *head = pool->free;
-    if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0 || head == om__pool_term(pool) ||
-                     pool->nalloc <= 1))
-        return free_slow(h, p);
-    om__vg_free(p);
-    om__link_put(h, b, head, pool->bsize);
-    pool->free = b;
-    pool->nalloc--;
+    if (om__likely(om__free_fast(h, p))) return;
+    free_slow(h, p);
 }
 
 int om_free_if_owned(om_heap *h, void *p)
+{
+    if (om__likely(om__free_fast(h, p))) return 1;
+    return om__free_if_owned_slow(h, p);
+}
+
+int om__free_if_owned_slow(om_heap *h, void *p)
 {
     if (p == NULL) return 1;
     if (!om__amap_test((uintptr_t)p)) { /* a large block of h, or not objmem's */
@@ -500,7 +479,7 @@ int om_free_if_owned(om_heap *h, void *p)
         free_slow(h, p);
         return 1;
     }
-    om_free(h, p); /* in an arena: objmem's, so no other allocator's */
+    free_slow(h, p); /* in an arena: objmem's, so no other allocator's */
     return 1;
 }
 

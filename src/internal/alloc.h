@@ -393,6 +393,9 @@ void om__pool_vg_forget(om_heap *h, om__pool *pool);
 void *om__block_alloc(om_heap *h, size_t size, unsigned kind);
 /* Free a payload from om__block_alloc of an object kind; large says where. */
 void om__block_free_obj(om_heap *h, void *p, int large);
+/* om_free_if_owned past its fast path (om__free_fast failed), out of line:
+ * for callers that inline the fast path (the CPython plug-in). */
+int om__free_if_owned_slow(om_heap *h, void *p);
 /* The pool-slow paths (pool.c). */
 void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls);
 void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b);

@@ -100,6 +100,58 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
     return b;
 }
 
+/* om_malloc's fast path, for callers that inline it (pool.c, the CPython
+ * plug-in): a raw block of size bytes from the head pool of its class, or
+ * NULL when the slow path must decide (size 0 or over OM_SMALL_MAX, a hook,
+ * no head pool, an empty one). size - 1 < 512 is 1..512 (0 wraps), and
+ * (size - 1) >> 4 is then its class. No counter (docs/alloc.md). */
+static inline void *om__malloc_fast(om_heap *h, size_t size)
+{
+    if (om__unlikely(size - 1 >= OM_SMALL_MAX || h->hooks)) return NULL;
+    om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
+    if (om__unlikely(pool == NULL)) return NULL;
+    om__block *b = pool->free;
+    if (om__unlikely(b == om__pool_term(pool))) return NULL;
+    pool->free = om__link_get(h, b);
+    b->next = NULL; /* no stale link: om_free's double-free test */
+    om__unpoison(b, pool->bsize);
+    om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
+    pool->nalloc++;
+    return b;
+}
+
+/* om_free's fast path, for callers that inline it: 1 when p was a live raw
+ * block of h and is free now; 0 when the slow path must decide (p is NULL,
+ * outside every arena, not a live block start of a raw pool of h, a hook is
+ * on, or the pool would become full-to-free or empty). The tests, in order:
+ * p is in an arena (one load of the ownership map); the pool is a raw pool
+ * of h (its header's first line); p is a block start (one multiplication);
+ * p is not free already (its link does not decode into the pool); the pool
+ * stays neither full nor empty (docs/alloc.md, "The fast paths"). */
+static inline int om__free_fast(om_heap *h, void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    if (om__unlikely(!om__amap_test(u))) return 0;
+    om__pool *pool = om__pool_of(p);
+    uint64_t off = (uint64_t)(u - ((uintptr_t)pool + OM_POOL_HDR_RAW));
+    if (om__unlikely(pool->raw_owner != h || h->hooks || off >= pool->span ||
+                     off * pool->divmagic > pool->divmagic - 1))
+        return 0;
+    om__block *b = p;
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_defined(&b->next, sizeof b->next);
+    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
+    om__block *head = pool->free;
+    if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0 || head == om__pool_term(pool) ||
+                     pool->nalloc <= 1))
+        return 0;
+    om__vg_free(p);
+    om__link_put(h, b, head, pool->bsize);
+    pool->free = b;
+    pool->nalloc--;
+    return 1;
+}
+
 /* om__block_alloc with its fast path inlined, for object creation. */
 static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
 {

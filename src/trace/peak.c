@@ -102,17 +102,15 @@ void om__trace_series_free(om_heap *h, om__tracestate *t)
     t->nsamples = t->peak_cap = t->peak_ntbs = 0;
 }
 
-/* Called when sample_left runs out: count the allocations, then sample
- * if the interval (of allocations, or of time) has passed. */
+/* Called when sample_left (counting traced allocations and frees) runs
+ * out: sample if the interval (of events, or of time) has passed. */
 void om__trace_sample(om_heap *h, om__tracestate *t)
 {
     if (!t->sample_every) {
         t->sample_left = LONG_MAX;
         return;
     }
-    long chunk = t->sample_ns ? 64 : (long)t->sample_every;
-    t->nallocs += (uint64_t)(chunk - t->sample_left);
-    t->sample_left = chunk;
+    t->sample_left = t->sample_ns ? 64 : (long)t->sample_every;
     uint64_t now = om__now_ns();
     if (t->sample_ns && now - t->last_ns < t->sample_ns) return;
     t->last_ns = now;

@@ -272,6 +272,7 @@ void om__trace_on_alloc(om_heap *h, void *p, size_t size)
     om__tracestate *t = h->trace;
     om__tb *tb = om__trace_capture(h, t);
     if (om__likely(tb != NULL)) trace_set(h, t, 0, (uintptr_t)p, size, tb);
+    t->nallocs++;
     if (om__unlikely(--t->sample_left <= 0)) om__trace_sample(h, t);
 }
 
@@ -279,6 +280,7 @@ void om__trace_on_free(om_heap *h, void *p)
 {
     om__tracestate *t = h->trace;
     om__tb *tb = trace_remove(h, t, 0, (uintptr_t)p);
+    if (om__unlikely(--t->sample_left <= 0)) om__trace_sample(h, t);
     if (tb) {
         unsigned i = t->nfreed++ & 7;
         t->freed[i].ptr = (uintptr_t)p;

@@ -146,8 +146,8 @@ struct om__tracestate {
     uint64_t peak_ns;            /* when recorded (CLOCK_MONOTONIC)         */
     size_t *peak_sizes, *peak_counts, peak_ntbs, peak_cap; /* by tb id      */
     /* the time series (peak.c) */
-    long sample_left;            /* allocations before the next sample      */
-    size_t sample_every;         /* allocations between samples (0: off)   */
+    long sample_left;            /* allocations + frees before a sample     */
+    size_t sample_every;         /* events between samples (0: off)        */
     uint64_t sample_ns;          /* or at least this much time (0: any)     */
     uint64_t t0_ns, last_ns, nallocs;
     om_trace_sample *samples;

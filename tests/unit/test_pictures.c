@@ -132,9 +132,12 @@ static void test_pictures_dot_limits(void **state)
 
 /* ------------------------------------------------------ heapsnapshot */
 
-static int have_python(void)
+/* A Python 3 interpreter ("python3", or Debian's "python3.11"), or NULL. */
+static const char *python(void)
 {
-    return system("python3 -c 'import json' >/dev/null 2>&1") == 0;
+    if (system("python3 -c 'import json' >/dev/null 2>&1") == 0) return "python3";
+    if (system("python3.11 -c 'import json' >/dev/null 2>&1") == 0) return "python3.11";
+    return NULL;
 }
 
 /* Run tests/unit/<script> FILE NODES CLASSES; its exit status. */
@@ -144,7 +147,8 @@ static int run_script(const char *script, const char *path, size_t nodes, const 
     snprintf(dir, sizeof dir, "%s", __FILE__);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = 0;
-    snprintf(cmd, sizeof cmd, "python3 '%s/%s' '%s' %zu %s", dir, script, path, nodes, classes);
+    snprintf(cmd, sizeof cmd, "%s '%s/%s' '%s' %zu %s", python(), dir, script, path, nodes,
+             classes);
     int st = system(cmd);
     return (st & 0x7f) == 0 ? (st >> 8) & 0xff : -1; /* WIFEXITED, WEXITSTATUS (no <sys/wait.h>:
                                                   its link() clashes with the test type) */
@@ -186,7 +190,7 @@ static void test_pictures_heapsnapshot_schema_and_counts(void **state)
     assert_non_null(strstr(text, "\"strings\":[\"\""));
     assert_non_null(strstr(text, "\"['us\\\"er']\"")); /* a dict key, JSON-escaped */
     free(text);
-    if (have_python()) {
+    if (python()) {
         check_file(path, c->total + 1, "node=3003 list=1 dict=1 float=3000");
         /* DevTools' own loader in headless Chromium (77: no chromium, skipped) */
         int rc = run_script("devtools_load.py", path, c->total + 1,
@@ -212,7 +216,7 @@ static void test_pictures_heapsnapshot_empty_heap_and_errors(void **state)
     assert_int_equal(om_heap_write_heapsnapshot(h, f), 0);
     fclose(f);
     om_gc_counts *c = om_gc_type_counts(h, 0);
-    if (have_python()) check_file(path, c->total + 1, "");
+    if (python()) check_file(path, c->total + 1, "");
     om_gc_counts_free(c);
     remove(path);
     FILE *ro = fopen("/dev/full", "w");

@@ -20,6 +20,13 @@ static int setup_nostress(void **state)
     return om_test_setup_nostress(state);
 }
 
+/* The same cases on a debug-mode heap (objects after a debug prefix). */
+static int setup_debug(void **state)
+{
+    reset_globals();
+    return om_test_setup_debug(state);
+}
+
 /* A node type that names its slots ("slot[2]"). */
 static int named_name(om_object *o, const om_object *child, char *buf, size_t n)
 {
@@ -445,6 +452,71 @@ static void test_roots_then_collect(void **state)
     om_decref(keep);
 }
 
+/* Every call of roots.c, graph.c, growth.c, dot.c and heapsnapshot.c on a
+ * heap with objects in every generation, frozen ones, a finalized and
+ * resurrected one, garbage waiting and weak references: no state moves. */
+static void test_roots_every_call_leaves_state(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    node *frozen = mk(h, &node_type);
+    om_gc_freeze(h);
+    node *fin = mk(h, &fnode_type);
+    set_slot(fin, 0, fin);
+    g_finalize_hook = resurrect_self;
+    om_decref(fin);
+    om_gc_collect(h, -1); /* finalized, resurrected into g_resurrect_slot */
+    g_finalize_hook = NULL;
+    assert_true(om_gc_is_finalized(g_resurrect_slot));
+    node *old = mk(h, &node_type), *mid = mk(h, &node_type);
+    om_gc_collect(h, -1);
+    om_gc_collect(h, 0); /* old: 2 */
+    node *young = mk(h, &named_type);
+    set_slot(young, 0, mid), set_slot(mid, 0, old), set_slot(old, 0, frozen);
+    node *ga = mk(h, &node_type), *gb = mk(h, &node_type); /* garbage, not yet collected */
+    set_slot(ga, 0, gb), set_slot(gb, 0, ga);
+    om_decref(ga), om_decref(gb);
+    om_object *wr = om_weakref_new(h, OM_OBJ(mid), NULL, NULL);
+    assert_non_null(wr);
+    gcstate st;
+    take_state(h, &st);
+    size_t n;
+    om_gc_root *r = om_gc_get_roots(h, NULL, 0, &n);
+    om_gc_roots_free(h, r, n);
+    assert_same_state(h, &st);
+    r = om_gc_get_roots(h, NULL, OM_GC_ROOTS_UNTRACKED, &n);
+    om_gc_roots_free(h, r, n);
+    r = om_gc_get_roots(h, OM_OBJ(old), 0, &n);
+    assert_int_equal(n, 3); /* our C variables hold all three: nearest first */
+    assert_ptr_equal(r[0].obj, old);
+    assert_ptr_equal(r[1].obj, mid);
+    assert_ptr_equal(r[2].obj, young);
+    om_gc_roots_free(h, r, n);
+    om_gc_chain_free(h, om_gc_find_chain(h, OM_OBJ(frozen)));
+    om_gc_chain_free(h, om_gc_find_chain(h, OM_OBJ(ga)));
+    assert_same_state(h, &st);
+    FILE *f = tmpfile();
+    om_object *pick[2] = {OM_OBJ(mid), g_resurrect_slot};
+    assert_int_equal(om_gc_write_dot(h, pick, 2, 3, OM_GC_DOT_REFERENTS | OM_GC_DOT_REFERRERS, f),
+                     0);
+    assert_int_equal(om_heap_write_heapsnapshot(h, f), 0);
+    fclose(f);
+    assert_same_state(h, &st);
+    om_gc_counts *a = om_gc_type_counts(h, OM_GC_COUNTS_OBJECTS);
+    om_gc_counts *b = om_gc_type_counts(h, OM_GC_COUNTS_TRACKED);
+    om_gc_counts_free(om_gc_type_growth(a, b));
+    om_object **fresh = om_gc_get_new_objects(h, a, NULL, 0, &n);
+    assert_int_equal(n, 0);
+    om_gc_list_free(h, fresh, n);
+    om_gc_counts_free(a), om_gc_counts_free(b);
+    assert_same_state(h, &st);
+    assert_true(om_gc_is_finalized(g_resurrect_slot));
+    om_decref(wr);
+    om_clear_ref(&g_resurrect_slot);
+    om_gc_unfreeze(h);
+    om_decref(young), om_decref(mid), om_decref(old), om_decref(frozen);
+    om_gc_collect(h, -1);
+}
+
 /* ----------------------------------------------------- huge graphs */
 
 /* A seam that records the peak of system-allocator bytes. */
@@ -578,7 +650,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roots_refused_during_collection, setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_roots_then_collect, setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_every_call_leaves_state, setup_nostress,
+                                        om_test_teardown),
         cmocka_unit_test(test_roots_huge_graphs_small_stack),
+        cmocka_unit_test_setup_teardown(test_roots_from_c_variables, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_reaching_two_roots_nearest_first, setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_chain_through_builtins, setup_debug,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,9 @@
  *   a time, which is all objmem asks of a heap.
  * - A pointer om_owns(g_heap, p) rejects is never given to om_free or
  *   om_realloc: it goes to the previous allocator of its domain.
- * - The counters are only written with the GIL held (plain size_t).
+ * - The counters are only written with the GIL held (plain size_t), and
+ *   only by the counting functions (OBJMEM_CPYTHON_COUNT=1 or
+ *   OBJMEM_CPYTHON_REPORT): the default functions count nothing.
  *
  * Design note: docs/cpython.md.
  */
@@ -27,6 +29,8 @@
 #include <Python.h>
 
 #include <objmem.h>
+#define OM_BUILD_CORE 1 /* objmem's inline fast paths (src/internal/heap.h) */
+#include "internal/heap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,14 +66,66 @@ static shim_domain g_dom[DOM_COUNT] = {
     {PYMEM_DOMAIN_MEM, "mem", {0}, 0},
 };
 static shim_counters g_cnt;
+static int g_counting; /* the counting functions are installed */
 static const char *g_skip_reason; /* why nothing was installed, or NULL */
 
 /* ------------------------------------------------------------- allocator */
 
-static void *shim_malloc(void *ctx, size_t size)
+/* Two sets of functions. The plain ones (the default) keep no counter and
+ * inline objmem's fast paths (om__malloc_fast, om__free_fast: the same code
+ * as om_malloc's and om_free's), so a small block costs the interpreter no
+ * call beyond its own indirect one; the rest goes to objmem's slow paths
+ * out of line (om_malloc, om__free_if_owned_slow), and only pointers outside
+ * every objmem block go to the previous allocator.
+ * The counting ones (OBJMEM_CPYTHON_COUNT=1, or OBJMEM_CPYTHON_REPORT set)
+ * do the same and count what counters() and the exit report show. */
+
+/* A free past objmem's fast path: objmem's slow path, or a block of the
+ * previous allocator of the domain. */
+static __attribute__((noinline)) void free_slow(shim_domain *d, void *p)
+{
+    if (om__free_if_owned_slow(g_heap, p)) return;
+    g_cnt.foreign_frees++;
+    d->prev.free(d->prev.ctx, p);
+}
+
+static void *fast_malloc(void *ctx, size_t size)
 {
     (void)ctx;
-    void *p = om_malloc(g_heap, size);
+    void *p = om__malloc_fast(g_heap, size);
+    if (__builtin_expect(p != NULL, 1)) return p;
+    return om_malloc(g_heap, size); /* the slow path; NULL only with OM_ENOMEM */
+}
+
+static void *fast_calloc(void *ctx, size_t n, size_t size)
+{
+    (void)ctx;
+    return om_calloc(g_heap, n, size); /* n * size overflowing: NULL */
+}
+
+static void fast_free(void *ctx, void *p)
+{
+    if (__builtin_expect(om__free_fast(g_heap, p), 1)) return;
+    free_slow(ctx, p);
+}
+
+/* realloc(NULL, n) is malloc(n); a foreign p goes to the previous allocator
+ * (whose block it is); an objmem block is resized by objmem, size 0 giving
+ * a minimal block (as pymalloc does) and failure leaving p intact. */
+static void *fast_realloc(void *ctx, void *p, size_t size)
+{
+    shim_domain *d = ctx;
+    if (p == NULL) return om_malloc(g_heap, size);
+    if (!om_owns(g_heap, p)) {
+        g_cnt.foreign_reallocs++;
+        return d->prev.realloc(d->prev.ctx, p, size);
+    }
+    return om_realloc(g_heap, p, size);
+}
+
+static void *count_malloc(void *ctx, size_t size)
+{
+    void *p = fast_malloc(ctx, size);
     if (p == NULL) {
         g_cnt.failures++;
         return NULL;
@@ -79,14 +135,9 @@ static void *shim_malloc(void *ctx, size_t size)
     return p;
 }
 
-static void *shim_calloc(void *ctx, size_t n, size_t size)
+static void *count_calloc(void *ctx, size_t n, size_t size)
 {
-    (void)ctx;
-    if (size != 0 && n > SIZE_MAX / size) {
-        g_cnt.failures++;
-        return NULL;
-    }
-    void *p = om_calloc(g_heap, n, size);
+    void *p = fast_calloc(ctx, n, size);
     if (p == NULL) {
         g_cnt.failures++;
         return NULL;
@@ -96,18 +147,12 @@ static void *shim_calloc(void *ctx, size_t n, size_t size)
     return p;
 }
 
-/* realloc(NULL, n) is malloc(n); a foreign p goes to the previous allocator
- * (whose block it is); an objmem block is resized by objmem, size 0 giving
- * a minimal block (as pymalloc does) and failure leaving p intact. */
-static void *shim_realloc(void *ctx, void *p, size_t size)
+static void *count_realloc(void *ctx, void *p, size_t size)
 {
-    shim_domain *d = ctx;
-    if (p == NULL) return shim_malloc(ctx, size);
-    if (!om_owns(g_heap, p)) {
-        g_cnt.foreign_reallocs++;
-        return d->prev.realloc(d->prev.ctx, p, size);
-    }
-    void *q = om_realloc(g_heap, p, size);
+    if (p == NULL) return count_malloc(ctx, size);
+    int ours = om_owns(g_heap, p);
+    void *q = fast_realloc(ctx, p, size);
+    if (!ours) return q;
     if (q == NULL) {
         g_cnt.failures++;
         return NULL;
@@ -121,16 +166,10 @@ static void *shim_realloc(void *ctx, void *p, size_t size)
     return q;
 }
 
-static void shim_free(void *ctx, void *p)
+static void count_free(void *ctx, void *p)
 {
-    shim_domain *d = ctx;
-    if (p == NULL) return;
-    if (om_free_if_owned(g_heap, p)) { /* one O(1) lookup decides and frees */
-        g_cnt.frees++;
-        return;
-    }
-    g_cnt.foreign_frees++;
-    d->prev.free(d->prev.ctx, p);
+    if (p != NULL && (om__amap_test((uintptr_t)p) || om_owns(g_heap, p))) g_cnt.frees++;
+    fast_free(ctx, p);
 }
 
 /* ------------------------------------------------------------ at exit */
@@ -205,13 +244,16 @@ static int install(void)
         PyErr_SetString(PyExc_MemoryError, "objmem_cpython: cannot create the heap");
         return -1;
     }
+    const char *cnt = getenv("OBJMEM_CPYTHON_COUNT"), *rep = getenv("OBJMEM_CPYTHON_REPORT");
+    g_counting = (cnt != NULL && strcmp(cnt, "1") == 0) || (rep != NULL && *rep != '\0');
     const char *mem = getenv("OBJMEM_CPYTHON_MEM");
     int with_mem = mem != NULL && strcmp(mem, "1") == 0;
     for (int i = 0; i < DOM_COUNT; i++) {
         shim_domain *d = &g_dom[i];
         if (i == DOM_MEM && !with_mem) continue;
         PyMem_GetAllocator(d->id, &d->prev);
-        PyMemAllocatorEx a = {d, shim_malloc, shim_calloc, shim_realloc, shim_free};
+        PyMemAllocatorEx a = {d, fast_malloc, fast_calloc, fast_realloc, fast_free};
+        if (g_counting) a = (PyMemAllocatorEx){d, count_malloc, count_calloc, count_realloc, count_free};
         PyMem_SetAllocator(d->id, &a);
         d->installed = 1;
     }
@@ -306,7 +348,8 @@ static PyObject *installed(PyObject *self, PyObject *noargs)
 
 static PyMethodDef methods[] = {
     {"counters", counters, METH_NOARGS,
-     "counters() -> dict: what objmem served since import.\n\n"
+     "counters() -> dict: what objmem served since import (the cumulative counts\n"
+     "are kept only with OBJMEM_CPYTHON_COUNT=1 or OBJMEM_CPYTHON_REPORT; 0 otherwise).\n\n"
      "domains: the replaced domains ('obj', and 'mem' with OBJMEM_CPYTHON_MEM=1);\n"
      "blocks_served, bytes_served: blocks objmem handed out and the bytes asked;\n"
      "frees, reallocs: objmem blocks freed / resized;\n"
@@ -347,7 +390,8 @@ PyDoc_STRVAR(module_doc,
              "Activation: PYTHONPATH=<build>/cpython-site python3.11 prog.py (the\n"
              "directory's sitecustomize.py imports this module). Environment:\n"
              "OBJMEM_CPYTHON_MEM=1 also replace the MEM domain;\n"
-             "OBJMEM_CPYTHON_REPORT=FILE append the counters to FILE at exit;\n"
+             "OBJMEM_CPYTHON_COUNT=1 count what is served (counters()); off by default;\n"
+             "OBJMEM_CPYTHON_REPORT=FILE append the counters to FILE at exit (counts);\n"
              "OBJMEM_CPYTHON_CHECK=1 with it, verify the heap at exit;\n"
              "OBJMEM_DEBUG=1 objmem's debug mode (guards, fill patterns).");
 
