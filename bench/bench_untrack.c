@@ -8,7 +8,8 @@
  *   later_full  the next full collections (median of 5): only the list and
  *               what still needs tracking is visited
  * The dicts are never tracked on either side (MAINTAIN_TRACKING).
- * BENCH_UNTRACK_N sets the tuple count (default 1M).
+ * BENCH_UNTRACK_N sets the tuple count (default 1M). "bench_untrack counts
+ * first|later" is one collection for make bench-counts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,11 @@ int main(int argc, char **argv)
         untrack_run(n);
         om_heap_destroy(heap);
         return 0;
+    }
+    if (argc > 2 && !strcmp(argv[1], "counts")) { /* "counts first|later" */
+        int rc = untrack_counts(argv[2], n);
+        om_heap_destroy(heap);
+        return rc;
     }
     printf("== bench_untrack: untracking (tuples at their first collection, dicts until a\n"
            "   container is stored), objmem vs CPython 3.11, %zu tuples + %zu dicts\n",

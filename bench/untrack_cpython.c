@@ -77,6 +77,14 @@ int main(int argc, char **argv)
     gc_mod = PyImport_ImportModule("gc");
     if (!gc_mod) return 1;
     PyGC_Disable();
+    int rc = 0;
+    if (argc > 2 && !strcmp(argv[1], "counts")) { /* "counts first|later [n]" */
+        n = argc > 3 ? (size_t)strtoul(argv[3], NULL, 10) : 1000000;
+        rc = untrack_counts(argv[2], n);
+        Py_DECREF(gc_mod);
+        Py_Finalize();
+        return rc;
+    }
     printf("D CPython %s\n", Py_GetVersion());
     fflush(stdout);
     untrack_run(n);

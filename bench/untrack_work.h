@@ -38,4 +38,33 @@ static void untrack_run(size_t n)
     DROP(root);
 }
 
+/* make bench-counts (bench/bench_counts.py, bench/counts_untrack.list):
+ * one full collection inside a non-inlined function, after the build
+ * ("first": it untracks the tuples) or after one more ("later"). Prints
+ * "R untrack/<which> <ns per object built>", and under BENCH_COUNTS=1
+ * "C <objects built>" (callgrind toggles on the function). */
+static __attribute__((noinline)) void bench_untrack_collect(void)
+{
+    COLLECT_FULL();
+    __asm__ __volatile__("" ::: "memory"); /* no tail call out of it */
+}
+
+static int untrack_counts(const char *which, size_t n)
+{
+    int later = !strcmp(which, "later");
+    if (!later && strcmp(which, "first")) return 2;
+    OBJ root = LIST_NEW();
+    for (size_t i = 0; i < n; i++) APPEND_STEAL(root, TUPLE2_LATE(INT(i), STR(i)));
+    for (size_t i = 0; i < n / 4; i++) APPEND_STEAL(root, DICT1_STEAL(STR(i), INT(i)));
+    if (later) COLLECT_FULL();
+    uint64_t t0 = bh_now_ns();
+    bench_untrack_collect();
+    double ns = (double)(bh_now_ns() - t0);
+    size_t objs = n + n / 4;
+    printf("R untrack/%s %.3f ns/object\n", which, ns / (double)objs);
+    if (getenv("BENCH_COUNTS")) printf("C %zu\n", objs);
+    DROP(root);
+    return 0;
+}
+
 #endif

@@ -34,11 +34,11 @@ PY
 g++ -O2 -pthread -o "$W/in/cxx_prog" "$PROGS/cxx_prog.cpp" || exit 2
 
 # ------------------------------------------------------------------ cases
-case_python_alloc() { python3.11 "$PROGS/alloc_heavy.py" "$PYN"; }
+case_python_alloc() { /usr/bin/python3.11 "$PROGS/alloc_heavy.py" "$PYN"; }
 case_python_tests() {
     local t="test.test_dict test.test_list test.test_set test.test_json test.test_re"
     [ "$QUICK" = 1 ] || t="$t test.test_collections test.test_unicode test.test_bytes test.test_itertools"
-    python3.11 -m unittest $t 2>&1 | sed -E 's/ in [0-9.]+s$//; s/\(skipped=[0-9]+\)//'
+    /usr/bin/python3.11 -m unittest $t 2>&1 | sed -E 's/ in [0-9.]+s$//; s/\(skipped=[0-9]+\)//'
 }
 case_sqlite() {
     sqlite3 db.sqlite <<SQL

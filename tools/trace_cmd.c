@@ -110,7 +110,7 @@ int om_cmd_trace(int argc, char **argv)
 {
     const char *out = "objmem-trace.omt", *interval = NULL;
     long nframe = 16, top = 10;
-    int i = 0;
+    int i = 0, children = 0;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -131,6 +131,8 @@ int om_cmd_trace(int argc, char **argv)
                 return 2;
             }
             interval = v, i++;
+        } else if (strcmp(a, "--children") == 0) {
+            children = 1;
         } else if (strcmp(a, "--top") == 0 && v) {
             if (parse_long(v, 0, LONG_MAX, &top) < 0) {
                 fprintf(stderr, "objmem trace: --top %s: a number >= 0\n", v);
@@ -172,6 +174,7 @@ int om_cmd_trace(int argc, char **argv)
         setenv("OBJMEM_TRACE_PID", pidbuf, 1);
         setenv("OBJMEM_TRACE_NFRAME", nf, 1);
         if (interval) setenv("OBJMEM_TRACE_INTERVAL", interval, 1);
+        setenv("OBJMEM_TRACE_CHILDREN", children ? "1" : "0", 1);
         execvp(prog[0], prog);
         fprintf(stderr, "objmem trace: %s: %s\n", prog[0], strerror(errno));
         _exit(127);

@@ -225,8 +225,8 @@ typedef struct om_gc_chain {
  * every reference of the heap, stopping at the nearest object held from
  * outside (tracked roots as om_gc_get_roots, and untracked objects held
  * from outside, so a str in an atomic tuple is found). A target held from
- * outside itself is a chain of one link. Between two roots at the same
- * distance, the one at the lower address wins.
+ * outside itself is a chain of one link. Between roots at the same
+ * distance the search order decides (the same for the same heap).
  *
  * Returns a new chain (om_gc_chain_free), or NULL with OM_EKEY when no root
  * reaches target (it is cyclic garbage), OM_EFOREIGN when target is not a
@@ -320,9 +320,10 @@ enum { OM_GC_DOT_MAX_NODES = 400, OM_GC_DOT_MAX_EDGES = 24 };
  * outside count. Past OM_GC_DOT_MAX_NODES objects or OM_GC_DOT_MAX_EDGES
  * edges of one object the picture says how many were left out.
  * Render with `dot -Tsvg` (Debian's graphviz) or `objmem graph`.
- * Returns 0, or OM_EINVAL (no objects, depth < 0), OM_EFOREIGN (an object
- * not of h), OM_ENOMEM, OM_ESTATE (during a collection), OM_EIO (a write
- * failed). Changes no collector state.
+ * Returns 0, or OM_EINVAL (no objects, more than OM_GC_DOT_MAX_NODES of
+ * them, depth < 0), OM_EFOREIGN (an object not of h), OM_ENOMEM, OM_ESTATE
+ * (during a collection), OM_EIO (a write failed). Changes no collector
+ * state.
  */
 int om_gc_write_dot(om_heap *h, om_object *const *objs, size_t nobjs, int depth, unsigned flags,
                     FILE *out);

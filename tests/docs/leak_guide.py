@@ -59,7 +59,7 @@ def run(cmd, work, bindir):
     env.pop("OBJMEM_DEBUG", None)
     p = subprocess.run(["sh", "-c", cmd], cwd=work, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
-    out = re.sub(r"0x7f[0-9a-f]{6,}", "0x7f...", p.stdout)
+    out = re.sub(r"0x7[0-9a-f]{7,}", "0x7f...", p.stdout)  # mmap addresses: 0x7e.. too
     out = out.replace(SRC + "/", "")
     return "$ %s\n%s" % (cmd, out)
 

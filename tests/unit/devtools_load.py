@@ -106,6 +106,7 @@ def start_chromium(udd):
         print("devtools: chromium not installed: skipped")
         sys.exit(77)
     proc = subprocess.Popen([exe, "--headless=new", "--no-sandbox", "--disable-gpu",
+                             "--disable-dev-shm-usage",
                              "--remote-debugging-port=0", "--user-data-dir=" + udd, "about:blank"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     portfile = os.path.join(udd, "DevToolsActivePort")

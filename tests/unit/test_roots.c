@@ -20,6 +20,13 @@ static int setup_nostress(void **state)
     return om_test_setup_nostress(state);
 }
 
+/* The same cases on a debug-mode heap (objects after a debug prefix). */
+static int setup_debug(void **state)
+{
+    reset_globals();
+    return om_test_setup_debug(state);
+}
+
 /* A node type that names its slots ("slot[2]"). */
 static int named_name(om_object *o, const om_object *child, char *buf, size_t n)
 {
@@ -646,6 +653,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roots_every_call_leaves_state, setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_roots_huge_graphs_small_stack),
+        cmocka_unit_test_setup_teardown(test_roots_from_c_variables, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_reaching_two_roots_nearest_first, setup_debug,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_chain_through_builtins, setup_debug,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

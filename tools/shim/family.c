@@ -104,7 +104,16 @@ void *om__shim_calloc(size_t n, size_t size)
         return NULL;
     }
     void *p = om__shim_malloc(total);
-    if (p) memset(p, 0, total);
+    if (!p) return NULL;
+    /* a large block on fresh pages (glibc mmapped it) is zero already: not
+     * writing it keeps calloc's big tables out of RSS until used */
+    if (total > OM_SMALL_MAX && !dbg_prefix() && !om__shim_in_arena(p) &&
+        aligned_of(p)->magic != ALIGN_MAGIC && om__shim_sys_fresh(om__large_hdr(p, 0)) &&
+        total > 4096) {
+        memset(p, 0, 4096 - ((uintptr_t)p & 4095)); /* the page it shares with the header */
+        return p;
+    }
+    memset(p, 0, total);
     return p;
 }
 

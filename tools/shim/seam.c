@@ -63,6 +63,20 @@ void om__shim_sys_free(void *p)
     sys_free(p);
 }
 
+/* glibc serves big requests with a fresh mmap (its chunk header's
+ * IS_MMAPPED bit, 0x2, in the size word before the chunk's user memory):
+ * such pages read as zeroes, so calloc need not write them (glibc's own
+ * calloc skips them the same way). p is what sys_malloc returned. */
+int om__shim_sys_fresh(const void *p)
+{
+#ifdef OM_SHIM_INTERPOSE
+    return (((const size_t *)p)[-1] & 2) != 0;
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
 static void *seam_map(void *ctx, size_t size, size_t align)
 {
     (void)ctx;

@@ -30,6 +30,8 @@ int om__shim_in_arena(const void *p);
 void *om__shim_sys_malloc(size_t n);
 void *om__shim_sys_calloc(size_t n, size_t size);
 void om__shim_sys_free(void *p);
+/* 1 when block p of the C library's allocator is fresh zeroed pages. */
+int om__shim_sys_fresh(const void *p);
 
 /* ------------------------------------------------------- the heap records */
 

@@ -5,7 +5,8 @@
  * every block with its native traceback. A snapshot of the live blocks is
  * written to FILE when the program exits (what is live then is what
  * leaked), to FILE.N.omt on SIGUSR2 and every interval seconds. Processes
- * the program starts write FILE.PID. While a snapshot is written (the
+ * the program starts are not traced unless OBJMEM_TRACE_CHILDREN=1
+ * (objmem trace --children); then they write FILE.PID. While a snapshot is written (the
  * shared lock held), this thread's own allocations (libdw's, symbolizing)
  * come from the reentry heap, untraced (heaps.c).
  * Design note: docs/shim.md ("objmem trace").
@@ -29,6 +30,7 @@ static double next_due;
 static unsigned nsnap;
 static om_heap *traced; /* under the shared lock */
 static _Atomic int usr2;
+static int no_output; /* a fork child when children are not traced */
 
 static double now(void)
 {
@@ -43,12 +45,15 @@ int om__shim_trace_on(void)
     int v = atomic_load_explicit(&trace_on, memory_order_relaxed);
     if (om__likely(v >= 0)) return v;
     const char *path = getenv("OBJMEM_TRACE");
-    v = path && *path && strlen(path) < sizeof out_path - 32;
+    const char *pid = getenv("OBJMEM_TRACE_PID");
+    const char *children = getenv("OBJMEM_TRACE_CHILDREN");
+    int main_process = pid && atol(pid) == (long)getpid();
+    v = path && *path && strlen(path) < sizeof out_path - 32 &&
+        (main_process || (children && strcmp(children, "1") == 0));
     if (v) {
-        const char *pid = getenv("OBJMEM_TRACE_PID");
-        if (pid && atol(pid) == (long)getpid())
+        if (main_process)
             snprintf(out_path, sizeof out_path, "%s", path);
-        else /* a process the program started */
+        else /* a process the program started (objmem trace --children) */
             snprintf(out_path, sizeof out_path, "%s.%ld", path, (long)getpid());
         const char *nf = getenv("OBJMEM_TRACE_NFRAME");
         if (nf && atoi(nf) >= 1 && atoi(nf) <= OM_TRACE_MAX_FRAMES) nframe = atoi(nf);
@@ -63,8 +68,10 @@ void om__shim_trace_fork_child(void)
 {
     if (atomic_load(&trace_on) != 1) return;
     const char *path = getenv("OBJMEM_TRACE");
+    const char *children = getenv("OBJMEM_TRACE_CHILDREN");
     if (path) snprintf(out_path, sizeof out_path, "%s.%ld", path, (long)getpid());
     nsnap = 0;
+    if (!children || strcmp(children, "1") != 0) no_output = 1; /* still traced: writes nothing */
 }
 
 static void on_usr2(int sig)
@@ -114,7 +121,7 @@ static void write_numbered(void)
 
 void om__shim_trace_tick(om_heap *h)
 {
-    if (h != traced) return;
+    if (h != traced || no_output) return;
     if (om__unlikely(atomic_load_explicit(&usr2, memory_order_relaxed))) {
         atomic_store(&usr2, 0);
         write_numbered();
@@ -129,7 +136,7 @@ void om__shim_trace_tick(om_heap *h)
  * allocate: they wait for the lock meanwhile). */
 __attribute__((destructor)) static void trace_at_exit(void)
 {
-    if (atomic_load(&trace_on) != 1) return;
+    if (atomic_load(&trace_on) != 1 || no_output) return;
     om_heap *h = om__shim_shared_lock();
     if (h && h == traced) write_snapshot(out_path);
     om__shim_shared_unlock();
