@@ -225,10 +225,10 @@ static int rss_check(void)
     free_list(head);
     long after = bh_rss_kb();
 #if defined(PEER_OBJMEM)
-    /* free memory decays back to the OS after om_config.decay_ms (250):
+    /* free memory decays back to the OS after om_config.decay_ms (1000):
      * wait past the period (+ a quarter: sweeps are that far apart), let a
      * slow path run, and read RSS again; then after om_heap_trim */
-    usleep(400 * 1000);
+    usleep(1300 * 1000);
     void *poke[200];
     for (int i = 0; i < 200; i++) poke[i] = BALLOC(512);
     for (int i = 0; i < 200; i++) BFREE(poke[i]);

@@ -177,7 +177,7 @@ int main(void)
         if (i == 0 && decayed > 0) {
             om_ratio = (double)decayed / (double)before;
             om_trim_ratio = (double)trimmed / (double)before;
-            printf("%-9s %12s %12s %12.1f %12.0f%%  after the decay period (250 ms)\n", "", "", "",
+            printf("%-9s %12s %12s %12.1f %12.0f%%  after the decay period (1 s)\n", "", "", "",
                    decayed / 1024.0, 100 * om_ratio);
             printf("%-9s %12s %12s %12.1f %12.0f%%  after om_heap_trim\n", "", "", "",
                    trimmed / 1024.0, 100 * om_trim_ratio);

@@ -96,8 +96,9 @@ static void size_row(const char *name, const char *what, om_object *o)
 
 int main(int argc, char **argv)
 {
-    /* "bench_objects tuples|dict": objmem only, 10 runs, for perf record;
-     * BENCH_ARENA_CACHE=n sets om_config.arena_cache (an experiment) */
+    /* "bench_objects tuples|dict": objmem only (perf record, and make
+     * bench-counts with BENCH_COUNTS=1); BENCH_ARENA_CACHE=n sets
+     * om_config.arena_cache (an experiment) */
     if (argc > 1) {
         om_config cfg;
         om_config_init(&cfg);
@@ -105,9 +106,9 @@ int main(int argc, char **argv)
         if (ac) cfg.arena_cache = strtoul(ac, NULL, 10);
         heap = om_heap_new(&cfg);
         if (!heap) return 1;
-        for (int i = 0; i < 10; i++) (strcmp(argv[1], "dict") ? tuples_body : dict_body)(NULL);
+        int rc = objects_one(argv[1]);
         om_heap_destroy(heap);
-        return 0;
+        return rc;
     }
     printf("== bench_objects: built-in types, objmem vs CPython 3.11 (C API)\n");
     bh_print_machine(stdout);

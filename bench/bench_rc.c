@@ -115,8 +115,14 @@ static void row(const char *what, double om, const char *pyname, const char *pyw
         printf("%-34s %8.2f %8s %8s   %s\n", what, om, "-", "-", pywhat);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) { /* "bench_rc new16|gc": one workload (make bench-counts) */
+        if (!(heap = om_heap_new(NULL))) return 1;
+        int rc = rc_one(argv[1]);
+        om_heap_destroy(heap);
+        return rc;
+    }
     printf("== bench_rc: reference counting and small objects, objmem vs CPython 3.11\n");
     bh_print_machine(stdout);
 #ifdef HAVE_CPYTHON

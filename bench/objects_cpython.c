@@ -55,9 +55,10 @@ static void size_line(const char *name, PyObject *o)
     Py_DECREF(o);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     Py_Initialize();
+    if (argc > 1) return objects_one(argv[1]); /* one workload (make bench-counts) */
     printf("D CPython %s\n", Py_GetVersion());
     size_line("int", chk(PyLong_FromLong(1000)));
     size_line("float", chk(PyFloat_FromDouble(1.5)));

@@ -42,6 +42,35 @@ static void dict_body(void *ctx)
     DROP(d);
 }
 
+/* The measured bodies, out of line for callgrind --toggle-collect. */
+__attribute__((noinline)) void bench_tuples_body(void *ctx)
+{
+    tuples_body(ctx);
+    BH_BARRIER();
+}
+__attribute__((noinline)) void bench_dict_body(void *ctx)
+{
+    dict_body(ctx);
+    BH_BARRIER();
+}
+
+/* "tuples" or "dict" alone (make bench-counts, bench/counts_obj.list):
+ * under BENCH_COUNTS=1 one warm-up and one counted body and "C <items>",
+ * else "R <what> <ns per item>". */
+static int objects_one(const char *what)
+{
+    void (*body)(void *) = strcmp(what, "dict") == 0 ? bench_dict_body : bench_tuples_body;
+    const char *cs = getenv("BENCH_COUNTS");
+    if (cs && *cs && strcmp(cs, "0")) {
+        body(NULL);
+        body(NULL);
+        printf("C %d\n", OBJ_N);
+    } else {
+        printf("R %s %.3f\n", what, bh_measure_best(body, NULL, 1, 5, OBJ_N));
+    }
+    return 0;
+}
+
 static void objects_run(void)
 {
     printf("R tuples %.3f\n", bh_measure_best(tuples_body, NULL, 1, 5, OBJ_N));

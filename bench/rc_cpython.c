@@ -81,10 +81,11 @@ static PyObject *create(int kind)
 #define DESTROY(o) Py_DECREF(o)
 #include "rc_work.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
     Py_Initialize();
     if (PyType_Ready(&MinType) < 0 || PyType_Ready(&GcType) < 0) return 1;
+    if (argc > 1) return rc_one(argv[1]); /* one workload (make bench-counts) */
     printf("D CPython %s\n", Py_GetVersion());
 
     static PyObject *objs[RC_OBJS];

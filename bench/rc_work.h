@@ -47,4 +47,30 @@ static void create_destroy(void *ctx)
     }
 }
 
+/* The measured body, out of line for callgrind --toggle-collect. */
+__attribute__((noinline)) void bench_cd_body(void *ctx)
+{
+    create_destroy(ctx);
+    BH_BARRIER();
+}
+
+/* "new16" or "gc" alone (make bench-counts, bench/counts_obj.list): under
+ * BENCH_COUNTS=1 one warm-up and one counted body and "C <objects>",
+ * else "R <what> <ns per object>". Kind indices: 0 header-only type, 2 the
+ * 24-byte GC type, on both sides. */
+static int rc_one(const char *what)
+{
+    static cd_ctx c;
+    const char *cs = getenv("BENCH_COUNTS");
+    c.kind = strcmp(what, "gc") == 0 ? 2 : 0;
+    if (cs && *cs && strcmp(cs, "0")) {
+        create_destroy(&c);
+        bench_cd_body(&c);
+        printf("C %.0f\n", CD_OBJECTS);
+    } else {
+        printf("R %s %.3f\n", what, bh_measure_best(bench_cd_body, &c, 1, 7, CD_OBJECTS));
+    }
+    return 0;
+}
+
 #endif

@@ -98,7 +98,7 @@ void om_config_init(om_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->sys = om_sys_default();
     cfg->arena_cache = 2;
-    cfg->decay_ms = 250;
+    cfg->decay_ms = 1000;
     const char *dbg = getenv("OBJMEM_DEBUG");
     if (dbg && *dbg && strcmp(dbg, "0") != 0) cfg->debug = 1;
     const char *stress = getenv("OBJMEM_GC_STRESS");

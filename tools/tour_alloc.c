@@ -136,7 +136,7 @@ int om_tour_arenas(void)
     om_heap_get_stats(h, &st);
     om_tour_say("All freed: %zu %s still mapped, resident for a rebuild: free memory goes back",
                 st.arenas, om_tour_plural(st.arenas, "arena", "arenas"));
-    om_tour_say("to the OS once it has stayed free for om_config.decay_ms (250 ms), or now:");
+    om_tour_say("to the OS once it has stayed free for om_config.decay_ms (1 s), or now:");
     size_t trimmed = om_heap_trim(h);
     om_heap_get_stats(h, &st);
     om_tour_say("om_heap_trim gave back %.1f MiB: %zu %s mapped (%zu of them empty, purged).",

@@ -107,7 +107,7 @@ typedef struct om_config {
     size_t arena_cache; /* empty arenas kept mapped, purged, once their
                            memory has decayed (2)                            */
     long decay_ms;      /* free memory goes back to the OS after it stayed free
-                           this long (250); 0: at once; < 0: only on
+                           this long (1000); 0: at once; < 0: only on
                            om_heap_trim (docs/alloc.md, "Decay")            */
     /* The decay clock, in milliseconds (NULL: the monotonic clock). Any
      * monotonic count will do: one that counts allocations makes the decay

@@ -112,12 +112,11 @@ static void dealloc_full(om_heap *h, om_object *o)
     dealloc_one(h, o);
 }
 
-/* o's count just reached zero: deallocate it now or, nested deeper than
- * OM_DEALLOC_DEPTH in other deallocations, queue it for the outermost,
- * which empties the queue. */
-void om__object_dealloc(om_object *o)
+/* The general case of om__object_dealloc: deallocate o now or, nested
+ * deeper than OM_DEALLOC_DEPTH in other deallocations, queue it for the
+ * outermost, which empties the queue. */
+static om__noinline void dealloc_nested(om_heap *h, om_object *o)
 {
-    om_heap *h = om__heap_of(o);
     int depth = h->obj.deallocating;
     if (depth >= OM_DEALLOC_DEPTH) { /* deep: the outermost loop frees it */
         defer(h, o);
@@ -131,4 +130,20 @@ void om__object_dealloc(om_object *o)
             dealloc_full(h, o);
         }
     h->obj.deallocating = depth;
+}
+
+/* o's count just reached zero. The common plain object (no finalizer, no
+ * weak references, not tracked, no dealloc slot) cannot run anything, drop
+ * a child or be resurrected, so its block goes back at once, with no depth
+ * bookkeeping and no stack frame; everything else takes dealloc_nested. */
+void om__object_dealloc(om_object *o)
+{
+    om_heap *h = om__heap_of(o);
+    const om_type *t = o->type;
+    if (om__likely(!t->dealloc && !t->finalize && !(t->flags & OM_TYPE__OWNS_MEMORY) &&
+                   !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED)))) {
+        free_memory(h, o);
+        return;
+    }
+    dealloc_nested(h, o);
 }

@@ -7,6 +7,8 @@
  */
 #include "gc_test_types.h"
 
+int om_child_under_valgrind(void); /* om_child.h (its unistd.h clashes with link) */
+
 enum { NREF = (1 << 20) + 100 };
 
 static int setup(void **state)
@@ -14,6 +16,12 @@ static int setup(void **state)
     reset_globals();
     return om_test_setup_nostress(state); /* a million objects */
 }
+
+/* Under memcheck a million objects take minutes: the first case only. */
+#define SKIP_UNDER_MEMCHECK()                                                                      \
+    do {                                                                                           \
+        if (om_child_under_valgrind()) skip();                                                     \
+    } while (0)
 
 /* The hub: a list of NREF nodes of type t, each with slot 0 = the hub.
  * Returns the hub (a new reference: the caller's). */
@@ -45,6 +53,7 @@ static void test_gc_bigrefs_full_collection_frees_hub_cycle(void **state)
 
 static void test_gc_bigrefs_young_collection_frees_hub_cycle(void **state)
 {
+    SKIP_UNDER_MEMCHECK();
     om_heap *h = OM_HEAP(state);
     om_gc_disable(h);
     size_t before = live_objects(h);
@@ -58,6 +67,7 @@ static void test_gc_bigrefs_young_collection_frees_hub_cycle(void **state)
  * check): the hub's count is past the scratch field there too. */
 static void test_gc_bigrefs_after_finalizers(void **state)
 {
+    SKIP_UNDER_MEMCHECK();
     om_heap *h = OM_HEAP(state);
     om_gc_disable(h);
     size_t before = live_objects(h);
@@ -72,6 +82,7 @@ static void test_gc_bigrefs_after_finalizers(void **state)
  * every node; after that reference goes, everything is collected. */
 static void test_gc_bigrefs_reachable_hub_survives(void **state)
 {
+    SKIP_UNDER_MEMCHECK();
     om_heap *h = OM_HEAP(state);
     om_gc_disable(h);
     size_t before = live_objects(h);
@@ -99,8 +110,7 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_bigrefs_young_collection_frees_hub_cycle, setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_bigrefs_after_finalizers, setup,
-                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_bigrefs_after_finalizers, setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_bigrefs_reachable_hub_survives, setup,
                                         om_test_teardown),
     };
