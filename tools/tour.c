@@ -22,6 +22,7 @@ static const om_tour_section sections[] = {
     {"referrers", "Who holds the leak: a snapshot diff, then get_referrers", om_tour_referrers},
     {"roots", "Who holds it, exactly: roots, the shortest chain, a picture", om_tour_roots},
     {"debug", "Debug hooks: an overrun caught (in a child process)", om_tour_debug},
+    {"misuse", "Misuse refused: shared tuples, two heaps, keyed tuple hashes", om_tour_misuse},
 };
 
 void om_tour_say(const char *fmt, ...)

@@ -31,6 +31,7 @@ int om_tour_trace(void);
 /* Write the tour_trace workload's two snapshots (before and after a leak). */
 int om_tour_trace_dumps(const char *old_path, const char *new_path);
 int om_tour_gc(void);
+int om_tour_misuse(void);
 int om_tour_finalizers(void);
 int om_tour_weakrefs(void);
 int om_tour_referrers(void);
