@@ -45,7 +45,7 @@ static struct {
     const uint8_t *p, *end;
     /* accepted cross-heap stores (the release hole): container, item heap */
     struct {
-        om_object *list;
+        om_object *list, *item; /* item: borrowed, the list holds it */
         int from, to;
     } foreign[64];
     int nforeign;
@@ -79,10 +79,13 @@ static void undo_foreign(int i)
 {
     for (int k = 0; k < g.nforeign;) {
         if (g.foreign[k].from == i || g.foreign[k].to == i) {
+            /* the recorded item, not the last one: a list may hold
+             * foreign items of several heaps, undone in any order */
             om_object *l = g.foreign[k].list;
-            om_object *v = om_list_pop(l, -1);
-            CHECK(v != NULL);
-            om_decref(v);
+            ptrdiff_t at = (ptrdiff_t)om_list_len(l) - 1;
+            while (at >= 0 && om_list_get_borrow(l, at) != g.foreign[k].item) at--;
+            CHECK(at >= 0);
+            CHECK(om_list_delete(l, at) == 0);
             g.foreign[k] = g.foreign[--g.nforeign];
         } else {
             k++;
@@ -127,6 +130,7 @@ static void store(int to, int from, unsigned which, unsigned item)
             return;
         }
         g.foreign[g.nforeign].list = c;
+        g.foreign[g.nforeign].item = v;
         g.foreign[g.nforeign].from = from;
         g.foreign[g.nforeign++].to = to;
     } else { /* a dict: the key is the container's own, the value foreign */
