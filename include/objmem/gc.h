@@ -195,7 +195,7 @@ enum {
  * collection) or OM_EFOREIGN (reaching is not a live object of h).
  * Cost: one sweep and traverse of the tracked objects, as a full
  * collection's first phase; with reaching or OM_GC_ROOTS_UNTRACKED a heap
- * graph of every object (about 30 bytes per object and 8 per reference,
+ * graph of every object (about 44 bytes per object and 8 per reference,
  * freed before returning), and no recursion.
  */
 om_gc_root *om_gc_get_roots(om_heap *h, om_object *reaching, unsigned flags, size_t *n);
