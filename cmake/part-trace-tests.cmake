@@ -37,5 +37,5 @@ if(OM_BUILD_TESTS AND OM_BUILD_TOOLS AND OM_PYTHON3 AND NOT OM_SANITIZE
    AND CMAKE_C_COMPILER_ID STREQUAL "GNU")
   add_test(NAME doc_leak_hunting
            COMMAND ${OM_PYTHON3} ${PROJECT_SOURCE_DIR}/tests/docs/leak_guide.py ${CMAKE_BINARY_DIR} --check)
-  set_tests_properties(doc_leak_hunting PROPERTIES LABELS unit TIMEOUT 120)
+  set_tests_properties(doc_leak_hunting PROPERTIES LABELS "unit;doc" TIMEOUT 120)
 endif()

@@ -6,5 +6,7 @@ if(OM_VALGRIND AND OM_BUILD_TESTS)
   set(MEMORYCHECK_COMMAND_OPTIONS
       "--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
       CACHE STRING "Valgrind options for ctest -T memcheck")
+  # libunwind's probe of memory by write(2) (tests/valgrind.supp)
+  set(MEMORYCHECK_SUPPRESSIONS_FILE ${PROJECT_SOURCE_DIR}/tests/valgrind.supp)
   include(CTest)
 endif()
