@@ -169,6 +169,11 @@ int main(int argc, char **argv)
     printf("\nimmortal check: mortal pair %.2f ns vs bare ++/-- %.2f ns (%+.0f%%); "
            "immortal pair %.2f ns\n",
            pair, plain, 100 * (pair / plain - 1), immortal);
+    double py16 = py_ns("new16");
+    if (py16 > 0) /* issue 14, item 4 (make bench-counts gives the instruction ratio) */
+        printf("\ntargets:\n  om_new + om_decref <= 0.7x CPython's PyObject_New + Py_DECREF: %s "
+               "(%.2fx)\n",
+               cd[0] / py16 <= 0.7 ? "met" : "NOT met", cd[0] / py16);
 
     for (int i = 0; i < RC_OBJS; i++) om_decref(objs[i]);
     om_heap_destroy(heap); /* releases the immortal ones */

@@ -288,8 +288,7 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
     size_t slot;
     if (om__unlikely(!d || !key || !value))
         err = d ? om__err(om_heap_of(o), OM_EINVAL, "om_dict_set: NULL key or value") : OM_ETYPE;
-    else if ((err = om__check_item_heap(o, key, "om_dict_set")) == 0 &&
-             (err = om__check_item_heap(o, value, "om_dict_set")) == 0)
+    else if ((err = om__check_items_heap(o, key, value, "om_dict_set")) == 0)
         err = key_hash(key, &hash);
     ptrdiff_t ix = err ? IX_EMPTY : lookup(d, key, hash, &slot, &err);
     if (om__unlikely(err < 0)) goto fail;

@@ -130,6 +130,26 @@ static int range_err(om_object *o, const char *fn, ptrdiff_t i)
                    ((om__list *)o)->len);
 }
 
+/* An append that grows the list or involves a debug-mode heap: the item's
+ * heap is checked (types_impl.h), in release too when the list grows. */
+static om__noinline int append_slow(om_object *o, om__list *l, om_object *v)
+{
+    int rc = om__check_item_heap(o, v, "om_list_append");
+    if (!rc && l->len == l->alloc) {
+        om_heap *h = om__heap_of(o);
+        if (om__unlikely(om__heap_of(v) != h))
+            rc = om__foreign_item(o, v, "om_list_append");
+        else if (list_resize_in(h, l, l->len + 1) < 0)
+            rc = OM_ENOMEM;
+    }
+    if (rc < 0) {
+        om_decref(v);
+        return rc;
+    }
+    l->items[l->len++] = v;
+    return 0;
+}
+
 int om_list_append_steal(om_object *o, om_object *v)
 {
     om__list *l = as_list(o, "om_list_append");
@@ -137,18 +157,8 @@ int om_list_append_steal(om_object *o, om_object *v)
         om_xdecref(v);
         return l ? om__err(om_heap_of(o), OM_EINVAL, "om_list_append: NULL item") : OM_ETYPE;
     }
-    int rc = om__check_item_heap(o, v, "om_list_append");
-    if (om__unlikely(l->len == l->alloc) && !rc) { /* growth: check in release too */
-        om_heap *h = om__heap_of(o);
-        if (om__unlikely(om__heap_of(v) != h))
-            rc = om__foreign_item(o, v, "om_list_append");
-        else if (list_resize_in(h, l, l->len + 1) < 0)
-            rc = OM_ENOMEM;
-    }
-    if (om__unlikely(rc < 0)) {
-        om_decref(v);
-        return rc;
-    }
+    if (om__unlikely(l->len == l->alloc || ((o->gc | v->gc) & OM_GCW_DEBUG)))
+        return append_slow(o, l, v);
     l->items[l->len++] = v;
     return 0;
 }

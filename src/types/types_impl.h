@@ -56,6 +56,15 @@ static inline int om__check_item_heap(om_object *c, const om_object *v, const ch
     return om__foreign_item(c, v, fn);
 }
 
+/* The same for two objects stored together (a dict's key and value). */
+static inline int om__check_items_heap(om_object *c, const om_object *a, const om_object *b,
+                                       const char *fn)
+{
+    if (om__likely(!((c->gc | a->gc | b->gc) & OM_GCW_DEBUG))) return 0;
+    int rc = om__foreign_item(c, a, fn);
+    return rc ? rc : om__foreign_item(c, b, fn);
+}
+
 /* Resolve a Python index (negative counts from the end) against len:
  * 0 and *out, or -1. */
 static inline int om__index(ptrdiff_t i, size_t len, size_t *out)
