@@ -50,7 +50,7 @@ valgrind:
 	@$(DEPS) valgrind
 	cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=Debug -DOM_VALGRIND=ON -DOM_DEBUG_LEVEL=1 $(CMAKE_COMMON) >/dev/null
 	cmake --build build/valgrind -j $(JOBS)
-	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -LE "slow|cpython|preload|doc|browser" \
+	cd build/valgrind && ctest --output-on-failure -j $(JOBS) -LE "slow|cpython|preload|doc|browser|shell" \
 		-T memcheck --overwrite MemoryCheckCommandOptions="--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no"
 
 bench:

@@ -49,7 +49,7 @@ set(OM_HTML_OK ${_om_html_ok})
 # The command line as a Unix tool (tests/tools/test_cli.sh).
 if(OM_BUILD_TOOLS AND OM_BUILD_TESTS)
   add_test(NAME tool_cli COMMAND sh ${PROJECT_SOURCE_DIR}/tests/tools/test_cli.sh $<TARGET_FILE:objmem>)
-  set_tests_properties(tool_cli PROPERTIES LABELS unit TIMEOUT 120)
+  set_tests_properties(tool_cli PROPERTIES LABELS "unit;shell" TIMEOUT 120)
 endif()
 # The report in headless Chromium (tests/tools/test_html_browser.sh):
 # skipped (exit 77) where chromium is not installed.

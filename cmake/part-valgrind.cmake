@@ -7,6 +7,7 @@ if(OM_VALGRIND AND OM_BUILD_TESTS)
       "--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
       CACHE STRING "Valgrind options for ctest -T memcheck")
   # libunwind's probe of memory by write(2) (tests/valgrind.supp)
-  set(MEMORYCHECK_SUPPRESSIONS_FILE ${PROJECT_SOURCE_DIR}/tests/valgrind.supp)
+  set(MEMORYCHECK_SUPPRESSIONS_FILE ${PROJECT_SOURCE_DIR}/tests/valgrind.supp CACHE FILEPATH
+      "Valgrind suppressions for ctest -T memcheck")
   include(CTest)
 endif()

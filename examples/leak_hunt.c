@@ -156,22 +156,24 @@ int main(int argc, char **argv)
 
     /* 2. the same snapshots, and the peak's, as files for `objmem snapshot` */
     om_snapshot *peak = om_trace_take_peak_snapshot(h);
+    int rc = 0;
     if (dir) {
         if (!peak || dump(before, dir, "before.omsnap") < 0 || dump(after, dir, "after.omsnap") < 0 ||
             dump(peak, dir, "peak.omsnap") < 0) {
             fprintf(stderr, "leak_hunt: writing the snapshots failed: %s\n", om_errmsg(h));
-            return 1;
+            rc = 1;
+        } else {
+            printf("[2] wrote %s/before.omsnap, after.omsnap and peak.omsnap\n", dir);
         }
-        printf("[2] wrote %s/before.omsnap, after.omsnap and peak.omsnap\n", dir);
     }
-    int rc = who_holds(h, st);
+    if (rc == 0) rc = who_holds(h, st);
     om_stats_free(st);
     om_snapshot_free(peak);
     om_snapshot_free(before);
     om_snapshot_free(after);
 
     /* 4. we "forget" the server: the leak reports at destroy name it all */
-    printf("[4] om_heap_destroy with report_leaks = 1 (the report goes to stderr):\n");
+    if (rc == 0) printf("[4] om_heap_destroy with report_leaks = 1 (the report goes to stderr):\n");
     fflush(stdout);
     om_heap_destroy(h);
     return rc;

@@ -14,7 +14,7 @@ enum { NOBJ = 3000, CALLS = 6 };
 /* One call of the family; 0 when it succeeded, 1 when it failed cleanly. */
 static int call(om_heap *h, int which, om_object *target)
 {
-    size_t n;
+    size_t n = 0;
     switch (which) {
     case 0: {
         om_gc_root *r = om_gc_get_roots(h, NULL, 0, &n);

@@ -107,17 +107,19 @@ static void seam_purge(void *ctx, void *p, size_t size)
     madvise(p, size, MADV_DONTNEED);
 }
 
+/* Like glibc, no object larger than PTRDIFF_MAX: refused here, before
+ * the C library (or a sanitizer's or Valgrind's malloc) sees the size. */
 static void *seam_malloc(void *ctx, size_t size)
 {
     (void)ctx;
-    return sys_malloc(size);
+    return size > PTRDIFF_MAX ? NULL : sys_malloc(size);
 }
 
 static void *seam_realloc(void *ctx, void *p, size_t old_size, size_t size)
 {
     (void)ctx;
     (void)old_size;
-    return sys_realloc(p, size);
+    return size > PTRDIFF_MAX ? NULL : sys_realloc(p, size);
 }
 
 static void seam_free(void *ctx, void *p, size_t size)
