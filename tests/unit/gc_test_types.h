@@ -148,6 +148,24 @@ static inline void reset_globals(void)
     g_finalize_hook = NULL;
 }
 
+/* Fresh heap per case with the globals above reset: the plain, the
+ * no-stress (million-object and counting cases) and the debug-mode one. */
+static __attribute__((unused)) int gc_setup(void **state)
+{
+    reset_globals();
+    return om_test_setup(state);
+}
+static __attribute__((unused)) int gc_setup_nostress(void **state)
+{
+    reset_globals();
+    return om_test_setup_nostress(state);
+}
+static __attribute__((unused)) int gc_setup_debug(void **state)
+{
+    reset_globals();
+    return om_test_setup_debug(state);
+}
+
 static inline size_t live_objects(om_heap *h)
 {
     om_heap_stats st;

@@ -7,20 +7,8 @@
  */
 #include "gc_test_types.h"
 
-static int setup(void **state)
-{
-    reset_globals();
-    return om_test_setup(state);
-}
-
-/* Cases that build millions of objects, and cases that count collections
- * or check generations: never under gc_stress (OBJMEM_GC_STRESS=1). */
-static int setup_nostress(void **state)
-{
-    reset_globals();
-    return om_test_setup_nostress(state);
-}
-
+/* Million-object and counting cases on a debug-mode heap: never under
+ * gc_stress (OBJMEM_GC_STRESS=1). */
 static int setup_debug_nostress(void **state)
 {
     reset_globals();
@@ -30,13 +18,6 @@ static int setup_debug_nostress(void **state)
     cfg.gc_stress = 0;
     *state = om_heap_new(&cfg);
     return *state ? 0 : -1;
-}
-
-/* The same cases on a debug-mode heap (objects after a debug prefix). */
-static int setup_debug(void **state)
-{
-    reset_globals();
-    return om_test_setup_debug(state);
 }
 
 /* ------------------------------------------------------------- basics */
@@ -863,51 +844,51 @@ static void test_gc_destroy_collects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_gc_self_reference, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_reachable_survive, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_nothing_tracked, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_is_tracked, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_immortal_and_saturated, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_cycle_with_finalizers, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_resurrection, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_resurrect_other_member, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_finalizer_creates_garbage, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup,
+        cmocka_unit_test_setup_teardown(test_gc_self_reference, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_reachable_survive, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_nothing_tracked, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_is_tracked, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_immortal_and_saturated, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_cycle_with_finalizers, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_resurrection, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_resurrect_other_member, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_finalizer_creates_garbage, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_saveall, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_debug_output, setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_collect_inside_finalizer_deferred, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_saveall, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_debug_output, gc_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_collect_inside_finalizer_deferred, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_untrack_during_collection, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_counts, setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_untrack_during_collection, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_counts, gc_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_threshold_triggers, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_threshold_triggers, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_full_needs_pending, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_full_needs_pending, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_freeze, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_callbacks_and_stats, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_freeze, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_callbacks_and_stats, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, setup,
+        cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_referrers_referents, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_referrers_referents, gc_setup, om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
-        cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, gc_setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_gc_collect_during_dealloc),
-        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, setup_debug,
+        cmocka_unit_test_setup_teardown(test_gc_cycle_of_several_types, gc_setup_debug,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_resurrection, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, setup_debug,
+        cmocka_unit_test_setup_teardown(test_gc_resurrection, gc_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_legacy_finalizer_uncollectable, gc_setup_debug,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, setup_debug_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_freeze, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_long_chain_small_stack, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_freeze, gc_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_long_chain_small_stack, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, gc_setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_gc_oom_abandons_cleanly),
         cmocka_unit_test(test_gc_destroy_collects),

@@ -6,12 +6,6 @@
  */
 #include "gc_test_types.h"
 
-static int setup(void **state)
-{
-    reset_globals();
-    return om_test_setup(state);
-}
-
 static const om_gc_type_count *row(const om_gc_counts *c, const om_type *t)
 {
     for (size_t i = 0; i < c->n; i++)
@@ -123,10 +117,10 @@ static void test_growth_thousands_of_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_growth_counts_and_diff, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_growth_new_objects_youngest_first, setup,
+        cmocka_unit_test_setup_teardown(test_growth_counts_and_diff, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_growth_new_objects_youngest_first, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_growth_thousands_of_types, setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_growth_thousands_of_types, gc_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,12 +10,6 @@
 
 #include "gc_test_types.h"
 
-static int setup(void **state)
-{
-    reset_globals();
-    return om_test_setup(state);
-}
-
 /* What fn wrote to a temporary file, NUL-terminated (free it). */
 static char *slurp(FILE *f)
 {
@@ -229,13 +223,13 @@ static void test_pictures_heapsnapshot_empty_heap_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pictures_dot_referents, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_pictures_dot_referrers_to_the_root, setup,
+        cmocka_unit_test_setup_teardown(test_pictures_dot_referents, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_pictures_dot_referrers_to_the_root, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_pictures_dot_limits, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_pictures_heapsnapshot_schema_and_counts, setup,
+        cmocka_unit_test_setup_teardown(test_pictures_dot_limits, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_pictures_heapsnapshot_schema_and_counts, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_pictures_heapsnapshot_empty_heap_and_errors, setup,
+        cmocka_unit_test_setup_teardown(test_pictures_heapsnapshot_empty_heap_and_errors, gc_setup,
                                         om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,25 +8,6 @@
  */
 #include "gc_test_types.h"
 
-static int setup(void **state)
-{
-    reset_globals();
-    return om_test_setup(state);
-}
-
-static int setup_nostress(void **state)
-{
-    reset_globals();
-    return om_test_setup_nostress(state);
-}
-
-/* The same cases on a debug-mode heap (objects after a debug prefix). */
-static int setup_debug(void **state)
-{
-    reset_globals();
-    return om_test_setup_debug(state);
-}
-
 /* A node type that names its slots ("slot[2]"). */
 static int named_name(om_object *o, const om_object *child, char *buf, size_t n)
 {
@@ -629,34 +610,34 @@ static void test_roots_huge_graphs_small_stack(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_roots_from_c_variables, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_none, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_no_lazy_untracking, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_roots_from_c_variables, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_none, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_no_lazy_untracking, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_cycle_held_once, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_roots_cycle_held_once, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_in_another_heap, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_collect_across_heaps, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_roots_in_another_heap, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_collect_across_heaps, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_frozen_holder_counts_as_outside, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_roots_frozen_holder_counts_as_outside, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_reaching_two_roots_nearest_first, setup,
+        cmocka_unit_test_setup_teardown(test_roots_reaching_two_roots_nearest_first, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_chain_through_builtins, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_untracked_flag, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_saturated_count_exact, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_roots_chain_through_builtins, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_untracked_flag, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_saturated_count_exact, gc_setup_nostress,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_errors, setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_refused_during_collection, setup,
+        cmocka_unit_test_setup_teardown(test_roots_errors, gc_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_refused_during_collection, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_then_collect, setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_every_call_leaves_state, setup_nostress,
+        cmocka_unit_test_setup_teardown(test_roots_then_collect, gc_setup_nostress, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_every_call_leaves_state, gc_setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_roots_huge_graphs_small_stack),
-        cmocka_unit_test_setup_teardown(test_roots_from_c_variables, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_reaching_two_roots_nearest_first, setup_debug,
+        cmocka_unit_test_setup_teardown(test_roots_from_c_variables, gc_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_roots_reaching_two_roots_nearest_first, gc_setup_debug,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_roots_chain_through_builtins, setup_debug,
+        cmocka_unit_test_setup_teardown(test_roots_chain_through_builtins, gc_setup_debug,
                                         om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

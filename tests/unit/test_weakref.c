@@ -5,18 +5,6 @@
  */
 #include "gc_test_types.h"
 
-static int setup(void **state)
-{
-    reset_globals();
-    return om_test_setup(state);
-}
-
-static int setup_debug(void **state)
-{
-    reset_globals();
-    return om_test_setup_debug(state);
-}
-
 typedef struct cb_rec {
     int calls;
     om_object *last_wr;
@@ -258,24 +246,24 @@ static void test_weakref_large_referent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_weakref_basic, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_count_and_order, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_dies_first, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_requires_weakrefable, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_table_many, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_to_cycle_reachable_wr, setup,
+        cmocka_unit_test_setup_teardown(test_weakref_basic, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_count_and_order, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_dies_first, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_requires_weakrefable, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_table_many, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_to_cycle_reachable_wr, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_in_cycle_no_callback, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_cleared_before_finalizers, setup,
+        cmocka_unit_test_setup_teardown(test_weakref_in_cycle_no_callback, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_cleared_before_finalizers, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_callback_resurrects, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_callback_drops_weakref, setup,
+        cmocka_unit_test_setup_teardown(test_weakref_callback_resurrects, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_callback_drops_weakref, gc_setup,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_large_referent, setup, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_large_referent, setup_debug, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_to_cycle_reachable_wr, setup_debug,
+        cmocka_unit_test_setup_teardown(test_weakref_large_referent, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_large_referent, gc_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_to_cycle_reachable_wr, gc_setup_debug,
                                         om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_weakref_table_many, setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_weakref_table_many, gc_setup_debug, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
