@@ -147,7 +147,8 @@ int main(int argc, char **argv)
         if (!heap) return 1;
         int rc = gc_one(argv[1], argc > 2 ? argv[2] : "lists");
         om_heap_destroy(heap);
-        if (rc) fprintf(stderr, "usage: bench_gc [first|repeat|garbage|churn|gen0 [lists|nodes]]\n");
+        if (rc)
+            fprintf(stderr, "usage: bench_gc [first|repeat|garbage|churn|gen0 [lists|nodes]]\n");
         return rc;
     }
     const char *b = getenv("BENCH_BIG");

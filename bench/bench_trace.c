@@ -151,14 +151,13 @@ int main(void)
            nalloc, (double)nalloc / N, py_alloc, py_alloc / N);
     printf("\n%-30s %12s %14s %14s %10s %10s\n", "tracing", "objmem ns/el", "objmem +ns/al",
            "CPython +ns/al", "om/CPython", "B/trace");
-    printf("%-30s %12.1f %14s %14s %10s %10s   (CPython off: %.1f ns/el)\n", "off", t_off, "-",
-           "-", "-", "-", py_get("off"));
+    printf("%-30s %12.1f %14s %14s %10s %10s   (CPython off: %.1f ns/el)\n", "off", t_off, "-", "-",
+           "-", "-", py_get("off"));
     const char *pyk[2] = {"nframe1", "nframe10"};
     double ratio[NROWS];
     for (int k = 0; k < NROWS; k++) {
         double oadd = (t_tr[k] - t_off) * N / (double)nalloc;
-        double padd =
-            py_alloc > 0 ? (py_get(pyk[rows[k].py]) - py_get("off")) * N / py_alloc : 0;
+        double padd = py_alloc > 0 ? (py_get(pyk[rows[k].py]) - py_get("off")) * N / py_alloc : 0;
         ratio[k] = padd > 0 ? oadd / padd : 0;
         printf("%-30s %12.1f %14.1f %14.1f %10.3f %10.1f\n", rows[k].name, t_tr[k], oadd, padd,
                ratio[k], mem_per[k]);

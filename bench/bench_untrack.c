@@ -154,13 +154,12 @@ int main(int argc, char **argv)
 #endif
     printf("\nprocess CPU time; ratio = CPython / objmem (above 1: objmem faster)\n");
     printf("%-44s %10s %10s %8s   %s\n", "workload", "objmem", "CPython", "ratio", "unit");
-    row("tracked objects after the build", "tracked_built", "objects (runtime's own excluded)",
-        0);
+    row("tracked objects after the build", "tracked_built", "objects (runtime's own excluded)", 0);
     row("tracked objects after one full collection", "tracked_after", "objects", 0);
     row("first full collection (untracks the tuples)", "first_full", "ns/object built", 1);
     row("later full collections", "later_full", "ns/object built (median of 5)", 1);
     double f = get(0, "first_full"), l = get(0, "later_full");
-    if (f > 0 && l > 0) printf("\nobjmem: a later full collection costs %.1f%% of the first\n",
-                               100.0 * l / f);
+    if (f > 0 && l > 0)
+        printf("\nobjmem: a later full collection costs %.1f%% of the first\n", 100.0 * l / f);
     return 0;
 }

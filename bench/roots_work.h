@@ -75,8 +75,7 @@ static void roots_run_all(size_t n, int reps)
            reps);
     printf("%-38s %10.2fx  target <= 1.00x: %s\n", "roots: get_roots / full collection",
            roots / full, roots <= full ? "met" : "NOT met");
-    printf("%-38s %10.2f   ns/object (median of 3)\n", "roots: get_roots reaching one list",
-           reach);
+    printf("%-38s %10.2f   ns/object (median of 3)\n", "roots: get_roots reaching one list", reach);
     printf("%-38s %10.2f   ns/object (median of 3)\n", "roots: om_gc_find_chain to one list",
            chain);
     if (!b.ok) printf("roots: WRONG RESULT (a call failed or found the wrong roots)\n");

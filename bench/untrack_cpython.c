@@ -58,16 +58,16 @@ static Py_ssize_t tracked(void)
     return n;
 }
 
-#define OBJ                 PyObject *
-#define LIST_NEW()          PyList_New(0)
-#define APPEND_STEAL(l, o)  append_steal((l), (o))
-#define TUPLE2_LATE(a, b)   tuple2_late((a), (b))
-#define INT(i)              PyLong_FromSize_t(1000 + (i))
-#define STR(i)              str_of(i)
-#define DICT1_STEAL(k, v)   dict1((k), (v))
-#define DROP(o)             Py_DECREF(o)
-#define COLLECT_FULL()      collect_full()
-#define TRACKED()           tracked()
+#define OBJ                PyObject *
+#define LIST_NEW()         PyList_New(0)
+#define APPEND_STEAL(l, o) append_steal((l), (o))
+#define TUPLE2_LATE(a, b)  tuple2_late((a), (b))
+#define INT(i)             PyLong_FromSize_t(1000 + (i))
+#define STR(i)             str_of(i)
+#define DICT1_STEAL(k, v)  dict1((k), (v))
+#define DROP(o)            Py_DECREF(o)
+#define COLLECT_FULL()     collect_full()
+#define TRACKED()          tracked()
 #include "untrack_work.h"
 
 int main(int argc, char **argv)

@@ -102,7 +102,8 @@ static int who_holds(om_heap *h, const om_stats *st)
         om_traceback *tb = om_trace_object_traceback(objs[i]);
         for (size_t k = 0; tb && tb->nframe && k < top && !leaked; k++) {
             const om_frame *f = &st->items[k].traceback.frames[0];
-            if (tb->frames[0].lineno == f->lineno && strcmp(tb->frames[0].filename, f->filename) == 0)
+            if (tb->frames[0].lineno == f->lineno &&
+                strcmp(tb->frames[0].filename, f->filename) == 0)
                 leaked = om_incref(objs[i]);
         }
         om_traceback_free(h, tb);
@@ -158,8 +159,8 @@ int main(int argc, char **argv)
     om_snapshot *peak = om_trace_take_peak_snapshot(h);
     int rc = 0;
     if (dir) {
-        if (!peak || dump(before, dir, "before.omsnap") < 0 || dump(after, dir, "after.omsnap") < 0 ||
-            dump(peak, dir, "peak.omsnap") < 0) {
+        if (!peak || dump(before, dir, "before.omsnap") < 0 ||
+            dump(after, dir, "after.omsnap") < 0 || dump(peak, dir, "peak.omsnap") < 0) {
             fprintf(stderr, "leak_hunt: writing the snapshots failed: %s\n", om_errmsg(h));
             rc = 1;
         } else {

@@ -13,13 +13,12 @@
 #define OM_ASSET(sym, file)                                                                        \
     ".pushsection .rodata\n.balign 16\n.globl " sym "\n" sym ":\n.incbin \"" OM_HTML_ASSETS        \
     "/node_modules/" file "\"\n.byte 0\n.popsection\n"
-__asm__(OM_ASSET("om_html_d3_js", "d3/dist/d3.min.js")
-            OM_ASSET("om_html_d3_licence", "d3/LICENSE")
-                OM_ASSET("om_html_fg_js", "d3-flame-graph/dist/d3-flamegraph.min.js")
-                    OM_ASSET("om_html_fg_colors_js",
-                             "d3-flame-graph/dist/d3-flamegraph-colorMapper.min.js")
-                        OM_ASSET("om_html_fg_css", "d3-flame-graph/dist/d3-flamegraph.css")
-                            OM_ASSET("om_html_fg_licence", "d3-flame-graph/LICENSE"));
+__asm__(OM_ASSET("om_html_d3_js", "d3/dist/d3.min.js") OM_ASSET("om_html_d3_licence", "d3/LICENSE")
+            OM_ASSET("om_html_fg_js", "d3-flame-graph/dist/d3-flamegraph.min.js")
+                OM_ASSET("om_html_fg_colors_js",
+                         "d3-flame-graph/dist/d3-flamegraph-colorMapper.min.js")
+                    OM_ASSET("om_html_fg_css", "d3-flame-graph/dist/d3-flamegraph.css")
+                        OM_ASSET("om_html_fg_licence", "d3-flame-graph/LICENSE"));
 const int om_html_assets_ok = 1;
 #else
 const char om_html_d3_js[] = "", om_html_d3_licence[] = "", om_html_fg_js[] = "",

@@ -18,7 +18,7 @@ typedef struct om_cli_opts {
     om_stat_key key;
     long n; /* -n: groups shown                         */
     int cumulative;
-    int all_frames; /* --include/--exclude look at every frame  */
+    int all_frames;  /* --include/--exclude look at every frame  */
     const char *out; /* -o FILE                                 */
     const char *files[2];
     int nfiles;

@@ -260,10 +260,9 @@ static int top_or_diff(om_heap *h, const om_cli_opts *o, int diff)
                                       : om_snapshot_statistics(a, o->key, o->cumulative);
     if (a && (b || !diff) && !st) fprintf(stderr, "objmem snapshot %s: %s\n", o->cmd, om_errmsg(h));
     if (st) {
-        static const char *what[3][2] = {{"file", "files"}, {"line", "lines"},
-                                         {"traceback", "tracebacks"}};
-        printf("[ Top %ld %s%s ]\n", o->n, diff ? "differences by " : "",
-               what[o->key][o->n != 1]);
+        static const char *what[3][2] = {
+            {"file", "files"}, {"line", "lines"}, {"traceback", "tracebacks"}};
+        printf("[ Top %ld %s%s ]\n", o->n, diff ? "differences by " : "", what[o->key][o->n != 1]);
         for (size_t i = 0; i < st->n && (long)i < o->n; i++) {
             printf("#%zu: ", i + 1);
             print_stat(o, &st->items[i], o->key, diff);
@@ -337,7 +336,7 @@ static int run_diff(om_heap *h, const om_cli_opts *o)
 }
 
 static const subcmd subcmds[] = {
-    {"top", 1, 1, run_top},       {"diff", 2, 2, run_diff},    {"folded", 1, 1, folded},
+    {"top", 1, 1, run_top},      {"diff", 2, 2, run_diff},    {"folded", 1, 1, folded},
     {"plot", 1, 1, om_cli_plot}, {"html", 1, 2, om_cli_html},
 };
 

@@ -20,12 +20,23 @@ static void put_html(FILE *out, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc((unsigned char)*s < 0x20 ? '?' : *s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        default:
+            fputc((unsigned char)*s < 0x20 ? '?' : *s, out);
         }
     }
 }
@@ -163,9 +174,10 @@ static const char *const page_css =
 
 static void put_table(FILE *out, const om_stats *st, long n, int diff)
 {
-    fprintf(out, "<table id=\"top\"><tr><th>#</th><th class=\"site\">site</th>"
-                 "<th class=\"site\">function</th><th>size</th>%s<th>blocks</th>%s"
-                 "<th>average</th></tr>\n",
+    fprintf(out,
+            "<table id=\"top\"><tr><th>#</th><th class=\"site\">site</th>"
+            "<th class=\"site\">function</th><th>size</th>%s<th>blocks</th>%s"
+            "<th>average</th></tr>\n",
             diff ? "<th>size change</th>" : "", diff ? "<th>change</th>" : "");
     for (size_t i = 0; i < st->n && (long)i < n; i++) {
         const om_stat *g = &st->items[i];
@@ -227,8 +239,8 @@ static void put_summary(FILE *out, const om_cli_opts *o, const om_snapshot *s, c
 
 static void put_script(FILE *out, const tree *t, int diff)
 {
-    fprintf(out, "<script>%s</script>\n<script>%s</script>\n<script>%s</script>\n",
-            om_html_d3_js, om_html_fg_js, om_html_fg_colors_js);
+    fprintf(out, "<script>%s</script>\n<script>%s</script>\n<script>%s</script>\n", om_html_d3_js,
+            om_html_fg_js, om_html_fg_colors_js);
     fputs("<script>\nvar data = ", out);
     put_tree(out, t, 0, diff);
     fprintf(out,
@@ -255,8 +267,9 @@ static void put_page(FILE *out, const om_cli_opts *o, const om_snapshot *s, cons
     fprintf(out, "</title>\n<style>%s\n%s</style>\n</head><body>\n", om_html_fg_css, page_css);
     fprintf(out, "<h1>objmem %s</h1>\n", diff ? "memory diff" : "memory report");
     put_summary(out, o, s, by_tb, diff);
-    fprintf(out, "<h2>%s by allocation traceback (click to zoom)</h2>\n<div id=\"details\"></div>"
-                 "<div id=\"flame\"></div>\n",
+    fprintf(out,
+            "<h2>%s by allocation traceback (click to zoom)</h2>\n<div id=\"details\"></div>"
+            "<div id=\"flame\"></div>\n",
             diff ? "Live memory and its change" : "Live memory");
     fprintf(out, "<h2>Top allocation sites%s</h2>\n", diff ? " by change" : "");
     put_table(out, by_line, o->n, diff);

@@ -71,8 +71,8 @@ int om_cli_plot_svg(FILE *out, const om_snapshot *s, int width, int height)
                 left, y, width - right, y, left - 6, y + 4, lab);
         if (has_rss) {
             axis_label(lab, sizeof lab, rmax * k / 4);
-            fprintf(out, "<text x=\"%d\" y=\"%.1f\" fill=\"#888\">%s</text>\n",
-                    width - right + 6, y + 4, lab);
+            fprintf(out, "<text x=\"%d\" y=\"%.1f\" fill=\"#888\">%s</text>\n", width - right + 6,
+                    y + 4, lab);
         }
         double t = tmax * k / 4 / 1e9;
         fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g s</text>\n",
@@ -100,8 +100,10 @@ int om_cli_plot_svg(FILE *out, const om_snapshot *s, int width, int height)
     fprintf(out,
             "<text x=\"%d\" y=\"18\" fill=\"#c0392b\">traced memory</text>"
             "%s\n</svg>\n",
-            left, has_rss ? "<text x=\"200\" y=\"18\" fill=\"#888\">RSS of the process "
-                            "(right scale)</text>" : "");
+            left,
+            has_rss ? "<text x=\"200\" y=\"18\" fill=\"#888\">RSS of the process "
+                      "(right scale)</text>"
+                    : "");
     return 0;
 }
 
@@ -127,8 +129,7 @@ static int plot_png(const om_snapshot *s, const char *path)
     for (size_t i = 0; i < n; i++)
         fprintf(g, "%.6f %.6f %.6f\n", (double)x[i].t_ns / 1e9, (double)x[i].traced / 1048576.0,
                 (double)x[i].rss / 1048576.0);
-    fprintf(g, "EOD\n$p << EOD\n%.6f %.6f\nEOD\n", (double)peak_ns / 1e9,
-            (double)peak / 1048576.0);
+    fprintf(g, "EOD\n$p << EOD\n%.6f %.6f\nEOD\n", (double)peak_ns / 1e9, (double)peak / 1048576.0);
     fprintf(g, "plot $d using 1:2 with lines lw 2 title 'traced memory', "
                "$d using 1:3 with lines title 'RSS', "
                "$p using 1:2 with points pt 7 ps 1.5 title 'peak'\n");
@@ -141,8 +142,10 @@ int om_cli_plot(om_heap *h, const om_cli_opts *o)
     if (!s) return 1;
     int rc = 0;
     if (!om_snapshot_samples(s, NULL)) {
-        fprintf(stderr, "objmem snapshot plot: %s has no time series (sampling was off, or a "
-                        "version 1 dump)\n", o->files[0]);
+        fprintf(stderr,
+                "objmem snapshot plot: %s has no time series (sampling was off, or a "
+                "version 1 dump)\n",
+                o->files[0]);
         rc = 1;
     } else if (o->out && ends_with(o->out, ".png")) {
         if (plot_png(s, o->out) < 0) {

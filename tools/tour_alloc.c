@@ -140,8 +140,8 @@ int om_tour_arenas(void)
     size_t trimmed = om_heap_trim(h);
     om_heap_get_stats(h, &st);
     om_tour_say("om_heap_trim gave back %.1f MiB: %zu %s mapped (%zu of them empty, purged).",
-                (double)trimmed / 1048576.0, st.arenas, om_tour_plural(st.arenas, "arena", "arenas"),
-                st.arenas_cached);
+                (double)trimmed / 1048576.0, st.arenas,
+                om_tour_plural(st.arenas, "arena", "arenas"), st.arenas_cached);
     om_heap_destroy(h);
     return 0;
 }

@@ -193,7 +193,8 @@ static int tell(story *st)
     char line[512];
     if (c) om_gc_chain_format(c, line, sizeof line);
     om_tour_say("om_gc_get_new_objects: %zu new Sessions since the first count; for one of "
-                "them", (size_t)NREQUESTS);
+                "them",
+                (size_t)NREQUESTS);
     om_tour_say("om_gc_find_chain gives the shortest chain from a root, each hop named:");
     om_tour_say("  %s", c ? line : om_errmsg(h));
     ok = ok && c && c->n == 5 && c->links[0].obj == st->app;

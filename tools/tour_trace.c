@@ -100,8 +100,8 @@ static int peak_story(om_heap *h)
     om_stats *st = p ? om_snapshot_statistics(p, OM_STAT_LINENO, 0) : NULL;
     if (!st || !st->n) return 1;
     om_tour_say("%s", "");
-    om_tour_say("All freed: %zu bytes traced now, %zu at the peak. om_trace_take_peak_snapshot", cur,
-                peak);
+    om_tour_say("All freed: %zu bytes traced now, %zu at the peak. om_trace_take_peak_snapshot",
+                cur, peak);
     om_tour_say("tells what was live then (top 2, formatted by om_stat_format):");
     for (size_t i = 0; i < st->n && i < 2; i++) {
         char line[256];

@@ -114,8 +114,8 @@ typedef struct om_config {
      * count allocations instead of time; tests drive it by hand. */
     uint64_t (*clock_ms)(void *clock_ctx);
     void *clock_ctx;
-    uint64_t hash_seed; /* string hash key; 0 = random per heap              */
-    FILE *report_file;  /* where reports go; NULL = stderr                   */
+    uint64_t hash_seed;     /* string hash key; 0 = random per heap              */
+    FILE *report_file;      /* where reports go; NULL = stderr                   */
     const char *leaks_file; /* while tracing, om_heap_destroy dumps what is  */
                             /* still live here (a snapshot for `objmem       */
                             /* snapshot top`); NULL: none (OBJMEM_LEAKS=FILE) */

@@ -52,7 +52,8 @@ static uintptr_t make_key(const om_heap *h)
     if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        x = ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec ^ (uintptr_t)h) * 0x9E3779B97F4A7C15ull;
+        x = ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec ^ (uintptr_t)h) *
+            0x9E3779B97F4A7C15ull;
     }
     return (uintptr_t)(x | (1ull << 63));
 }

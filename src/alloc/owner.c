@@ -13,8 +13,7 @@
 
 static _Thread_local char thread_tag;
 
-static om__cold __attribute__((noreturn)) void clash(om_heap *h, uintptr_t other,
-                                                     const char *where)
+static om__cold __attribute__((noreturn)) void clash(om_heap *h, uintptr_t other, const char *where)
 {
     fprintf(h->report,
             "objmem: heap %p used by two threads at once: thread %#lx is inside %s while "

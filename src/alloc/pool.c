@@ -22,8 +22,7 @@ static inline om__block *link_read(const om_heap *h, const om__pool *pool, om__b
     return om__link_get(h, b);
 }
 
-static inline void link_write(const om_heap *h, const om__pool *pool, om__block *b,
-                              om__block *next)
+static inline void link_write(const om_heap *h, const om__pool *pool, om__block *b, om__block *next)
 {
     om__link_put(h, b, next, pool->bsize);
 }
@@ -106,7 +105,8 @@ static void carve_bump(om_heap *h, om__pool *pool)
     size_t bs = pool->bsize;
     char *b = pool->bump;
     om__block *first = (om__block *)b;
-    for (; b + bs < pool->limit; b += bs) link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
+    for (; b + bs < pool->limit; b += bs)
+        link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
     link_write(h, pool, (om__block *)b, om__pool_term(pool));
     pool->free = first;
     pool->bump = pool->limit;
@@ -437,7 +437,8 @@ static om__noinline void free_slow(om_heap *h, void *p)
         if (pool->kind != OM_KIND_RAW)
             return free_bad(h, p, "an object's block: drop objects with om_decref");
         if (!is_block_start(h, pool, p))
-            return free_bad(h, p, "not the start of a block (an interior pointer or a pool header)");
+            return free_bad(h, p,
+                            "not the start of a block (an interior pointer or a pool header)");
         if (is_free_block(h, pool, p))
             return free_bad(h, p, "double free (the block is free already)");
         if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
@@ -446,8 +447,8 @@ static om__noinline void free_slow(om_heap *h, void *p)
         return;
     }
     if (om__amap_test((uintptr_t)p))
-        return free_bad(h, p,
-                        om__pool_of(p)->heap ? "a block of another heap" : "a pointer into a free pool");
+        return free_bad(
+            h, p, om__pool_of(p)->heap ? "a block of another heap" : "a pointer into a free pool");
     om__large *lb = om__large_find(h, p);
     if (!lb) return free_bad(h, p, "not a block of this heap");
     if (lb->kind != OM_KIND_RAW)

@@ -31,20 +31,20 @@
 
 typedef struct cctx {
     om_heap *h;
-    int gen;       /* generation collected (0..2)                       */
-    size_t npools; /* h->gc.pools[0..npools): pools with candidates     */
-    size_t ncand;  /* candidates                                        */
-    size_t nreach; /* of those marked reachable                         */
-    size_t sp;     /* work stack depth                                  */
-    int overflow;  /* a push failed                                     */
-    int arr;       /* candidates listed in h->gc.cand[0..ncand)         */
+    int gen;                    /* generation collected (0..2)                       */
+    size_t npools;              /* h->gc.pools[0..npools): pools with candidates     */
+    size_t ncand;               /* candidates                                        */
+    size_t nreach;              /* of those marked reachable                         */
+    size_t sp;                  /* work stack depth                                  */
+    int overflow;               /* a push failed                                     */
+    int arr;                    /* candidates listed in h->gc.cand[0..ncand)         */
     size_t large_ahead;         /* phase 3: OM_GCW_LARGE until the sweep reaches them */
     const char *cur;            /* phase 3: the object the sweep is at (pools),
                                    or the highest address (large blocks)      */
     om__gc_seq seq[OM_GC_NSEQ]; /* h->gc.seq, copied: kept in registers  */
-    uint32_t gseen;  /* phase 4: the gc flags of u's members, or-ed       */
-    uint32_t tseen;  /* phase 4: the type flags of u's members, or-ed     */
-    int fin;         /* phase 4: a member of u may need its finalizer    */
+    uint32_t gseen;             /* phase 4: the gc flags of u's members, or-ed       */
+    uint32_t tseen;             /* phase 4: the type flags of u's members, or-ed     */
+    int fin;                    /* phase 4: a member of u may need its finalizer    */
 } cctx;
 
 /* ------------------------------------------------------------- children */

@@ -144,8 +144,7 @@ om_object *om_weakref_new(om_heap *h, om_object *referent, om_weakref_callback c
         return om__err_null(h, OM_ETYPE, "cannot create weak reference to '%s' object",
                             referent->type->name);
     if (om_heap_of(referent) != h) /* its death would never clear this heap's table */
-        return om__err_null(h, OM_EINVAL,
-                            "om_weakref_new: the '%s' at %p belongs to another heap",
+        return om__err_null(h, OM_EINVAL, "om_weakref_new: the '%s' at %p belongs to another heap",
                             referent->type->name, (void *)referent);
     om__weakref *wr = (om__weakref *)om_new(h, &weakref_type);
     if (!wr) return NULL;
@@ -186,7 +185,8 @@ om_object **om_weakref_get_all(om_heap *h, const om_object *o, size_t *n)
     *n = 0;
     if (!a) return NULL;
     om__wr_slot *s = k ? wr_find(&h->gc, o) : NULL;
-    for (om__weakref *wr = s ? s->head : NULL; wr; wr = wr->next) a[(*n)++] = om__incref(OM_OBJ(wr));
+    for (om__weakref *wr = s ? s->head : NULL; wr; wr = wr->next)
+        a[(*n)++] = om__incref(OM_OBJ(wr));
     return a;
 }
 

@@ -131,9 +131,9 @@ typedef struct om__pool {
     uint64_t kept_at;             /* kept: the last sweep's time before     */
     struct om__pool *gen_next[2]; /* young / middle list links              */
     struct om__pool *gen_prev[2];
-    uint64_t alloc_bm[OM_BM_WORDS];  /* OBJ and GC kinds: live objects         */
-    uint64_t young_bm[OM_BM_WORDS];  /* GC kind: generation 0                  */
-    uint64_t middle_bm[OM_BM_WORDS]; /* GC kind: generation 1                  */
+    uint64_t alloc_bm[OM_BM_WORDS];   /* OBJ and GC kinds: live objects         */
+    uint64_t young_bm[OM_BM_WORDS];   /* GC kind: generation 0                  */
+    uint64_t middle_bm[OM_BM_WORDS];  /* GC kind: generation 1                  */
     uint64_t tracked_bm[OM_BM_WORDS]; /* GC kind: tracked (any generation)     */
 } om__pool;
 
@@ -279,13 +279,13 @@ typedef struct om__dbg {
     uint8_t guard[6]; /* OM_DBG_GUARD                                */
 } om__dbg;
 #define OM_DBG_FREED_SIZE 0xF3F3F3F3F3F3F3F3ull
-#define OM_DBG_PREFIX ((size_t)sizeof(om__dbg))
-#define OM_DBG_TAIL   8
-#define OM_DBG_LIVE   0xA1
-#define OM_DBG_FREED  0xF3
-#define OM_DBG_GUARD  0xFD /* guard bytes, as CPython's FORBIDDENBYTE */
-#define OM_DBG_CLEAN  0xCD /* fresh payload, as CPython's CLEANBYTE   */
-#define OM_DBG_DEAD   0xDD /* freed payload, as CPython's DEADBYTE    */
+#define OM_DBG_PREFIX     ((size_t)sizeof(om__dbg))
+#define OM_DBG_TAIL       8
+#define OM_DBG_LIVE       0xA1
+#define OM_DBG_FREED      0xF3
+#define OM_DBG_GUARD      0xFD /* guard bytes, as CPython's FORBIDDENBYTE */
+#define OM_DBG_CLEAN      0xCD /* fresh payload, as CPython's CLEANBYTE   */
+#define OM_DBG_DEAD       0xDD /* freed payload, as CPython's DEADBYTE    */
 
 /* ------------------------------------------------------ the ownership map */
 

@@ -58,18 +58,18 @@ typedef struct om__gcstate {
     /* Called by object creation when count[0] passes threshold[0] (set by
      * the collector at init; NULL = none). */
     void (*on_threshold)(om_heap *h);
-    void *impl;              /* unused (kept for layout compatibility)       */
+    void *impl; /* unused (kept for layout compatibility)       */
     /* Called by a collection for each candidate of an OM_TYPE__UNTRACKS
      * type before it is counted: 1 when it untracked the object (it is
      * then no candidate). full: a full collection. Set by the types layer
      * (CPython's _PyTuple_MaybeUntrack, _PyDict_MaybeUntrack). */
     int (*maybe_untrack)(om_object *o, int full);
     om__gc_seq seq[OM_GC_NSEQ]; /* containers traversed inline (types layer) */
-    int deferred;            /* gen + 1 of a collection asked for during one */
-    long long_lived_total;   /* survivors of the last full collection        */
-    long long_lived_pending; /* objects promoted to old since then           */
-    unsigned debug;          /* OM_GC_DEBUG_*                                */
-    FILE *debug_out;         /* NULL = h->report                             */
+    int deferred;               /* gen + 1 of a collection asked for during one */
+    long long_lived_total;      /* survivors of the last full collection        */
+    long long_lived_pending;    /* objects promoted to old since then           */
+    unsigned debug;             /* OM_GC_DEBUG_*                                */
+    FILE *debug_out;            /* NULL = h->report                             */
     om_gc_stats stats[3];
     om_object **garbage; /* gc.garbage: strong references (seam malloc)  */
     size_t ngarbage, garbage_cap;

@@ -23,18 +23,18 @@ enum {
 };
 
 struct om_heap {
-    unsigned hooks;        /* OM_HOOK_* (first: one line with alloc.key)  */
-    om__alloc alloc;       /* arenas, pools, large blocks (alloc.h)       */
-    size_t obj_prefix;     /* bytes before an object in its block         */
-    om_config cfg;         /* a copy of the configuration                 */
-    FILE *report;          /* cfg.report_file or stderr                   */
-    int errcode;           /* last failure (OM_E*)                        */
-    char errmsg[160];      /* its message                                 */
-    om__objstate obj;      /* deferred deallocation (object.h)            */
-    om__gcstate gc;        /* the collector (gc.h)                        */
-    om__typestate types;   /* built-in types' singletons and caches       */
-    om__tracestate *trace; /* tracing, when on (trace.h)                  */
-    int destroying;        /* om_heap_destroy is running                  */
+    unsigned hooks;               /* OM_HOOK_* (first: one line with alloc.key)  */
+    om__alloc alloc;              /* arenas, pools, large blocks (alloc.h)       */
+    size_t obj_prefix;            /* bytes before an object in its block         */
+    om_config cfg;                /* a copy of the configuration                 */
+    FILE *report;                 /* cfg.report_file or stderr                   */
+    int errcode;                  /* last failure (OM_E*)                        */
+    char errmsg[160];             /* its message                                 */
+    om__objstate obj;             /* deferred deallocation (object.h)            */
+    om__gcstate gc;               /* the collector (gc.h)                        */
+    om__typestate types;          /* built-in types' singletons and caches       */
+    om__tracestate *trace;        /* tracing, when on (trace.h)                  */
+    int destroying;               /* om_heap_destroy is running                  */
     _Atomic(om__block *) delayed; /* blocks freed by other threads (delayed.c) */
     uint32_t live;                /* OM_HEAP_LIVE until om_heap_destroy       */
     _Atomic(uintptr_t) user;      /* the thread inside a slow path, 0: none   */

@@ -220,10 +220,10 @@ static void lookup_dl(om__symtab *st, uintptr_t pc, symrec *r)
                    (uintptr_t)(pc + 1 - (uintptr_t)info.dli_saddr),
                    (uintptr_t)(pc + 1 - (uintptr_t)info.dli_fbase));
     }
-    r->internal = st->nranges ? in_ranges(st, pc)
-                              : is_objmem_name(info.dli_sname) ||
-                                    (st->selfso && info.dli_fname &&
-                                     strcmp(info.dli_fname, st->selfso) == 0);
+    r->internal =
+        st->nranges ? in_ranges(st, pc)
+                    : is_objmem_name(info.dli_sname) ||
+                          (st->selfso && info.dli_fname && strcmp(info.dli_fname, st->selfso) == 0);
 }
 
 #ifdef OM_HAVE_LIBDW

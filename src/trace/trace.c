@@ -315,10 +315,10 @@ int om_trace_start(om_heap *h, int nframe)
     h->hooks |= OM_HOOK_TRACE;
     om__trace_series_init(t);
     const char *uw = getenv("OBJMEM_TRACE_UNWIND");
-    om_trace_set_unwind(h, !uw                          ? OM_UNWIND_AUTO
-                           : strcmp(uw, "fp") == 0      ? OM_UNWIND_FP
-                           : strcmp(uw, "tables") == 0  ? OM_UNWIND_TABLES
-                                                        : OM_UNWIND_AUTO);
+    om_trace_set_unwind(h, !uw                         ? OM_UNWIND_AUTO
+                           : strcmp(uw, "fp") == 0     ? OM_UNWIND_FP
+                           : strcmp(uw, "tables") == 0 ? OM_UNWIND_TABLES
+                                                       : OM_UNWIND_AUTO);
     return 0;
 }
 

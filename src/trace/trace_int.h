@@ -141,14 +141,14 @@ struct om__tracestate {
     } freed[8];
     unsigned nfreed; /* ring position                            */
     /* the peak's composition (peak.c) */
-    size_t peak_rec, peak_next;  /* current when recorded; the next trigger */
-    unsigned peak_step;          /* f as 1/65536ths (default 4096: 1/16)    */
-    uint64_t peak_ns;            /* when recorded (CLOCK_MONOTONIC)         */
+    size_t peak_rec, peak_next; /* current when recorded; the next trigger */
+    unsigned peak_step;         /* f as 1/65536ths (default 4096: 1/16)    */
+    uint64_t peak_ns;           /* when recorded (CLOCK_MONOTONIC)         */
     size_t *peak_sizes, *peak_counts, peak_ntbs, peak_cap; /* by tb id      */
     /* the time series (peak.c) */
-    long sample_left;            /* allocations + frees before a sample     */
-    size_t sample_every;         /* events between samples (0: off)        */
-    uint64_t sample_ns;          /* or at least this much time (0: any)     */
+    long sample_left;    /* allocations + frees before a sample     */
+    size_t sample_every; /* events between samples (0: off)        */
+    uint64_t sample_ns;  /* or at least this much time (0: any)     */
     uint64_t t0_ns, last_ns, nallocs;
     om_trace_sample *samples;
     size_t nsamples;
@@ -224,10 +224,10 @@ struct om_snapshot {
     int kind;               /* OM_SNAP_*                                */
     om_trace_entry *traces; /* ntraces entries                          */
     size_t ntraces, cap;
-    om__bump bump;             /* tracebacks, frames, strings              */
-    size_t peak;               /* traced peak when taken (0: unknown)      */
+    om__bump bump;              /* tracebacks, frames, strings              */
+    size_t peak;                /* traced peak when taken (0: unknown)      */
     uint64_t peak_ns, taken_ns; /* since tracing started                   */
-    om_trace_sample *samples;  /* the time series (om__sys memory), or NULL */
+    om_trace_sample *samples;   /* the time series (om__sys memory), or NULL */
     size_t nsamples;
 };
 

@@ -86,7 +86,8 @@ static int dict_name_referent(om_object *o, const om_object *child, char *buf, s
         char key[72];
         if (!e[i].key->type->repr || e[i].key->type->repr(e[i].key, key, sizeof key) < 0)
             snprintf(key, sizeof key, "<%s>", e[i].key->type->name);
-        return e[i].value == child ? snprintf(buf, n, "[%s]", key) : snprintf(buf, n, "key %s", key);
+        return e[i].value == child ? snprintf(buf, n, "[%s]", key)
+                                   : snprintf(buf, n, "key %s", key);
     }
     return 0;
 }
@@ -293,8 +294,7 @@ int om_dict_set_steal(om_object *o, om_object *key, om_object *value)
     ptrdiff_t ix = err ? IX_EMPTY : lookup(d, key, hash, &slot, &err);
     if (om__unlikely(err < 0)) goto fail;
     /* MAINTAIN_TRACKING: tracked once a key or value may be tracked */
-    if (!(o->gc & OM_GCW_TRACKED) && (!om__is_atomic(key) || !om__is_atomic(value)))
-        om_gc_track(o);
+    if (!(o->gc & OM_GCW_TRACKED) && (!om__is_atomic(key) || !om__is_atomic(value))) om_gc_track(o);
     if (ix >= 0) { /* replace the value: the key set is unchanged */
         om__dentry *e = &om__dict_entries(d)[ix];
         om_object *old = e->value;

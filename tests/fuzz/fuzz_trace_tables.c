@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { MAXLIVE = 4096, NFILES = 8, MAXDEPTH = 12 };
 
-static const char *const files[NFILES] = {"a.py", "b.py", "lib/c.py", "d.py", "",
-                                          "x\x1b[0m.py", "very/long/path/to/module.py", "z.py"};
+static const char *const files[NFILES] = {
+    "a.py", "b.py", "lib/c.py", "d.py", "", "x\x1b[0m.py", "very/long/path/to/module.py", "z.py"};
 
 static struct {
     om_heap *h;
@@ -56,8 +56,8 @@ static int provider(void *ctx, om_frame *out, int max)
 {
     (void)ctx;
     for (int i = 0; i < g.depth && i < max; i++)
-        out[i] = (om_frame){files[(g.file + i) % NFILES], g.line + (unsigned)i * 7,
-                            i == 0 ? "f" : NULL};
+        out[i] =
+            (om_frame){files[(g.file + i) % NFILES], g.line + (unsigned)i * 7, i == 0 ? "f" : NULL};
     return g.depth;
 }
 

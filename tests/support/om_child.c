@@ -148,8 +148,7 @@ static void run_limited(void *p)
     l->fn(l->arg);
 }
 
-int om_test_run_child_limited(void (*fn)(void *), void *arg, char *buf, size_t n,
-                              unsigned seconds)
+int om_test_run_child_limited(void (*fn)(void *), void *arg, char *buf, size_t n, unsigned seconds)
 {
     limited l = {fn, arg, seconds};
     return om_test_run_child(run_limited, &l, buf, n);

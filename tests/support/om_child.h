@@ -61,7 +61,6 @@ void om_expect_clean(void (*fn)(void *), const char *const *want);
 void om_expect_finishes(void (*fn)(void *), void *arg, unsigned seconds);
 /* Run fn(arg) in a child killed by SIGALRM after seconds; its wait status,
  * its stderr in buf (as om_test_run_child). */
-int om_test_run_child_limited(void (*fn)(void *), void *arg, char *buf, size_t n,
-                              unsigned seconds);
+int om_test_run_child_limited(void (*fn)(void *), void *arg, char *buf, size_t n, unsigned seconds);
 
 #endif

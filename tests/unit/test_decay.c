@@ -8,9 +8,9 @@
 #include "om_test.h"
 
 typedef struct fake {
-    uint64_t now;   /* the clock, in ms */
-    size_t purges;  /* purge calls */
-    size_t purged;  /* bytes */
+    uint64_t now;  /* the clock, in ms */
+    size_t purges; /* purge calls */
+    size_t purged; /* bytes */
     om_sys real;
 } fake;
 

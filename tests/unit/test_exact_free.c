@@ -201,10 +201,10 @@ int main(void)
                                         teardown_quiet),
         cmocka_unit_test_setup_teardown(test_exact_free_link_like_contents_are_live, setup_quiet,
                                         teardown_quiet),
-        cmocka_unit_test_setup_teardown(test_exact_free_block_of_another_heap_refused,
-                                        setup_quiet, teardown_quiet),
-        cmocka_unit_test_setup_teardown(test_exact_free_realloc_of_freed_block_refused,
-                                        setup_quiet, teardown_quiet),
+        cmocka_unit_test_setup_teardown(test_exact_free_block_of_another_heap_refused, setup_quiet,
+                                        teardown_quiet),
+        cmocka_unit_test_setup_teardown(test_exact_free_realloc_of_freed_block_refused, setup_quiet,
+                                        teardown_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,8 +61,7 @@ static void box_dealloc(om_object *o)
 {
     om_clear_ref(&((box *)o)->item);
 }
-static const om_type box_type = {
-    .name = "box", .basic_size = sizeof(box), .dealloc = box_dealloc};
+static const om_type box_type = {.name = "box", .basic_size = sizeof(box), .dealloc = box_dealloc};
 
 static int g_callbacks;
 static void count_cb(om_object *wr, void *ctx)
@@ -508,8 +507,8 @@ static void test_gcrules_debug_refcount_too_small_reported(void **state)
     static char out[16384];
     /* (traced: libunwind's stack walk upsets memcheck; not under valgrind) */
     for (int traced = 0; traced < (RUNNING_ON_VALGRIND ? 1 : 2); traced++) {
-        int st = om_test_run_child(refcount_too_small_child, traced ? (void *)1 : NULL, out,
-                                   sizeof out);
+        int st =
+            om_test_run_child(refcount_too_small_child, traced ? (void *)1 : NULL, out, sizeof out);
         assert_true(om_test_aborted(st));
         assert_non_null(strstr(out, "refcount is too small"));
         assert_non_null(strstr(out, "of type node"));
@@ -639,8 +638,8 @@ int main(void)
                                         om_test_setup_nostress, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_finalizer_chain_resurrects_every_tenth,
                                         om_test_setup_nostress, om_test_teardown),
-        cmocka_unit_test_setup_teardown(test_gcrules_tuple_untracked_when_it_survives, om_test_setup,
-                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gcrules_tuple_untracked_when_it_survives,
+                                        om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_dict_tracked_when_container_stored,
                                         om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gcrules_cycle_through_late_tracked_dict, om_test_setup,

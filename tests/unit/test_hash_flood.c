@@ -11,9 +11,9 @@ uint64_t om__dict_probe_count(om_heap *h);
 
 enum { NKEYS = 40000 };
 
-#define P1 11400714785074694791ull
-#define P2 14029467366897019727ull
-#define P5 2870177450012600261ull
+#define P1     11400714785074694791ull
+#define P2     14029467366897019727ull
+#define P5     2870177450012600261ull
 #define ROT(x) (((x) << 31) | ((x) >> 33))
 
 static uint64_t inverse(uint64_t a) /* of an odd a, mod 2^64 (Newton) */
@@ -60,8 +60,7 @@ static om_object *pair(om_heap *h, int64_t a, int64_t b)
 
 /* Insert keys[i] one by one; fail as soon as the probes pass the budget
  * (a quadratic table would otherwise take minutes to fail). */
-static void insert_within_budget(om_heap *h, om_object *d, om_object **keys, int n,
-                                 unsigned budget)
+static void insert_within_budget(om_heap *h, om_object *d, om_object **keys, int n, unsigned budget)
 {
     uint64_t start = om__dict_probe_count(h);
     for (int i = 0; i < n; i++) {

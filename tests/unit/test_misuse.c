@@ -961,8 +961,7 @@ static void run_case(const misuse *m, const outcome *o)
     case NOTED:
         /* memcheck's exit status 99: it reported the misuse too, or the
          * child's heap, which a misuse child never destroys */
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 99 && om_child_under_valgrind())
-            status = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 99 && om_child_under_valgrind()) status = 0;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             fprintf(stderr, "child status %d, output:\n%s\n", status, om_child_out);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -205,7 +205,8 @@ static void test_trace_stat_format(void **state)
     /* truncation: like snprintf */
     char small[10];
     size_t whole = om_stat_format(&s, 0, small, sizeof small);
-    assert_int_equal(whole, strlen("examples/leak_hunt.c:48: size=74.2 KiB, count=500, average=152 B"));
+    assert_int_equal(whole,
+                     strlen("examples/leak_hunt.c:48: size=74.2 KiB, count=500, average=152 B"));
     assert_string_equal(small, "examples/");
     om_format_size(150.0 * 1024 * 1024, 0, buf, sizeof buf);
     assert_string_equal(buf, "150 MiB");
@@ -230,7 +231,7 @@ static void test_trace_leak_report_at_destroy(void **state)
     cfg.leaks_file = path;
     om_heap *h = om_heap_new(&cfg);
     assert_int_equal(om_trace_start(h, 4), 0);
-    for (int i = 0; i < 300; i++) site_a(h, 40); /* leaked */
+    for (int i = 0; i < 300; i++) site_a(h, 40);  /* leaked */
     for (int i = 0; i < 20; i++) site_b(h, 1000); /* leaked, larger in all */
     void *freed = site_b(h, 24);
     om_free(h, freed);

@@ -304,8 +304,7 @@ static void test_trace_tables_sizes_near_2_63(void **state)
 {
     om_heap *h = OM_HEAP(state);
     const uint64_t half = (uint64_t)1 << 63;
-    uint64_t three[3] = {half, half, half}, big[1] = {half}, below[1] = {half - 1},
-             zero[1] = {0};
+    uint64_t three[3] = {half, half, half}, big[1] = {half}, below[1] = {half - 1}, zero[1] = {0};
     om_snapshot *s3 = load_sizes(h, three, 3), *s1 = load_sizes(h, big, 1),
                 *sb = load_sizes(h, below, 1), *s0 = load_sizes(h, zero, 1);
     om_stats *st = om_snapshot_statistics(s3, OM_STAT_LINENO, 0);

@@ -66,7 +66,7 @@ static shim_domain g_dom[DOM_COUNT] = {
     {PYMEM_DOMAIN_MEM, "mem", {0}, 0},
 };
 static shim_counters g_cnt;
-static int g_counting; /* the counting functions are installed */
+static int g_counting;            /* the counting functions are installed */
 static const char *g_skip_reason; /* why nothing was installed, or NULL */
 
 /* ------------------------------------------------------------- allocator */
@@ -253,7 +253,8 @@ static int install(void)
         if (i == DOM_MEM && !with_mem) continue;
         PyMem_GetAllocator(d->id, &d->prev);
         PyMemAllocatorEx a = {d, fast_malloc, fast_calloc, fast_realloc, fast_free};
-        if (g_counting) a = (PyMemAllocatorEx){d, count_malloc, count_calloc, count_realloc, count_free};
+        if (g_counting)
+            a = (PyMemAllocatorEx){d, count_malloc, count_calloc, count_realloc, count_free};
         PyMem_SetAllocator(d->id, &a);
         d->installed = 1;
     }
