@@ -126,6 +126,10 @@ om_heap *om_heap_new(const om_config *cfg)
         h->obj_prefix = OM_DBG_PREFIX;
     }
     if (om__alloc_init(h) < 0) goto fail_alloc;
+    h->alloc.up = (om__alloc_hooks){.on_alloc = om__trace_on_alloc,
+                                    .on_free = om__trace_on_free,
+                                    .report_block = om__trace_report_block,
+                                    .pool_retire = om__gc_pool_retire};
     if (om__gc_init(h) < 0) goto fail_gc;
     if (om__types_init(h) < 0) goto fail_types;
     h->live = OM_HEAP_LIVE;

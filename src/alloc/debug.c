@@ -251,7 +251,7 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
             dump(out, "prefix", (const unsigned char *)d, OM_DBG_PREFIX);
             dump(out, "after payload", (const unsigned char *)p + lb->size, OM_DBG_TAIL);
         }
-        if (h->trace) om__trace_report_block(h, p, out);
+        h->alloc.up.report_block(h, p, out);
     } else {
         fprintf(out, "    the pointer is in no arena and no large block of this heap\n");
     }

@@ -174,8 +174,8 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
     h->alloc.held = h->alloc.held - old + size;
     if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
     if (h->hooks & OM_HOOK_TRACE) {
-        om__trace_on_free(h, p);
-        om__trace_on_alloc(h, nb + 1, size);
+        h->alloc.up.on_free(h, p);
+        h->alloc.up.on_alloc(h, nb + 1, size);
     }
     return nb + 1;
 }

@@ -161,8 +161,7 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 /* Give an empty pool back to its arena. */
 static void retire(om_heap *h, om__pool *pool)
 {
-    if (pool->on_gen[0]) om__pool_gen_remove(h, pool, 0);
-    if (pool->on_gen[1]) om__pool_gen_remove(h, pool, 1);
+    if (pool->on_gen[0] | pool->on_gen[1]) h->alloc.up.pool_retire(h, pool);
     avail_unlink(h, pool);
     om__arena_give_pool(h, pool);
 }
@@ -275,7 +274,7 @@ static void *block_alloc_hooked(om_heap *h, size_t size, unsigned kind)
                                          : block_alloc_plain(h, size, kind);
     if (p && !(h->hooks & OM_HOOK_DEBUG) && kind == OM_KIND_RAW && size <= OM_SMALL_MAX)
         om__vg_alloc(p, om__pool_of(p)->bsize, 0);
-    if (p && (h->hooks & OM_HOOK_TRACE)) om__trace_on_alloc(h, p, size);
+    if (p && (h->hooks & OM_HOOK_TRACE)) h->alloc.up.on_alloc(h, p, size);
     return p;
 }
 
@@ -323,7 +322,7 @@ void om__block_free_obj(om_heap *h, void *p, int large)
             return;
         }
     }
-    if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+    if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
     if (h->hooks & OM_HOOK_DEBUG)
         om__dbg_free(h, p, OM_KIND_OBJ, "object free");
     else
@@ -429,7 +428,7 @@ static om__noinline void free_slow(om_heap *h, void *p)
     if (h->hooks & OM_HOOK_DEBUG) {
         if (!pool && !om__large_find(h, (char *)p - OM_DBG_PREFIX))
             return free_bad(h, p, "not a block of this heap");
-        if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+        if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
         om__dbg_free(h, p, OM_KIND_RAW, "om_free");
         return;
     }
@@ -441,7 +440,7 @@ static om__noinline void free_slow(om_heap *h, void *p)
                             "not the start of a block (an interior pointer or a pool header)");
         if (is_free_block(h, pool, p))
             return free_bad(h, p, "double free (the block is free already)");
-        if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+        if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
         om__vg_free(p);
         om__pool_free_slow(h, pool, (om__block *)p);
         return;
@@ -453,7 +452,7 @@ static om__noinline void free_slow(om_heap *h, void *p)
     if (!lb) return free_bad(h, p, "not a block of this heap");
     if (lb->kind != OM_KIND_RAW)
         return free_bad(h, p, "an object's block: drop objects with om_decref");
-    if (h->hooks & OM_HOOK_TRACE) om__trace_on_free(h, p);
+    if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
     om__large_free(h, lb);
 }
 
@@ -520,8 +519,8 @@ void *om_realloc(om_heap *h, void *p, size_t size)
         return om__err_null(h, OM_EFOREIGN, "om_realloc(%p): the block is free", p);
     if (small && size <= OM_SMALL_MAX && om__size_class(size) == om__pool_of(p)->cls) {
         if (h->hooks & OM_HOOK_TRACE) {
-            om__trace_on_free(h, p);
-            om__trace_on_alloc(h, p, size);
+            h->alloc.up.on_free(h, p);
+            h->alloc.up.on_alloc(h, p, size);
         }
         return p;
     }

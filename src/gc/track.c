@@ -31,6 +31,12 @@ void om__pool_gen_remove(om_heap *h, om__pool *pool, int which)
     pool->on_gen[which] = 0;
 }
 
+void om__gc_pool_retire(om_heap *h, om__pool *pool)
+{
+    if (pool->on_gen[0]) om__pool_gen_remove(h, pool, 0);
+    if (pool->on_gen[1]) om__pool_gen_remove(h, pool, 1);
+}
+
 /* ------------------------------------------------------------ tracking */
 
 /* Put tracked object o into generation 0. */

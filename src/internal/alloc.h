@@ -326,6 +326,22 @@ typedef struct om__arena_slot {
     om__arena *arena;
 } om__arena_slot;
 
+/* What the allocator calls outside itself (layers point one way: no file
+ * under src/alloc/ calls a function of src/trace/ or src/gc/; checked by
+ * tools/check-layers.sh). The layers above fill the table when the heap is
+ * made (heap.c); every entry is called only on a hooked or slow path, and
+ * every entry is set (the allocator never tests for NULL). */
+typedef struct om__alloc_hooks {
+    /* OM_HOOK_TRACE is on: size bytes were handed out at p / p is freed. */
+    void (*on_alloc)(om_heap *h, void *p, size_t size);
+    void (*on_free)(om_heap *h, void *p);
+    /* A debug report on p: add where p was allocated, if anything knows. */
+    void (*report_block)(om_heap *h, const void *p, FILE *out);
+    /* An empty pool on a generation list (on_gen[0] or on_gen[1]) is about
+     * to go back to its arena: take it off the collector's lists. */
+    void (*pool_retire)(om_heap *h, om__pool *pool);
+} om__alloc_hooks;
+
 typedef struct om__alloc {
     uintptr_t key; /* free-list links are xor-ed with it (random per heap) */
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES];      /* pools with a free block     */
@@ -354,6 +370,7 @@ typedef struct om__alloc {
     size_t nlarge, large_bytes; /* large blocks and their requested bytes     */
     size_t sys_bytes;           /* bytes held from the seam's malloc          */
     size_t bad_frees;
+    om__alloc_hooks up; /* calls out of the allocator (above) */
 } om__alloc;
 
 /* ----------------------------------------------------- internal interface */
@@ -426,9 +443,6 @@ void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age);
 void om__arena_release_all(om_heap *h);
 void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg);
 int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
-/* The generation lists of GC pools. */
-void om__pool_gen_push(om_heap *h, om__pool *pool, int which);
-void om__pool_gen_remove(om_heap *h, om__pool *pool, int which);
 /* Statistics (stats.c). */
 /* Bytes of blocks handed out now (small blocks' sizes + large bytes),
  * summed from the pools: O(pools), nothing is counted per call. */

@@ -98,6 +98,12 @@ void om__gc_bigrefs_free(om_heap *h);
 
 int om__gc_init(om_heap *h);
 void om__gc_fini(om_heap *h);
+/* The generation lists of GC pools (track.c). */
+void om__pool_gen_push(om_heap *h, om__pool *pool, int which);
+void om__pool_gen_remove(om_heap *h, om__pool *pool, int which);
+/* The allocator's pool_retire hook (alloc.h om__alloc_hooks): an empty
+ * pool leaves both generation lists before it goes back to its arena. */
+void om__gc_pool_retire(om_heap *h, om__pool *pool);
 /* Called when a tracked object is freed: weak references and bookkeeping. */
 void om__gc_on_free(om_heap *h, om_object *o);
 int om__gc_check(om_heap *h, FILE *out);

@@ -529,6 +529,7 @@ int om__trace_check(om_heap *h, FILE *out)
 void om__trace_report_block(om_heap *h, const void *p, FILE *out)
 {
     om__tracestate *t = h->trace;
+    if (!t) return; /* not tracing: nothing is known */
     size_t size;
     const om__tb *raw = om__trace_get(h, t, 0, (uintptr_t)p, &size);
     for (unsigned i = 1; !raw && i <= 8; i++) { /* freed just before the report? */
