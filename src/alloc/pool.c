@@ -166,19 +166,19 @@ static void retire(om_heap *h, om__pool *pool)
     om__arena_give_pool(h, pool);
 }
 
-/* Arena ar has only kept empty pools left in use: give them back too, so
- * they cannot pin the arena (alloc.h, arena invariant 5). */
+/* Arena ar is about to have only kept empty pools left in use: give them
+ * back first, so they cannot pin the arena (alloc.h, arena invariant 5).
+ * The caller still holds one pool of ar in use, so no retire here can
+ * unmap ar; a retire's decay sweep may retire later kept pools of ar itself
+ * (om__pool_release_idle), so each is tested when reached, not listed
+ * beforehand. */
 static void release_kept(om_heap *h, om__arena *ar)
 {
-    om__pool *kept[OM_POOLS_PER_ARENA]; /* collected first: the last retire may unmap ar */
-    unsigned n = 0;
     for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
-        if (!om__arena_pool_is_free(ar, pool) && pool->kept) kept[n++] = pool;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        unkeep(h, kept[i]);
-        retire(h, kept[i]);
+        if (om__arena_pool_is_free(ar, pool) || !pool->kept) continue;
+        unkeep(h, pool);
+        retire(h, pool);
     }
 }
 
@@ -200,11 +200,11 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
         keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
         return;
     }
-    /* an arena with kept pools is not wholly free after this, so it is
-     * still mapped; one without may be unmapped by the retire (decay) */
-    if (!ar->nempty) return retire(h, pool);
+    /* pool is the last pool of ar in use but for kept ones: those go back
+     * first, while pool pins ar. The retire of pool may unmap ar (its decay
+     * sweep): nothing reads ar after it. */
+    if (in_use == 1 && ar->nempty) release_kept(h, ar);
     retire(h, pool);
-    if (ar->nempty == OM_POOLS_PER_ARENA - ar->nfree) release_kept(h, ar);
 }
 
 /* om_heap_trim: the kept empty pools go back to their arenas too, where

@@ -48,7 +48,7 @@ static void f_purge(void *ctx, void *p, size_t size)
     f->real.purge(NULL, p, size);
 }
 
-static om_heap *make_heap(long decay_ms)
+static om_heap *make_heap_cache(long decay_ms, size_t arena_cache)
 {
     memset(&F, 0, sizeof F);
     F.now = 1000;
@@ -59,12 +59,22 @@ static om_heap *make_heap(long decay_ms)
     cfg.decay_ms = decay_ms;
     cfg.clock_ms = fake_clock;
     cfg.clock_ctx = &F;
+    cfg.arena_cache = arena_cache;
     return om_heap_new(&cfg);
+}
+
+static om_heap *make_heap(long decay_ms)
+{
+    return make_heap_cache(decay_ms, 2);
 }
 
 static int setup_decay(void **state)
 {
     return (*state = make_heap(100)) ? 0 : -1;
+}
+static int setup_decay_nocache(void **state)
+{
+    return (*state = make_heap_cache(100, 0)) ? 0 : -1;
 }
 static int setup_now(void **state)
 {
@@ -204,6 +214,33 @@ static void test_decay_free_pools_of_used_arenas_are_purged(void **state)
     free(v);
 }
 
+/* The last free of an arena whose only other pool is a kept empty one that
+ * has been idle for the decay period: the retire's decay sweep releases
+ * the kept pool too, the arena is wholly free and, with no arena cache,
+ * unmapped inside the free. Nothing may read the arena after that (it did:
+ * src/alloc/pool.c om__pool_free_slow read ar->nempty after retire). */
+static void test_decay_last_free_next_to_an_idle_kept_pool(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { NF = 5000 };
+    void **filler = malloc(NF * sizeof *filler);
+    for (size_t i = 0; i < NF; i++) assert_non_null(filler[i] = om_malloc(h, 512));
+    void *k = om_malloc(h, 208); /* two pools of one fresh arena */
+    void *p = om_malloc(h, 336);
+    assert_non_null(k);
+    assert_non_null(p);
+    for (size_t i = 0; i < NF; i++) om_free(h, filler[i]);
+    free(filler);
+    size_t before = arenas(h);
+    om_free(h, k); /* its pool is kept: the sole one of its class */
+    F.now += 300;  /* past the period: the kept pool is idle */
+    om_free(h, p); /* the last block of the arena */
+    assert_true(arenas(h) < before);
+    assert_int_equal(om_heap_check(h), 0);
+    poke(h);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +256,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_decay_free_pools_of_used_arenas_are_purged,
                                         setup_decay, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_last_free_next_to_an_idle_kept_pool,
+                                        setup_decay_nocache, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
