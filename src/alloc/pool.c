@@ -158,7 +158,10 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
     return b;
 }
 
-/* Give an empty pool back to its arena. */
+/* Give an empty pool back to its arena. The arena may be unmapped inside
+ * (the decay sweep of om__arena_give_pool, which may also retire other
+ * kept pools): a caller reads nothing of the arena after this unless it
+ * holds another pool of it in use, and re-reads any list it walks. */
 static void retire(om_heap *h, om__pool *pool)
 {
     if (pool->on_gen[0] | pool->on_gen[1]) h->alloc.up.pool_retire(h, pool);
