@@ -328,7 +328,7 @@ typedef struct om__arena_slot {
 
 /* What the allocator calls outside itself (layers point one way: no file
  * under src/alloc/ calls a function of src/trace/ or src/gc/; checked by
- * tools/check-layers.sh). The layers above fill the table when the heap is
+ * tools/check-layers.pl). The layers above fill the table when the heap is
  * made (heap.c); every entry is called only on a hooked or slow path, and
  * every entry is set (the allocator never tests for NULL). */
 typedef struct om__alloc_hooks {
