@@ -80,8 +80,9 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
     if (pool->nalloc + nfree + nbump != pool->capacity)
         FAIL(c, "pool %p: %u used + %zu free + %zu never used != %u", (void *)pool, pool->nalloc,
              nfree, nbump, pool->capacity);
-    if ((nfree || nbump) && !pool->on_avail)
-        FAIL(c, "pool %p: has free blocks but is not on its list", (void *)pool);
+    if (pool->on_avail != om__pool_has_free(pool) || nbump)
+        FAIL(c, "pool %p: on its list %u, a free list %d, %zu never-used blocks", (void *)pool,
+             pool->on_avail, om__pool_has_free(pool), nbump);
     if (pool->kind != OM_KIND_RAW) {
         if (popcount_bm(pool->alloc_bm) != pool->nalloc)
             FAIL(c, "pool %p: %u objects marked, %u blocks used", (void *)pool,
@@ -157,13 +158,10 @@ static void check_lists(om_heap *h, check_ctx *c)
 {
     for (unsigned k = 0; k < OM_NKINDS; k++)
         for (unsigned cl = 0; cl < OM_NUM_CLASSES; cl++) {
-            om__pool *last = NULL;
-            for (om__pool *p = h->alloc.avail[k][cl]; p; last = p, p = p->next)
-                if (!p->on_avail || p->kind != k || p->cls != cl || (p->next && p->next->prev != p))
+            om__pool *prev = NULL;
+            for (om__pool *p = h->alloc.avail[k][cl]; p; prev = p, p = p->next)
+                if (!p->on_avail || p->kind != k || p->cls != cl || (prev && p->prev != prev))
                     FAIL(c, "avail list (%u, %u) broken at pool %p", k, cl, (void *)p);
-            if (h->alloc.avail_tail[k][cl] != last)
-                FAIL(c, "avail list (%u, %u): tail %p, last pool %p", k, cl,
-                     (void *)h->alloc.avail_tail[k][cl], (void *)last);
         }
     size_t npurged = 0;
     for (om__arena *ar = h->alloc.cache; ar; ar = ar->next) {

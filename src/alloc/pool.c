@@ -29,47 +29,32 @@ static inline void link_write(const om_heap *h, const om__pool *pool, om__block 
 
 /* -------------------------------------------------------- avail lists */
 
+/* A pool with a free block goes to the front of its list: the block just
+ * freed is the next one handed out of its class, while its cache lines and
+ * its page are still warm (pymalloc's order; a pool queued at the end
+ * served blocks freed long before, measured cold on the CPython plug-in:
+ * bench/RESULTS.md, "instance_dicts"). */
 static void avail_push(om_heap *h, om__pool *pool)
 {
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
-    pool->prev = NULL;
-    pool->next = *head;
-    if (*head)
-        (*head)->prev = pool;
-    else
-        h->alloc.avail_tail[pool->kind][pool->cls] = pool;
+    om__pool *first = *head;
+    pool->next = first;
+    if (first) first->prev = pool;
     *head = pool;
     pool->on_avail = 1;
 }
 
-/* Queue a pool at the end of its list: a full pool that just got a block
- * back waits there while more of its blocks come back, so that when the
- * fast path reaches it, it serves a run of blocks rather than one (a pool
- * pushed at the head with a single free block sends nearly every request
- * of a churning class to the slow path). */
-static void avail_append(om_heap *h, om__pool *pool)
-{
-    om__pool **tail = &h->alloc.avail_tail[pool->kind][pool->cls];
-    if (!*tail) return avail_push(h, pool);
-    pool->next = NULL;
-    pool->prev = *tail;
-    (*tail)->next = pool;
-    *tail = pool;
-    pool->on_avail = 1;
-}
-
+/* The head's prev is not kept (alloc.h, pool invariant 3): a head leaves
+ * without a write to the pool after it. */
 static void avail_unlink(om_heap *h, om__pool *pool)
 {
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
-    if (pool->prev)
-        pool->prev->next = pool->next;
+    om__pool *next = pool->next;
+    if (*head == pool)
+        *head = next;
     else
-        *head = pool->next;
-    if (pool->next)
-        pool->next->prev = pool->prev;
-    else
-        h->alloc.avail_tail[pool->kind][pool->cls] = pool->prev;
-    pool->next = pool->prev = NULL;
+        pool->prev->next = next;
+    if (next) next->prev = pool->prev;
     pool->on_avail = 0;
 }
 
@@ -112,9 +97,11 @@ static void carve_bump(om_heap *h, om__pool *pool)
     pool->bump = pool->limit;
 }
 
-/* Park an emptied pool's free list: the pool stays on its list, kept. */
+/* Park an emptied pool's free list in stash and take the pool off its
+ * list (alloc.h, pool invariant 3): the slow path takes it back. */
 static void keep(om_heap *h, om__pool *pool)
 {
+    avail_unlink(h, pool);
     pool->stash = pool->free;
     pool->free = om__pool_term(pool);
     pool->kept = 1;
@@ -123,39 +110,73 @@ static void keep(om_heap *h, om__pool *pool)
     h->alloc.kept[pool->kind][pool->cls] = pool;
 }
 
+/* A kept pool is no longer kept: its free list is back (it is off its
+ * list; the caller pushes it or retires it). */
 static void unkeep(om_heap *h, om__pool *pool)
 {
-    if (pool->stash) pool->free = pool->stash;
+    pool->free = pool->stash;
     pool->stash = NULL;
     pool->kept = 0;
     pool->arena->nempty--;
     h->alloc.kept[pool->kind][pool->cls] = NULL;
 }
 
-/* The slow path of a small allocation: the head pool is missing or full.
- * Returns a block of (kind, cls) or NULL with OM_ENOMEM. */
-void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
+/* A fast path took the last free block b of pool, the head of its list:
+ * the pool leaves the list (alloc.h, pool invariant 3). Returns b. */
+void *om__pool_exhausted(om_heap *h, om__pool *pool, void *b)
 {
-    om__delayed_collect(h); /* blocks other threads freed come back here */
-    om__pool *pool = h->alloc.avail[kind][cls];
-    while (pool && !om__pool_has_free(pool) && pool->bump == pool->limit && !pool->kept) {
-        avail_unlink(h, pool); /* a full head left there by the fast path */
-        pool = h->alloc.avail[kind][cls];
-    }
-    if (pool && pool->kept) unkeep(h, pool); /* a kept empty pool: in use again */
-    if (!pool) {
-        pool = om__arena_take_pool(h);
-        if (!pool) return NULL;
-        pool_init(h, pool, kind, cls);
-        avail_push(h, pool);
-    }
-    if (!om__pool_has_free(pool)) carve_bump(h, pool);
+    h->alloc.avail[pool->kind][pool->cls] = pool->next; /* its prev: not kept */
+    pool->on_avail = 0;
+    return b;
+}
+
+/* Hand out the first free block of pool, on its list. */
+static inline void *pool_pop(om_heap *h, om__pool *pool, unsigned kind)
+{
     om__block *b = pool->free;
-    pool->free = link_read(h, pool, b);
+    om__block *next = link_read(h, pool, b);
+    pool->free = next;
     if (kind == OM_KIND_RAW) b->next = NULL; /* no stale link: om_free's double-free test */
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
+    if (next == om__pool_term(pool)) avail_unlink(h, pool);
     return b;
+}
+
+/* No pool of (kind, cls) has a free block: the kept empty pool is taken
+ * back, or a fresh pool carved and its blocks made the free list. Returns
+ * a block or NULL with OM_ENOMEM. */
+static om__noinline void *pool_refill(om_heap *h, unsigned kind, unsigned cls)
+{
+    om__pool *pool = h->alloc.kept[kind][cls];
+    if (pool) {
+        unkeep(h, pool); /* a kept empty pool: in use again */
+    } else {
+        pool = om__arena_take_pool(h);
+        if (!pool) return NULL;
+        pool_init(h, pool, kind, cls);
+        carve_bump(h, pool);
+    }
+    avail_push(h, pool);
+    return pool_pop(h, pool, kind);
+}
+
+/* Blocks other threads freed come back first (delayed.h). */
+static om__noinline void *alloc_after_drain(om_heap *h, unsigned kind, unsigned cls)
+{
+    (void)om__delayed_drain(h);
+    return om__pool_alloc_slow(h, kind, cls);
+}
+
+/* The slow path of a small allocation: no pool of the class has a free
+ * block (or a hook is on). Returns a block of (kind, cls) or NULL with
+ * OM_ENOMEM. */
+void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
+{
+    if (om__unlikely(om__delayed_pending(h))) return alloc_after_drain(h, kind, cls);
+    om__pool *pool = h->alloc.avail[kind][cls];
+    if (om__unlikely(!pool)) return pool_refill(h, kind, cls);
+    return pool_pop(h, pool, kind);
 }
 
 /* Give an empty pool back to its arena. The arena may be unmapped inside
@@ -165,7 +186,7 @@ void *om__pool_alloc_slow(om_heap *h, unsigned kind, unsigned cls)
 static void retire(om_heap *h, om__pool *pool)
 {
     if (pool->on_gen[0] | pool->on_gen[1]) h->alloc.up.pool_retire(h, pool);
-    avail_unlink(h, pool);
+    if (pool->on_avail) avail_unlink(h, pool);
     om__arena_give_pool(h, pool);
 }
 
@@ -185,21 +206,17 @@ static void release_kept(om_heap *h, om__arena *ar)
     }
 }
 
-/* The slow path of a small free, the whole of it: the pool may have been
- * full (off its list) or may become empty. An emptied pool is kept (its
- * free list parked in stash) when it is the sole pool of its list and its
- * arena has another pool in use; otherwise it goes back to its arena. */
-void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
+/* A pool's last block came back (it is on its list): the pool is kept
+ * (its free list parked in stash) when it is the sole pool of its list, no
+ * pool of its (kind, class) is kept yet and its arena has another pool in
+ * use; otherwise it goes back to its arena. */
+static om__noinline void pool_emptied(om_heap *h, om__pool *pool)
 {
-    link_write(h, pool, b, pool->free);
-    pool->free = b;
-    pool->nalloc--;
-    if (!pool->on_avail) avail_append(h, pool);
-    if (pool->nalloc > 0) return;
     om__arena *ar = pool->arena;
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
     uint32_t in_use = OM_POOLS_PER_ARENA - ar->nfree - ar->nempty; /* pool included */
-    if (*head == pool && pool->next == NULL && in_use > 1) {
+    if (*head == pool && pool->next == NULL && in_use > 1 &&
+        !h->alloc.kept[pool->kind][pool->cls]) {
         keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
         return;
     }
@@ -208,6 +225,16 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
      * sweep): nothing reads ar after it. */
     if (in_use == 1 && ar->nempty) release_kept(h, ar);
     retire(h, pool);
+}
+
+/* The slow path of a small free of a validated live block b of pool: the
+ * pool was full (off its list: it goes to the front) or becomes empty. */
+void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
+{
+    link_write(h, pool, b, pool->free);
+    pool->free = b;
+    if (!pool->on_avail) avail_push(h, pool);
+    if (--pool->nalloc == 0) pool_emptied(h, pool);
 }
 
 /* om_heap_trim: the kept empty pools go back to their arenas too, where

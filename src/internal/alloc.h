@@ -78,16 +78,23 @@ typedef struct om__arena om__arena;
  *     len(free or stash) + (limit - bump) / bsize == capacity. An empty
  *     list is om__pool_term(pool).
  *  3. on_avail says whether the pool is on the avail list of its (kind,
- *     class). Every pool with a free block is on it; the head may be full
- *     (the fast path pops without unlinking; the slow path unlinks it). A
- *     pool with nalloc 0 is on its list only if it was the sole pool there
- *     when it emptied and its arena had a pool in use (so a loop at the
- *     boundary does not retire the pool and carve it again); such a kept
- *     pool (kept = 1, heap->alloc.kept[kind][class]) parks its free list in
- *     stash (free is empty), so the fast path misses and the slow path,
- *     which takes it back, keeps arena->nempty. Once the heap shrinks (the
- *     arena cache overflows) the kept pools go back to their arenas. avail_tail is the last pool of
- * each list; a full pool that gets a block back is appended there (pool.c).
+ *     class), and it is exactly when its free list is not empty: the fast
+ *     paths pop the head without a test, and the pop that takes a pool's
+ *     last free block takes the pool off (om__pool_exhausted); a full pool
+ *     that gets a block back goes to the front (pool.c, avail_push: the
+ *     block just freed is the next one handed out). The list is doubly
+ *     linked, but the head's prev is not kept (stale), so the head leaves
+ *     with one store to the list head and none to the pool after it; every
+ *     other pool's prev is its predecessor. A pool whose nalloc
+ *     drops to 0 is kept instead of retired when it was the sole pool of
+ *     its list and its arena has another pool in use (so a loop at the
+ *     boundary does not retire the pool and carve it again): such a kept
+ *     pool (kept = 1, heap->alloc.kept[kind][class]) parks its free list
+ *     in stash and is off its list, and the slow path takes it back when
+ *     the list is empty, keeping arena->nempty. Once the heap shrinks (the
+ *     arena cache overflows, decay, om_heap_trim) kept pools go back to
+ *     their arenas. No pool keeps never-used blocks past its carving
+ *     (bump == limit).
  *  4. Object kinds: alloc_bm has a bit for every live object (at the
  *     object's address, after the debug prefix in debug mode); GC kind:
  *     tracked_bm is the subset of alloc_bm of tracked objects (frozen ones
@@ -107,26 +114,27 @@ typedef struct om__arena om__arena;
  *     remainder by direct computation", 2019): one multiplication.
  */
 typedef struct om__pool {
-    om__block *free;    /* free list of used-before blocks        */
-    om_heap *raw_owner; /* heap for RAW pools, else NULL (om_free) */
-    uint64_t divmagic;  /* UINT64_MAX / bsize + 1 (invariant 6)   */
-    uint32_t nalloc;    /* blocks handed out                      */
-    uint32_t span;      /* capacity * bsize: bytes of blocks      */
-    om_heap *heap;      /* owner: om_heap_of() reads this; NULL
-                           while the pool is free (invariant 5)   */
-    uint32_t bsize;     /* block size in bytes                    */
-    uint32_t capacity;  /* blocks in the pool                     */
-    char *bump;         /* next never-used block                  */
-    uint8_t cls;        /* size class                             */
-    uint8_t kind;       /* OM_KIND_* (first cache line: om_free)  */
-    uint8_t on_avail;   /* on the avail list of (kind, class)     */
-    uint8_t on_gen[2];  /* on the heap's young / middle lists     */
-    uint8_t kept;       /* a kept empty pool (invariant 3)        */
+    om__block *free;       /* free list of used-before blocks        */
+    om_heap *raw_owner;    /* heap for RAW pools, else NULL (om_free) */
+    uint64_t divmagic;     /* UINT64_MAX / bsize + 1 (invariant 6)   */
+    uint32_t nalloc;       /* blocks handed out                      */
+    uint32_t span;         /* capacity * bsize: bytes of blocks      */
+    om_heap *heap;         /* owner: om_heap_of() reads this; NULL
+                              while the pool is free (invariant 5)   */
+    uint32_t bsize;        /* block size in bytes                    */
+    uint32_t capacity;     /* blocks in the pool                     */
+    struct om__pool *next; /* avail list of (kind, class): line 1,
+                              as a free into a full pool pushes it */
+    uint8_t cls;           /* size class                             */
+    uint8_t kind;          /* OM_KIND_* (first cache line: om_free)  */
+    uint8_t on_avail;      /* on the avail list of (kind, class)     */
+    uint8_t on_gen[2];     /* on the heap's young / middle lists     */
+    uint8_t kept;          /* a kept empty pool (invariant 3)        */
     /* ---- 64 bytes: the first cache line ends here */
     char *limit;                  /* end of the last whole block            */
     om__block *stash;             /* kept empty pool: its free list         */
-    struct om__pool *next;        /* avail list of (kind, class)            */
-    struct om__pool *prev;        /* avail list                             */
+    char *bump;                   /* next never-used block                  */
+    struct om__pool *prev;        /* avail list; stale in the head          */
     om__arena *arena;             /* the arena it was carved from           */
     uint64_t kept_at;             /* kept: the last sweep's time before     */
     struct om__pool *gen_next[2]; /* young / middle list links              */
@@ -344,22 +352,21 @@ typedef struct om__alloc_hooks {
 
 typedef struct om__alloc {
     uintptr_t key; /* free-list links are xor-ed with it (random per heap) */
-    om__pool *avail[OM_NKINDS][OM_NUM_CLASSES];      /* pools with a free block     */
-    om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];       /* the kept empty pool, if any */
-    om__pool *avail_tail[OM_NKINDS][OM_NUM_CLASSES]; /* last pool of each list */
-    size_t held;                            /* bytes in pools in use + large bytes        */
-    size_t peak;                            /* highest held (stats: peak_bytes)           */
-    size_t requested;                       /* bytes requested (maintained in debug mode) */
-    om__arena *buckets[OM_POOLS_PER_ARENA]; /* arenas by free pools (1..63)    */
-    uint64_t bucket_bits;                   /* bit k: buckets[k] non-empty                */
-    om__arena *cache;                       /* wholly free arenas kept mapped             */
-    size_t ncache, cache_max;               /* cached arenas; most kept purged            */
-    size_t npurged;                         /* cached arenas purged (<= cache_max)        */
-    long decay_ms;                          /* om_config.decay_ms (arena.c, "decay")      */
-    uint64_t next_sweep;                    /* clock time of the next decay sweep         */
-    int dirty;                              /* some free memory is not yet given back     */
-    uint64_t swept_at;                      /* clock time of the last sweep               */
-    uint64_t give_at;                       /* nonzero: the time pools given back get     */
+    om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
+    om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
+    size_t held;                                /* bytes in pools in use + large bytes        */
+    size_t peak;                                /* highest held (stats: peak_bytes)           */
+    size_t requested;                           /* bytes requested (maintained in debug mode) */
+    om__arena *buckets[OM_POOLS_PER_ARENA];     /* arenas by free pools (1..63)    */
+    uint64_t bucket_bits;                       /* bit k: buckets[k] non-empty                */
+    om__arena *cache;                           /* wholly free arenas kept mapped             */
+    size_t ncache, cache_max;                   /* cached arenas; most kept purged            */
+    size_t npurged;                             /* cached arenas purged (<= cache_max)        */
+    long decay_ms;                              /* om_config.decay_ms (arena.c, "decay")      */
+    uint64_t next_sweep;                        /* clock time of the next decay sweep         */
+    int dirty;                                  /* some free memory is not yet given back     */
+    uint64_t swept_at;                          /* clock time of the last sweep               */
+    uint64_t give_at;                           /* nonzero: the time pools given back get     */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
     size_t atab_mask;            /* capacity - 1 (power of two)                */

@@ -85,25 +85,33 @@ static inline void om__link_put(const om_heap *h, om__block *b, om__block *next,
     om__vg_noaccess(b, bsize);
 }
 
-/* Pop the head pool's free list of (kind, size's class), or NULL (the slow
- * path then decides). No hooks may be on. No counter is kept here: bytes
- * in use are derived from the pools' nalloc on demand (stats.c). */
+/* Every pool on an avail list has a free block (alloc.h, pool invariant
+ * 3), so a fast path pops the head without a test; when the pop takes the
+ * pool's last free block, om__pool_exhausted takes the pool off its list
+ * (out of line, a tail call) and returns b. */
+void *om__pool_exhausted(om_heap *h, om__pool *pool, void *b) __attribute__((returns_nonnull));
+
+/* Pop the head pool's free list of (kind, size's class), or NULL (no pool
+ * with a free block: the slow path then decides). No hooks may be on. No
+ * counter is kept here: bytes in use are derived from the pools' nalloc on
+ * demand (stats.c). */
 static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 {
     om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
-    if (om__unlikely(b == om__pool_term(pool))) return NULL;
-    pool->free = om__link_get(h, b);
+    om__block *next = om__link_get(h, b);
+    pool->free = next;
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
+    if (om__unlikely(next == om__pool_term(pool))) return om__pool_exhausted(h, pool, b);
     return b;
 }
 
 /* om_malloc's fast path, for callers that inline it (pool.c, the CPython
  * plug-in): a raw block of size bytes from the head pool of its class, or
  * NULL when the slow path must decide (size 0 or over OM_SMALL_MAX, a hook,
- * no head pool, an empty one). size - 1 < 512 is 1..512 (0 wraps), and
+ * no pool with a free block). size - 1 < 512 is 1..512 (0 wraps), and
  * (size - 1) >> 4 is then its class. No counter (docs/alloc.md). */
 static inline void *om__malloc_fast(om_heap *h, size_t size)
 {
@@ -111,23 +119,25 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
     om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
-    if (om__unlikely(b == om__pool_term(pool))) return NULL;
-    pool->free = om__link_get(h, b);
+    om__block *next = om__link_get(h, b);
+    pool->free = next;
     b->next = NULL; /* no stale link: om_free's double-free test */
     om__unpoison(b, pool->bsize);
     om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
     pool->nalloc++;
+    if (om__unlikely(next == om__pool_term(pool))) return om__pool_exhausted(h, pool, b);
     return b;
 }
 
 /* om_free's fast path, for callers that inline it: 1 when p was a live raw
  * block of h and is free now; 0 when the slow path must decide (p is NULL,
- * outside every arena, not a live block start of a raw pool of h, a hook is
- * on, or the pool would become full-to-free or empty). The tests, in order:
- * p is in an arena (one load of the ownership map); the pool is a raw pool
- * of h (its header's first line); p is a block start (one multiplication);
- * p is not free already (its link does not decode into the pool); the pool
- * stays neither full nor empty (docs/alloc.md, "The fast paths"). */
+ * outside every arena, not a live block start of a raw pool of h, freed
+ * already, or a hook is on). The tests, in order: p is in an arena (one
+ * load of the ownership map); the pool is a raw pool of h (its header's
+ * first line); p is a block start (one multiplication); p is not free
+ * already (its link does not decode into the pool). A pool that was full
+ * or becomes empty changes lists out of line (om__pool_free_slow), the
+ * block validated (docs/alloc.md, "The fast paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
@@ -141,11 +151,13 @@ static inline int om__free_fast(om_heap *h, void *p)
     om__unpoison(&b->next, sizeof b->next);
     om__vg_defined(&b->next, sizeof b->next);
     uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
-    om__block *head = pool->free;
-    if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0 || head == om__pool_term(pool) ||
-                     pool->nalloc <= 1))
-        return 0;
+    if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0)) return 0;
     om__vg_free(p);
+    om__block *head = pool->free;
+    if (om__unlikely(head == om__pool_term(pool) || pool->nalloc <= 1)) {
+        om__pool_free_slow(h, pool, b); /* validated: only the lists change */
+        return 1;
+    }
     om__link_put(h, b, head, pool->bsize);
     pool->free = b;
     pool->nalloc--;

@@ -189,6 +189,39 @@ static void test_alloc_kept_pools_do_not_pin_arenas(void **state)
     assert_int_equal(om_heap_check(h), 0);
 }
 
+/* A block freed into a full pool is the next block of its class handed
+ * out (alloc.h, pool invariant 3: the pool goes to the front of its list),
+ * ahead of pools that had free blocks already, for thousands of blocks of
+ * about 120 full pools freed in a scrambled order, with another class
+ * allocated in between; om_heap_check holds after. */
+static void test_alloc_freed_block_is_reused_next(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 60000 }; /* 48-byte blocks: about 180 full pools */
+    void **v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++) v[i] = om_malloc(h, 48);
+    for (int i = 0; i < N / 3; i += 10) { /* pools with free blocks already */
+        om_free(h, v[i]);
+        v[i] = NULL;
+    }
+    void *other = om_malloc(h, 200);
+    for (int k = 0; k < N / 3; k++) {
+        /* a full pool: not the last one carved (one pool holds < 400) */
+        int i = N / 3 + (int)(((uint64_t)k * 7919u) % (N - 400 - N / 3));
+        om_free(h, v[i]);
+        om_free(h, other);
+        other = om_malloc(h, 200); /* another class: leaves 48's list alone */
+        void *p = om_malloc(h, 48);
+        assert_ptr_equal(p, v[i]);
+        v[i] = p;
+    }
+    assert_int_equal(om_heap_check(h), 0);
+    om_free(h, other);
+    for (int i = 0; i < N; i++) om_free(h, v[i]);
+    free(v);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 static void test_alloc_boundary_loop_does_not_thrash(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -356,6 +389,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_gib_build_and_free_releases_arenas,
                                         om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_freed_block_is_reused_next, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_boundary_loop_does_not_thrash, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_kept_pools_do_not_pin_arenas, om_test_setup,
