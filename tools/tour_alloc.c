@@ -99,13 +99,16 @@ int om_tour_classes(void)
 {
     om_heap *h = om_heap_new(NULL);
     if (!h) return 1;
-    void *small = om_malloc(h, 512), *large = om_malloc(h, 513);
-    om_block_info a, b;
+    void *small = om_malloc(h, 512), *medium = om_malloc(h, 513), *large = om_malloc(h, 2049);
+    om_block_info a, m, b;
     om_block_info_get(h, small, &a);
+    om_block_info_get(h, medium, &m);
     om_block_info_get(h, large, &b);
-    om_tour_say("512 bytes: size class %u of %d, a %zu-byte block in a pool.", a.size_class,
-                OM_NUM_CLASSES, a.block_size);
-    om_tour_say("513 bytes: %s -- the system allocator, behind a small header.",
+    om_tour_say("512 bytes: size class %u of %d, a %zu-byte block in a pool (16-byte steps).",
+                a.size_class, OM_NUM_CLASSES, a.block_size);
+    om_tour_say("513 bytes: size class %u, a %zu-byte block (128-byte steps up to %d bytes).",
+                m.size_class, m.block_size, OM_SMALL_MAX);
+    om_tour_say("2049 bytes: %s -- the system allocator, behind a small header.",
                 b.large ? "a large block" : "a pool block");
     om_heap_stats st;
     om_heap_get_stats(h, &st);
@@ -113,6 +116,7 @@ int om_tour_classes(void)
                 st.large_blocks, om_tour_plural(st.large_blocks, "block", "blocks"), st.large_bytes,
                 om_tour_plural(st.large_blocks, "it", "them"));
     om_free(h, small);
+    om_free(h, medium);
     om_free(h, large);
     om_heap_destroy(h);
     return 0;

@@ -1,9 +1,10 @@
 /*
  * objmem/alloc.h - raw blocks: the small-object allocator.
  *
- * Requests up to OM_SMALL_MAX bytes are served from 16 KiB pools carved
- * from 1 MiB arenas, in 16-byte size classes; larger ones go to the seam's
- * system allocator behind a small header. All blocks are 16-byte aligned.
+ * Requests up to OM_SMALL_MAX (2048) bytes are served from 16 KiB pools
+ * carved from 1 MiB arenas, in 16-byte size classes up to 512 bytes and
+ * 128-byte ones above; larger ones go to the seam's system allocator
+ * behind a small header. All blocks are 16-byte aligned.
  * Design note: docs/alloc.md.
  *
  * Include <objmem.h>, not this file.

@@ -149,8 +149,10 @@ size_t om_heap_trim(om_heap *h);
 
 /* ------------------------------------------------------------ statistics */
 
-enum { OM_NUM_CLASSES = 32 }; /* 16-byte size classes: 16, 32, ..., 512 bytes */
-enum { OM_SMALL_MAX = 512 };  /* largest request served from pools            */
+/* Size classes: 32 of 16-byte steps (16, 32, ..., 512 bytes), then 12 of
+ * 128-byte steps (640, 768, ..., 2048 bytes). */
+enum { OM_NUM_CLASSES = 44 };
+enum { OM_SMALL_MAX = 2048 }; /* largest request served from pools */
 
 /* One size class: how many pools serve it and how full they are. */
 typedef struct om_class_stats {

@@ -24,13 +24,27 @@
  * live apart from the others so a collection walks only them. */
 enum { OM_KIND_RAW = 0, OM_KIND_OBJ = 1, OM_KIND_GC = 2, OM_NKINDS = 3 };
 
+/* Size classes (docs/alloc.md, "Size classes"): fine ones of 16-byte
+ * steps up to OM_FINE_MAX, whose class the fast paths compute as
+ * (size - 1) >> 4, then medium ones of OM_MEDIUM_STEP bytes up to
+ * OM_SMALL_MAX (requests 513..2048: the slow path). */
+#define OM_FINE_MAX     512
+#define OM_FINE_CLASSES 32
+#define OM_MEDIUM_STEP  128
+_Static_assert(OM_FINE_CLASSES * OM_GRANULE == OM_FINE_MAX, "fine classes end at OM_FINE_MAX");
+_Static_assert(OM_NUM_CLASSES == OM_FINE_CLASSES + (OM_SMALL_MAX - OM_FINE_MAX) / OM_MEDIUM_STEP,
+               "medium classes end at OM_SMALL_MAX");
+
+/* The class of a request of size <= OM_SMALL_MAX bytes (0 shares class 0). */
 static inline unsigned om__size_class(size_t size)
 {
-    return (unsigned)((size - (size != 0)) >> 4);
+    if (size <= OM_FINE_MAX) return (unsigned)((size - (size != 0)) >> 4);
+    return OM_FINE_CLASSES + (unsigned)((size - OM_FINE_MAX - 1) / OM_MEDIUM_STEP);
 }
 static inline size_t om__class_size(unsigned cls)
 {
-    return ((size_t)cls + 1) << 4;
+    if (cls < OM_FINE_CLASSES) return ((size_t)cls + 1) << 4;
+    return OM_FINE_MAX + ((size_t)cls - OM_FINE_CLASSES + 1) * OM_MEDIUM_STEP;
 }
 
 /* A free block, as the free lists see it.

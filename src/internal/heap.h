@@ -110,12 +110,13 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 
 /* om_malloc's fast path, for callers that inline it (pool.c, the CPython
  * plug-in): a raw block of size bytes from the head pool of its class, or
- * NULL when the slow path must decide (size 0 or over OM_SMALL_MAX, a hook,
- * no pool with a free block). size - 1 < 512 is 1..512 (0 wraps), and
- * (size - 1) >> 4 is then its class. No counter (docs/alloc.md). */
+ * NULL when the slow path must decide (size 0 or over OM_FINE_MAX: medium
+ * and large sizes, a hook, no pool with a free block). size - 1 < 512 is
+ * 1..512 (0 wraps), and (size - 1) >> 4 is then its class. No counter
+ * (docs/alloc.md). */
 static inline void *om__malloc_fast(om_heap *h, size_t size)
 {
-    if (om__unlikely(size - 1 >= OM_SMALL_MAX || h->hooks)) return NULL;
+    if (om__unlikely(size - 1 >= OM_FINE_MAX || h->hooks)) return NULL;
     om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;

@@ -19,10 +19,13 @@ static void check_block(om_heap *h, void *p, size_t size)
 static void test_alloc_size_class_boundaries(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    static const size_t sizes[] = {0, 1, 15, 16, 17, 511, 512, 513, 4096, (size_t)64 << 20};
-    static const size_t want[] = {16, 16, 16, 16, 32, 512, 512, 0, 0, 0};
-    void *p[10];
-    for (size_t i = 0; i < 10; i++) {
+    static const size_t sizes[] = {0,   1,   15,   16,   17,   511,  512, 513,
+                                   640, 641, 1920, 1921, 2048, 2049, 4096, (size_t)64 << 20};
+    static const size_t want[] = {16,  16,  16,   16,   32,   512, 512, 640,
+                                  640, 768, 1920, 2048, 2048, 0,   0,   0};
+    enum { N = sizeof sizes / sizeof *sizes };
+    void *p[N];
+    for (size_t i = 0; i < N; i++) {
         p[i] = om_malloc(h, sizes[i]);
         check_block(h, p[i], sizes[i]);
         om_block_info info;
@@ -38,7 +41,7 @@ static void test_alloc_size_class_boundaries(void **state)
     }
     assert_ptr_not_equal(p[0], p[1]); /* size 0 gives a unique pointer */
     assert_int_equal(om_heap_check(h), 0);
-    for (size_t i = 0; i < 10; i++) om_free(h, p[i]);
+    for (size_t i = 0; i < N; i++) om_free(h, p[i]);
 }
 
 static void test_alloc_free_if_owned_routes(void **state)

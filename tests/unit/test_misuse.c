@@ -62,9 +62,9 @@ static void overrun_large(void *arg)
 {
     (void)arg;
     om_heap *h = misuse_heap();
-    unsigned char *p = om_malloc(h, 1000);
+    unsigned char *p = om_malloc(h, 3000);
     om_child_say_at(p);
-    p[1000] = 'x';
+    p[3000] = 'x';
     om_free(h, p);
 }
 
@@ -92,7 +92,7 @@ static void underrun_into_size(void *arg)
 {
     (void)arg;
     om_heap *h = misuse_heap();
-    unsigned char *p = om_malloc(h, 1000);
+    unsigned char *p = om_malloc(h, 3000);
     om_child_say_at(p);
     p[-11] = 0x7f; /* a high byte of the recorded size */
     om_free(h, p);
@@ -151,7 +151,7 @@ static void double_free_large(void *arg)
 {
     (void)arg;
     om_heap *h = misuse_heap();
-    void *p = om_malloc(h, 2000);
+    void *p = om_malloc(h, 3000);
     om_child_say_at(p);
     om_free(h, p);
     om_free(h, p);
@@ -683,7 +683,7 @@ static const misuse cases[] = {
       0,
       "\"buffer overrun ... detected by om_free\"",
       {"objmem: debug: buffer overrun", "detected by om_free",
-       "large block, 1000 bytes requested"}}},
+       "large block, 3000 bytes requested"}}},
     {"overrun of a large block by 8 bytes",
      overrun_large_far,
      UND,
