@@ -317,7 +317,7 @@ static void test_alloc_random_churn_keeps_invariants(void **state)
         if (slot[i]) {
             assert_int_equal(slot[i][0], (unsigned char)i);
             if ((seed & 3) == 0) {
-                size_t ns = (seed >> 20) % 1200;
+                size_t ns = (seed >> 20) % 2600; /* small, medium and large */
                 slot[i] = om_realloc(h, slot[i], ns + 1);
                 sz[i] = ns + 1;
                 slot[i][0] = (unsigned char)i;
@@ -326,7 +326,7 @@ static void test_alloc_random_churn_keeps_invariants(void **state)
                 slot[i] = NULL;
             }
         } else {
-            sz[i] = ((seed >> 16) % 8 == 0) ? (seed >> 12) % 2000 + 1 : (seed >> 12) % 64 + 1;
+            sz[i] = ((seed >> 16) % 8 == 0) ? (seed >> 12) % 3000 + 1 : (seed >> 12) % 64 + 1;
             slot[i] = om_malloc(h, sz[i]);
             slot[i][0] = (unsigned char)i;
         }
