@@ -186,11 +186,15 @@ static inline size_t om__pool_hdr_size(unsigned kind)
 }
 
 /* Pool headers are coloured: the header of the pool at 16 KiB-aligned
- * address base sits at base + 64 * ((base / 16 KiB) % 16), so the headers
- * of neighbouring pools fall in different cache sets instead of all
- * competing for the few sets a 16 KiB stride maps to (measured on the
- * churn benchmark: bench/RESULTS.md). Blocks start after the header. */
-#define OM_POOL_COLORS 16
+ * address base sits at base + 64 * ((base / 16 KiB) % OM_POOL_COLORS), so
+ * the headers of neighbouring pools fall in different cache sets instead
+ * of all competing for the few sets a 16 KiB stride maps to. Blocks start
+ * after the header, so the colour costs its bytes: 4 colours (96 bytes of
+ * a pool on average) rather than round 1's 16 (480), which kept the
+ * CPython plug-in's peak RSS 2-3 % above pymalloc's; random frees over many
+ * pools run 4 % slower than with 16 and 4 % faster than with 1 (measured:
+ * bench/RESULTS.md, "Pool colours"). */
+#define OM_POOL_COLORS 4
 static inline uintptr_t om__pool_color(uintptr_t base)
 {
     return ((base >> OM_POOL_SHIFT) & (OM_POOL_COLORS - 1)) * 64;
