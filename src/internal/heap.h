@@ -180,6 +180,28 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
     return om__block_alloc(h, size, kind);
 }
 
+/* The common case of freeing object block p of pool (small, no hooks):
+ * its alloc bit is set (else: freed twice, the slow path reports), and the
+ * pool stays neither full nor empty. 1 when done; 0 when om__block_free_obj
+ * must decide. */
+static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
+{
+    unsigned g = om__granule(pool, p);
+    uint64_t *w = &pool->alloc_bm[g >> 6], bit = (uint64_t)1 << (g & 63);
+    om__block *head = pool->free;
+    if (om__unlikely(!(*w & bit) || h->hooks || head == om__pool_term(pool) || pool->nalloc <= 1))
+        return 0;
+    /* a dying object left its generation when it was untracked */
+    OM_ASSERT(pool->kind != OM_KIND_GC ||
+              (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
+               !om__bm_test(pool->tracked_bm, g)));
+    *w &= ~bit;
+    om__link_put(h, (om__block *)p, head, pool->bsize);
+    pool->free = (om__block *)p;
+    pool->nalloc--;
+    return 1;
+}
+
 /* om_heap_of inlined, for the object and types layers' hot paths. */
 static inline om_heap *om__heap_of(const om_object *o)
 {

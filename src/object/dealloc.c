@@ -138,12 +138,15 @@ static om__noinline void dealloc_nested(om_heap *h, om_object *o)
  * bookkeeping and no stack frame; everything else takes dealloc_nested. */
 void om__object_dealloc(om_object *o)
 {
-    om_heap *h = om__heap_of(o);
     const om_type *t = o->type;
     if (om__likely(!t->dealloc && !t->finalize && !(t->flags & OM_TYPE__OWNS_MEMORY) &&
-                   !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED)))) {
-        free_memory(h, o);
+                   !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED | OM_GCW_LARGE)))) {
+        om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
+        om_heap *h = pool->heap;
+        h->obj.live--;
+        if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
+        om__block_free_obj(h, o, 0);
         return;
     }
-    dealloc_nested(h, o);
+    dealloc_nested(om__heap_of(o), o);
 }

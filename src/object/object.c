@@ -71,12 +71,71 @@ static int bad_type(om_heap *h, const om_type *t)
     return 0;
 }
 
-om_object *om_new(om_heap *h, const om_type *t)
+/* om_new past its fast path: every check, any type, any heap. */
+static om__noinline om_object *new_slow(om_heap *h, const om_type *t)
 {
     if (bad_type(h, t)) return NULL;
     if (t->item_size)
         return om__err_null(h, OM_EINVAL, "type %s has items: use om_new_var", t->name);
     return new_object(h, t, t->basic_size);
+}
+
+/* The fast paths' block: a fresh object of type t and size bytes (a
+ * multiple of 8 in 16..64) from the head pool of (kind, class), with its
+ * alloc bit, count 1, gc word 0 and a zeroed body; NULL when no pool of the
+ * class has a free block. The pool that gave its last block leaves its
+ * list here, before anything (a GC object's tracking) may allocate. */
+static inline __attribute__((always_inline)) om_object *pop_object(om_heap *h, const om_type *t,
+                                                                   unsigned kind, size_t size)
+{
+    om__pool *pool = h->alloc.avail[kind][(size - 1) >> 4];
+    if (om__unlikely(pool == NULL)) return NULL;
+    om_object *o = (om_object *)pool->free;
+    om__block *next = om__link_get(h, (om__block *)o);
+    pool->free = next;
+    om__unpoison(o, pool->bsize);
+    pool->nalloc++;
+    om__vg_undefined(o, size);
+    om__bm_set(pool->alloc_bm, om__granule(pool, o));
+    o->refcnt = 1;
+    o->gc = 0;
+    o->type = t;
+    zero_body(o, size - sizeof(om_object));
+    h->obj.live++;
+    if (om__unlikely(next == om__pool_term(pool))) return om__pool_exhausted(h, pool, o);
+    return o;
+}
+
+/* 1 when om_new of t on h may take a fast path: a fixed-size type whose
+ * basic_size is a multiple of 8 in 16..64 bytes (so it passes bad_type
+ * and zero_body is word stores), a GC type only with a traverse, and a
+ * heap without hooks. */
+static inline int fast_type(const om_heap *h, const om_type *t)
+{
+    size_t size = t->basic_size;
+    return ((h->hooks | t->item_size | (size & 7)) == 0 && size - sizeof(om_object) <= 48 &&
+            (!(t->flags & OM_TYPE_GC) || t->traverse));
+}
+
+/* The fast path of a GC type: tracked in generation 0 once made (which may
+ * run a collection: the new object is alive, count 1). */
+static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
+{
+    om_object *o = pop_object(h, t, OM_KIND_GC, t->basic_size);
+    if (om__unlikely(!o)) return new_slow(h, t);
+    om__gc_track_new(h, o);
+    return o;
+}
+
+/* The fast path of a plain type is a leaf: the pop of om__pool_pop_fast
+ * written out, so the pool is at hand for the alloc bit and the unlink. */
+om_object *om_new(om_heap *h, const om_type *t)
+{
+    if (om__unlikely(t == NULL || !fast_type(h, t))) return new_slow(h, t);
+    if (t->flags & OM_TYPE_GC) return new_gc_fast(h, t);
+    om_object *o = pop_object(h, t, OM_KIND_OBJ, t->basic_size);
+    if (om__unlikely(!o)) return new_slow(h, t);
+    return o;
 }
 
 om_object *om_new_var(om_heap *h, const om_type *t, size_t n)
