@@ -339,19 +339,18 @@ static void test_object_dealloc_then_block_back_to_pool(void **state)
     om_decref(keep);
 }
 
-/* om_new's fast path (plain types of 16..64 bytes, multiples of 8) and its
- * slow path (the rest) give the same objects: for every basic_size from 16
- * to 80 in steps of 4, plain and GC (tracked once made), 3000 objects
- * (past the end of several pools, so
- * the last-block unlink runs), each zeroed past its header although the
- * blocks were dirtied before being freed, counted live, then dropped;
- * om_heap_check holds on the way (plain and debug heaps). */
 static int no_children(om_object *o, om_visit_fn visit, void *arg)
 {
     (void)o, (void)visit, (void)arg;
     return 0;
 }
 
+/* om_new's fast path (plain types of 16..64 bytes, multiples of 8) and its
+ * slow path (the rest) give the same objects: for every basic_size from 16
+ * to 80 in steps of 4, plain and GC (tracked once made), 3000 objects
+ * (past the end of several pools, so the last-block unlink runs), each zeroed past its header
+ * although the blocks were dirtied before being freed, counted live, then dropped; om_heap_check
+ * holds on the way (plain and debug heaps). */
 static void test_object_new_every_small_size(void **state)
 {
     om_heap *h = OM_HEAP(state);
