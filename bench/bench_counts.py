@@ -97,9 +97,9 @@ def main():
     filters = sys.argv[2:]
     print("== bench_counts: callgrind (--cache-sim=yes --toggle-collect) per operation")
     load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else "?"
-    rev = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+    rev = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty=-modified"],
                          capture_output=True, text=True).stdout.strip()
-    print("commit:   %s   load: %s" % (rev or "?", " ".join(load)))
+    print("commit:   %s   load: %s" % (rev or "? (not a git checkout)", " ".join(load)))
     print("Ir: instructions; L1: I1+D1 misses; LL: last-level misses (callgrind's simulated\n"
           "caches); ns: CPU time of one plain run (noisy); Ir/first: Ir over the group's first row\n")
     print("%-24s %9s %8s %8s %9s %9s" % ("workload/peer", "Ir/op", "L1/op", "LL/op", "ns/op",
