@@ -27,7 +27,7 @@ int om_tour_heap(void)
     return st.bytes_in_use - st0.bytes_in_use == 48 ? 0 : 1;
 }
 
-/* The arena picture's letter for size class cls: a..z = 0..25, A..F = 26..31. */
+/* The arena picture's letter for size class cls: a..z = 0..25, A..R = 26..43. */
 static char class_letter(unsigned cls)
 {
     return (char)(cls < 26 ? 'a' + cls : 'A' + (cls - 26));
@@ -37,16 +37,19 @@ int om_tour_pools(void)
 {
     om_heap *h = om_heap_new(NULL);
     if (!h) return 1;
-    static const size_t sizes[] = {1, 16, 17, 100, 250, 512};
-    void *blocks[6];
+    static const size_t sizes[] = {1, 16, 17, 100, 250, 512, 1000};
+    enum { NSIZES = sizeof sizes / sizeof *sizes };
+    void *blocks[NSIZES];
     om_heap_stats st0;
     om_heap_get_stats(h, &st0); /* the heap's own pools come first in its arena */
-    om_tour_say("Requests up to 512 bytes come from 16 KiB pools of one size class, cut from 1 MiB "
-                "arenas.");
-    om_tour_say("class: the size class (blocks of 16 * (class + 1) bytes); pool: the pool's place");
+    om_tour_say("Requests up to %d bytes come from 16 KiB pools of one size class, cut from 1 MiB "
+                "arenas.",
+                OM_SMALL_MAX);
+    om_tour_say("class: the size class (16-byte steps to 512 bytes, 128-byte steps above); pool: "
+                "the pool's place");
     om_tour_say("in its arena (0..63); index: the block's place in its pool.");
     om_tour_say("%8s %8s %6s %10s %6s", "request", "class", "block", "pool", "index");
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < NSIZES; i++) {
         om_block_info bi;
         blocks[i] = om_malloc(h, sizes[i]);
         om_block_info_get(h, blocks[i], &bi);
@@ -63,7 +66,7 @@ int om_tour_pools(void)
         om_block_info_get(h, more[i], &bi);
         map[bi.pool_index] = class_letter(bi.size_class);
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < NSIZES; i++) {
         om_block_info bi;
         om_block_info_get(h, blocks[i], &bi);
         map[bi.pool_index] = class_letter(bi.size_class);
@@ -77,20 +80,20 @@ int om_tour_pools(void)
     om_tour_say("[%s]", map);
     om_tour_say("Each letter is the pool's size class: a = class 0 (16-byte blocks), b = 1 (32), "
                 "...,");
-    om_tour_say("z = 25 (416), A..F = 26..31 (432..512). The four sizes are %c, %c, %c and %c "
+    om_tour_say("z = 25 (416), A..R = 26..43 (432..2048). The four sizes are %c, %c, %c and %c "
                 "(%zu-,",
                 class_letter(four[0].size_class), class_letter(four[1].size_class),
                 class_letter(four[2].size_class), class_letter(four[3].size_class),
                 four[0].block_size);
     om_block_info first, last;
     om_block_info_get(h, blocks[0], &first);
-    om_block_info_get(h, blocks[5], &last);
-    om_tour_say("%zu-, %zu- and %zu-byte blocks); pools %u..%u hold the table's six blocks.",
+    om_block_info_get(h, blocks[NSIZES - 1], &last);
+    om_tour_say("%zu-, %zu- and %zu-byte blocks); pools %u..%u hold the table's seven blocks.",
                 four[1].block_size, four[2].block_size, four[3].block_size, first.pool_index,
                 last.pool_index);
     om_tour_say("* = the heap's own pools (its cached objects); . = a pool not carved yet.");
     for (int i = 0; i < 3000; i++) om_free(h, more[i]);
-    for (int i = 0; i < 6; i++) om_free(h, blocks[i]);
+    for (int i = 0; i < NSIZES; i++) om_free(h, blocks[i]);
     om_heap_destroy(h);
     return 0;
 }

@@ -9,6 +9,7 @@
 typedef struct check_ctx {
     FILE *out;
     int bad;
+    size_t on_avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools saying on_avail, by list */
 } check_ctx;
 
 #define FAIL(c, ...)                                                                               \
@@ -147,6 +148,8 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
         }
         used++;
         kept += pool->kept;
+        if (pool->on_avail && pool->kind < OM_NKINDS && pool->cls < OM_NUM_CLASSES)
+            c->on_avail[pool->kind][pool->cls]++;
         check_pool(h, ar, pool, c);
     }
     if (kept != ar->nempty || (kept && kept == used))
@@ -154,15 +157,28 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
              ar->nempty, used);
 }
 
+/* The avail list of (k, cl) holds exactly the pools saying on_avail (the
+ * walk is bounded by their number, so a cycle cannot hang it), and the
+ * kept slot names a kept pool of that class, off the list. */
+static void check_list(om_heap *h, check_ctx *c, unsigned k, unsigned cl)
+{
+    om__pool *prev = NULL;
+    size_t n = 0, want = c->on_avail[k][cl];
+    for (om__pool *p = h->alloc.avail[k][cl]; p; prev = p, p = p->next, n++)
+        if (n >= want || !p->on_avail || p->kind != k || p->cls != cl || (prev && p->prev != prev))
+            FAIL(c, "avail list (%u, %u) broken at pool %p (%zu pools on it, %zu expected)", k, cl,
+                 (void *)p, n, want);
+    if (n != want)
+        FAIL(c, "avail list (%u, %u): %zu pools on it, %zu say they are", k, cl, n, want);
+    om__pool *kp = h->alloc.kept[k][cl];
+    if (kp && (!kp->kept || kp->kind != k || kp->cls != cl || kp->on_avail))
+        FAIL(c, "kept slot (%u, %u): pool %p is not a kept pool of it", k, cl, (void *)kp);
+}
+
 static void check_lists(om_heap *h, check_ctx *c)
 {
     for (unsigned k = 0; k < OM_NKINDS; k++)
-        for (unsigned cl = 0; cl < OM_NUM_CLASSES; cl++) {
-            om__pool *prev = NULL;
-            for (om__pool *p = h->alloc.avail[k][cl]; p; prev = p, p = p->next)
-                if (!p->on_avail || p->kind != k || p->cls != cl || (prev && p->prev != prev))
-                    FAIL(c, "avail list (%u, %u) broken at pool %p", k, cl, (void *)p);
-        }
+        for (unsigned cl = 0; cl < OM_NUM_CLASSES; cl++) check_list(h, c, k, cl);
     size_t npurged = 0;
     for (om__arena *ar = h->alloc.cache; ar; ar = ar->next) {
         npurged += ar->purged;
@@ -187,7 +203,7 @@ static void check_lists(om_heap *h, check_ctx *c)
 
 int om__alloc_check(om_heap *h, FILE *out)
 {
-    check_ctx c = {out, 0};
+    check_ctx c = {.out = out, .bad = 0};
     om__arena_foreach(h, check_arena, &c);
     check_lists(h, &c);
     return c.bad ? OM_ESTATE : 0;

@@ -161,11 +161,15 @@ static om__noinline void *pool_refill(om_heap *h, unsigned kind, unsigned cls)
     return pool_pop(h, pool, kind);
 }
 
-/* Blocks other threads freed come back first (delayed.h). */
+/* Blocks other threads freed come back first (delayed.h), once: frees
+ * pushed meanwhile wait for the next slow path (no recursion, however long
+ * other threads keep freeing). */
 static om__noinline void *alloc_after_drain(om_heap *h, unsigned kind, unsigned cls)
 {
     (void)om__delayed_drain(h);
-    return om__pool_alloc_slow(h, kind, cls);
+    om__pool *pool = h->alloc.avail[kind][cls];
+    if (!pool) return pool_refill(h, kind, cls);
+    return pool_pop(h, pool, kind);
 }
 
 /* The slow path of a small allocation: no pool of the class has a free
