@@ -751,12 +751,9 @@ static size_t delete_garbage(om_heap *h, om_object **u, size_t n)
             o->type->clear(o);
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        om_object *o = u[i];
-        if (!o) continue;
-        o->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
-        om_decref(o);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (u[i]) u[i]->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
+    om__object_drop_array(h, u, n); /* om_decref on each, in one frame */
     return m;
 }
 

@@ -663,6 +663,62 @@ static void test_gc_collect_during_dealloc(void **state)
     om_heap_destroy(h);
 }
 
+/* A collection that runs inside deallocations, at every nesting depth up
+ * to the deferral limit and at it: the garbage it frees is dropped through
+ * the collector's array (om__object_drop_array), nested where it may be,
+ * queued for the outermost deallocation where it may not. Garbage mixes a
+ * type without clear, so some drops only decrement. Everything is freed
+ * once the outermost om_decref returns, with no further collection. */
+static om_heap *g_deep_heap;
+static long g_deep_collected;
+static void collect_in_dealloc(om_object *o)
+{
+    om_heap *h = g_deep_heap;
+    node *a = mk(h, &node_type), *b = mk(h, &noclear_type), *c = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, c);
+    set_slot(c, 0, a);
+    set_slot(b, 1, a);
+    om_decref(a);
+    om_decref(b);
+    om_decref(c);
+    long n = om_gc_collect(h, 0);
+    if (n > 0) g_deep_collected += n;
+    node_clear(o); /* then the next link is freed, one level deeper */
+}
+static const om_type collect_in_dealloc_type = {
+    .name = "collect_in_dealloc",
+    .basic_size = sizeof(node),
+    .flags = OM_TYPE_GC,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .dealloc = collect_in_dealloc,
+};
+
+static void test_gc_garbage_dropped_at_every_depth(void **state)
+{
+    om_heap *h = *state;
+    g_deep_heap = h;
+    g_deep_collected = 0;
+    om_gc_disable(h); /* only the explicit collections */
+    node *head = mk(h, &collect_in_dealloc_type), *prev = head;
+    for (int i = 0; i < 59; i++) { /* past the deferral depth, twice */
+        node *n = mk(h, &collect_in_dealloc_type);
+        set_slot(prev, 0, n);
+        om_decref(n);
+        prev = n;
+    }
+    om_gc_stats before[3], after[3];
+    om_gc_get_stats(h, before);
+    om_decref(head);
+    om_gc_get_stats(h, after);
+    assert_int_equal(after[0].collections - before[0].collections, 60);
+    assert_int_equal(g_deep_collected, 3 * 60);
+    assert_int_equal(live_objects(h), 0);
+    assert_int_equal(om_heap_check(h), 0);
+    om_gc_enable(h);
+}
+
 /* ---------------------------------------------------------- gc_stress */
 
 static void test_gc_stress_mode(void **state)
@@ -876,6 +932,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, gc_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_referrers_referents, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_garbage_dropped_at_every_depth, gc_setup,
+                                        om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
         cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, gc_setup_nostress,
                                         om_test_teardown),
