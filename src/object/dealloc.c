@@ -7,7 +7,7 @@
  * (CPython's trashcan problem, solved without leaking at any depth).
  * Design note: docs/object.md ("Deallocation").
  */
-#include "internal/heap.h"
+#include "internal/gc_fast.h"
 
 /* The link lives in the dead object's refcnt (low 32 bits of ptr >> 4) and
  * its gc_refs bits (the rest): 32 + 20 bits cover 56-bit addresses. */
@@ -68,7 +68,7 @@ static void dealloc_one(om_heap *h, om_object *o)
 static void defer(om_heap *h, om_object *o)
 {
     if (o->gc & OM_GCW_TRACKED) {
-        om__gc_untrack_dying(h, o);
+        om__gc_untrack_dying_inline(h, o);
         o->gc |= OM_GCW_WASTRACKED;
     }
     pending_push(h, o);
@@ -108,7 +108,7 @@ static inline __attribute__((always_inline)) void dealloc_full(om_heap *h, om_ob
         }
     }
     o->gc &= ~(uint32_t)OM_GCW_WASTRACKED;
-    if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying(h, o);
+    if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying_inline(h, o);
     dealloc_one(h, o);
 }
 

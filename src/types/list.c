@@ -5,6 +5,7 @@
  * Design note: docs/types.md ("Lists").
  */
 #include "types_impl.h"
+#include "internal/gc_fast.h"
 
 static int list_traverse(om_object *o, om_visit_fn visit, void *arg)
 {
@@ -114,7 +115,7 @@ om_object *om_list_new(om_heap *h, size_t capacity)
         }
         l->alloc = capacity;
     }
-    om__gc_track_new(h, o);
+    om__gc_track_new_inline(h, o);
     return o;
 }
 
