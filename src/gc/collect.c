@@ -743,6 +743,7 @@ static size_t delete_garbage(om_heap *h, om_object **u, size_t n)
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!o || !(o->gc & OM_GCW_UNREACHABLE)) continue;
+        o->gc &= ~(uint32_t)OM_GCW_UNREACHABLE; /* read by no clear or dealloc */
         m++;
         if (dbg & OM_GC_DEBUG_COLLECTABLE) om__gc_debug_object(h, "collectable", o);
         if (dbg & OM_GC_DEBUG_SAVEALL) {
@@ -751,8 +752,6 @@ static size_t delete_garbage(om_heap *h, om_object **u, size_t n)
             o->type->clear(o);
         }
     }
-    for (size_t i = 0; i < n; i++)
-        if (u[i]) u[i]->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
     om__object_drop_array(h, u, n); /* om_decref on each, in one frame */
     return m;
 }
