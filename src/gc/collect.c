@@ -367,14 +367,29 @@ static void refs_full(cctx *c)
     c->ncand = n;
 }
 
+/* Candidate arrays up to this many objects are walked without prefetching:
+ * a young collection's candidates were allocated since the last one (700
+ * by default, a few thousand for generation 1) and are still in the
+ * caches, so a prefetch per object per pass only costs instructions. */
+#define OM_GC_PREFETCH_MIN 8192
+
 /* Run body on every candidate still COLLECTING: from the candidate array
- * when there is one, else by walking the bitmaps and the large list. */
+ * when there is one (prefetching a few entries ahead when it is big),
+ * else by walking the bitmaps and the large list. */
 #define FOR_CANDIDATES(c, o, body)                                                                 \
     do {                                                                                           \
         om_heap *h_ = (c)->h;                                                                      \
         if ((c)->arr) {                                                                            \
             om_object **a_ = h_->gc.cand;                                                          \
             size_t n_ = (c)->ncand;                                                                \
+            if (n_ <= OM_GC_PREFETCH_MIN) {                                                        \
+                for (size_t i_ = 0; i_ < n_; i_++) {                                               \
+                    om_object *o = a_[i_];                                                         \
+                    if (!(o->gc & OM_GCW_COLLECTING)) continue;                                    \
+                    body;                                                                          \
+                }                                                                                  \
+                break;                                                                             \
+            }                                                                                      \
             for (size_t i_ = 0; i_ < n_; i_++) {                                                   \
                 om_object *o = a_[i_];                                                             \
                 if (i_ + 4 < n_) __builtin_prefetch(a_[i_ + 4]);                                   \
