@@ -35,7 +35,7 @@ static void list_clear(om_object *o)
 static void list_dealloc(om_object *o)
 {
     om_heap *h = om__heap_of(o);
-    list_clear_in(h, o);
+    if (((om__list *)o)->items) list_clear_in(h, o); /* none: cleared (a collection) or empty */
     om__freelist_put(h, &h->types.lists, o);
 }
 
