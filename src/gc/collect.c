@@ -232,17 +232,23 @@ static inline int untracked_now(om_heap *h, om_object *o, int full)
 }
 
 /* Append o to the candidate array at n; 0, or -1 when it cannot grow. */
-static int cand_push(om_heap *h, size_t n, om_object *o)
+/* Room for at least need candidates (doubling); 0, or -1 when it cannot grow. */
+static om__noinline int cand_reserve(om_heap *h, size_t need)
 {
     om__gcstate *g = &h->gc;
-    if (om__unlikely(n == g->cand_cap)) {
-        size_t cap = g->cand_cap ? g->cand_cap * 2 : 1024;
-        om_object **p = om__sys_realloc(h, g->cand, g->cand_cap * sizeof *p, cap * sizeof *p);
-        if (!p) return -1;
-        g->cand = p;
-        g->cand_cap = cap;
-    }
-    g->cand[n] = o;
+    size_t cap = g->cand_cap ? g->cand_cap : 1024;
+    while (cap < need) cap *= 2;
+    om_object **p = om__sys_realloc(h, g->cand, g->cand_cap * sizeof *p, cap * sizeof *p);
+    if (!p) return -1;
+    g->cand = p;
+    g->cand_cap = cap;
+    return 0;
+}
+
+static int cand_push(om_heap *h, size_t n, om_object *o)
+{
+    if (om__unlikely(n == h->gc.cand_cap) && cand_reserve(h, n + 1) < 0) return -1;
+    h->gc.cand[n] = o;
     return 0;
 }
 
@@ -257,13 +263,19 @@ static void update_refs(cctx *c)
     int arr = 1;
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
+        /* room for the whole pool at once (at most OM_POOL_GRANULES
+         * objects): no capacity test per candidate */
+        if (arr && h->gc.cand_cap - n < OM_POOL_GRANULES &&
+            cand_reserve(h, n + OM_POOL_GRANULES) < 0)
+            arr = 0;
+        om_object **cv = h->gc.cand;
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
             for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (untracked_now(h, o, 0)) continue;
                 init_refs(o);
-                if (arr && cand_push(h, n, o) < 0) arr = 0;
+                if (arr) cv[n] = o;
                 n++;
             }
     }
