@@ -45,6 +45,7 @@ typedef struct cctx {
     uint32_t gseen;             /* phase 4: the gc flags of u's members, or-ed       */
     uint32_t tseen;             /* phase 4: the type flags of u's members, or-ed     */
     int fin;                    /* phase 4: a member of u may need its finalizer    */
+    int untaken;                /* phases 3+4 fused: a taken member was reached      */
 } cctx;
 
 /* ------------------------------------------------------------- children */
@@ -486,11 +487,28 @@ static inline int ahead(const cctx *c, const om_object *o, uint32_t gw)
     return (gw & c->large_ahead) || (const char *)o > c->cur;
 }
 
+/* A candidate the fused sweep took (mark_take) is reached after all, from
+ * the work stack: it is given back (its reference and flag dropped) and
+ * marked. Only this heap's: a foreign object's flags are its heap's. */
+static om__noinline void untake(cctx *c, om_object *o, uint32_t gw)
+{
+    if (om_heap_of(o) != c->h) return;
+    o->gc = gw & ~(uint32_t)OM_GCW_UNREACHABLE;
+    o->refcnt--;
+    c->untaken = 1;
+    c->nreach++;
+    push(c, o);
+}
+
 static int visit_reach(om_object *child, void *arg)
 {
     cctx *c = arg;
     uint32_t gw = child->gc;
-    if (!(gw & OM_GCW_COLLECTING)) return 0;
+    if (!(gw & (OM_GCW_COLLECTING | OM_GCW_UNREACHABLE))) return 0;
+    if (om__unlikely(!(gw & OM_GCW_COLLECTING))) {
+        untake(c, child, gw);
+        return 0;
+    }
     if (ahead(c, child, gw)) {
         if ((gw >> OM_GCW_FLAG_BITS) == 0) child->gc = gw + REFS_ONE;
         return 0;
@@ -533,6 +551,68 @@ static int mark_reachable(cctx *c)
         }
     });
     return 0;
+}
+
+/* Phases 3 and 4 in one sweep of the candidate array (gen 0 and 1 with
+ * the array): marking as mark_reachable, and a candidate the sweep passes
+ * with gc_refs 0 still COLLECTING is taken at once as take_unreachable
+ * takes it, into h->gc.cand[0..k) (slots the sweep has left behind, in
+ * order), which becomes u. Such a member can only be reached later from
+ * the work stack (everything ahead of the sweep is still COLLECTING): it
+ * is given back (untake) and the taken slots are compacted at the end.
+ * Returns the members taken, or OM_ENOMEM with every take undone and the
+ * scratch state cleared (nothing changed). */
+static void clear_scratch(cctx *c);
+
+static long mark_take(cctx *c)
+{
+    om_object **a = c->h->gc.cand;
+    size_t n = c->ncand, k = 0;
+    uint32_t gseen = 0, tseen = 0;
+    int fin = 0;
+    memcpy(c->seq, c->h->gc.seq, sizeof c->seq);
+    c->large_ahead = OM_GCW_LARGE;
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = a[i];
+        uint32_t gw = o->gc;
+        if (!(gw & OM_GCW_COLLECTING)) continue;
+        if ((gw >> OM_GCW_FLAG_BITS) == 0) { /* unreachable unless reached later */
+            const om_type *t = o->type;
+            gseen |= gw;
+            tseen |= t->flags;
+            fin |= t->finalize != NULL && !(gw & OM_GCW_FINALIZED);
+            o->gc = (gw & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
+            o->refcnt++;
+            a[k++] = o;
+            continue;
+        }
+        c->large_ahead = (gw & OM_GCW_LARGE) ? 0 : c->large_ahead;
+        c->cur = c->large_ahead ? (const char *)o : (const char *)UINTPTR_MAX;
+        reached(o, gw);
+        c->nreach++;
+        each_child(c->seq, o, visit_reach, c);
+        if (c->sp) drain(c);
+        if (om__unlikely(c->overflow)) {
+            for (size_t j = 0; j < k; j++)
+                if (a[j]->gc & OM_GCW_UNREACHABLE) {
+                    a[j]->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
+                    a[j]->refcnt--;
+                }
+            clear_scratch(c); /* a[i..n) as they were; a[0..i) hold no scratch now */
+            c->sp = 0;
+            return OM_ENOMEM;
+        }
+    }
+    if (c->untaken) { /* keep the members still taken, in order */
+        size_t m = 0;
+        for (size_t j = 0; j < k; j++)
+            if (a[j]->gc & OM_GCW_UNREACHABLE) a[m++] = a[j];
+        k = m;
+    }
+    c->gseen = gseen;
+    c->tseen = tseen;
+    c->fin = fin;
+    return (long)k;
 }
 
 /* Abandon: clear every candidate's scratch state. */
@@ -833,6 +913,14 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
         update_refs(c);
         subtract_refs(c);
     }
+    if (c->arr) { /* phases 3+4 in one sweep; u is the candidate array */
+        long k = mark_take(c);
+        if (k < 0)
+            return om__err(h, OM_ENOMEM, "gc: no memory for the work stack; collection abandoned");
+        OM_ASSERT((size_t)k == c->ncand - c->nreach);
+        if (k) *u = h->gc.cand; /* *ucap 0: not to be freed */
+        return k;
+    }
     if (mark_reachable(c) < 0) {
         clear_scratch(c);
         c->sp = 0;
@@ -902,7 +990,7 @@ long om__gc_collect_main(om_heap *h, int gen)
          * to a member: the recount is skipped */
         if (user_code) handle_resurrected(&c, u, n);
         collected = delete_garbage(h, u, n);
-        om__sys_free(h, u, ucap * sizeof *u);
+        if (ucap) om__sys_free(h, u, ucap * sizeof *u);
     }
     if (gen == 2) {
         h->gc.long_lived_pending = 0;
