@@ -500,14 +500,19 @@ static om__noinline void untake(cctx *c, om_object *o, uint32_t gw)
     push(c, o);
 }
 
-static int visit_reach(om_object *child, void *arg)
+/* The visit of marking; take: the fused sweep (mark_take), where a child
+ * without COLLECTING may be a taken member to give back. */
+static inline __attribute__((always_inline)) int reach_one(cctx *c, om_object *child, int take)
 {
-    cctx *c = arg;
     uint32_t gw = child->gc;
-    if (!(gw & (OM_GCW_COLLECTING | OM_GCW_UNREACHABLE))) return 0;
-    if (om__unlikely(!(gw & OM_GCW_COLLECTING))) {
-        untake(c, child, gw);
-        return 0;
+    if (!take) {
+        if (!(gw & OM_GCW_COLLECTING)) return 0;
+    } else {
+        if (!(gw & (OM_GCW_COLLECTING | OM_GCW_UNREACHABLE))) return 0;
+        if (om__unlikely(!(gw & OM_GCW_COLLECTING))) {
+            untake(c, child, gw);
+            return 0;
+        }
     }
     if (ahead(c, child, gw)) {
         if ((gw >> OM_GCW_FLAG_BITS) == 0) child->gc = gw + REFS_ONE;
@@ -519,21 +524,41 @@ static int visit_reach(om_object *child, void *arg)
     return 0;
 }
 
-/* Drain the work stack (objects behind the sweep). */
-static void drain(cctx *c)
+static int visit_reach(om_object *child, void *arg)
+{
+    return reach_one(arg, child, 0);
+}
+
+static int visit_reach_take(om_object *child, void *arg)
+{
+    return reach_one(arg, child, 1);
+}
+
+/* Drain the work stack (objects behind the sweep) with visit. */
+static inline __attribute__((always_inline)) void drain_with(cctx *c, om_visit_fn visit)
 {
     const om__gcstate *g = &c->h->gc;
     while (c->sp) {
         om_object *o = g->stack[--c->sp]; /* g->stack may move when it grows */
-        each_child(c->seq, o, visit_reach, c);
+        each_child(c->seq, o, visit, c);
     }
+}
+
+static void drain(cctx *c)
+{
+    drain_with(c, visit_reach);
+}
+
+static void drain_take(cctx *c)
+{
+    drain_with(c, visit_reach_take);
 }
 
 /* Contract: afterwards every candidate with gc_refs > 0, and everything
  * reachable from one through candidates, has lost its scratch state (no
  * COLLECTING); the rest keep COLLECTING with gc_refs 0. Returns OM_ENOMEM
  * (marks incomplete) when the stack could not grow. */
-static int mark_reachable(cctx *c)
+static om__noinline int mark_reachable(cctx *c)
 {
     memcpy(c->seq, c->h->gc.seq, sizeof c->seq);
     c->large_ahead = OM_GCW_LARGE;
@@ -590,8 +615,8 @@ static long mark_take(cctx *c)
         c->cur = c->large_ahead ? (const char *)o : (const char *)UINTPTR_MAX;
         reached(o, gw);
         c->nreach++;
-        each_child(c->seq, o, visit_reach, c);
-        if (c->sp) drain(c);
+        each_child(c->seq, o, visit_reach_take, c);
+        if (c->sp) drain_take(c);
         if (om__unlikely(c->overflow)) {
             for (size_t j = 0; j < k; j++)
                 if (a[j]->gc & OM_GCW_UNREACHABLE) {
