@@ -45,6 +45,7 @@ typedef struct cctx {
     uint32_t gseen;             /* phase 4: the gc flags of u's members, or-ed       */
     uint32_t tseen;             /* phase 4: the type flags of u's members, or-ed     */
     int fin;                    /* phase 4: a member of u may need its finalizer    */
+    int untaken;                /* phases 3+4 fused: a taken member was reached      */
 } cctx;
 
 /* ------------------------------------------------------------- children */
@@ -232,17 +233,23 @@ static inline int untracked_now(om_heap *h, om_object *o, int full)
 }
 
 /* Append o to the candidate array at n; 0, or -1 when it cannot grow. */
-static int cand_push(om_heap *h, size_t n, om_object *o)
+/* Room for at least need candidates (doubling); 0, or -1 when it cannot grow. */
+static om__noinline int cand_reserve(om_heap *h, size_t need)
 {
     om__gcstate *g = &h->gc;
-    if (om__unlikely(n == g->cand_cap)) {
-        size_t cap = g->cand_cap ? g->cand_cap * 2 : 1024;
-        om_object **p = om__sys_realloc(h, g->cand, g->cand_cap * sizeof *p, cap * sizeof *p);
-        if (!p) return -1;
-        g->cand = p;
-        g->cand_cap = cap;
-    }
-    g->cand[n] = o;
+    size_t cap = g->cand_cap ? g->cand_cap : 1024;
+    while (cap < need) cap *= 2;
+    om_object **p = om__sys_realloc(h, g->cand, g->cand_cap * sizeof *p, cap * sizeof *p);
+    if (!p) return -1;
+    g->cand = p;
+    g->cand_cap = cap;
+    return 0;
+}
+
+static int cand_push(om_heap *h, size_t n, om_object *o)
+{
+    if (om__unlikely(n == h->gc.cand_cap) && cand_reserve(h, n + 1) < 0) return -1;
+    h->gc.cand[n] = o;
     return 0;
 }
 
@@ -257,13 +264,19 @@ static void update_refs(cctx *c)
     int arr = 1;
     for (size_t i = 0; i < c->npools; i++) {
         om__pool *pool = h->gc.pools[i];
+        /* room for the whole pool at once (at most OM_POOL_GRANULES
+         * objects): no capacity test per candidate */
+        if (arr && h->gc.cand_cap - n < OM_POOL_GRANULES &&
+            cand_reserve(h, n + OM_POOL_GRANULES) < 0)
+            arr = 0;
+        om_object **cv = h->gc.cand;
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
             for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
                 om_object *o = obj_at(pool, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (untracked_now(h, o, 0)) continue;
                 init_refs(o);
-                if (arr && cand_push(h, n, o) < 0) arr = 0;
+                if (arr) cv[n] = o;
                 n++;
             }
     }
@@ -367,14 +380,29 @@ static void refs_full(cctx *c)
     c->ncand = n;
 }
 
+/* Candidate arrays up to this many objects are walked without prefetching:
+ * a young collection's candidates were allocated since the last one (700
+ * by default, a few thousand for generation 1) and are still in the
+ * caches, so a prefetch per object per pass only costs instructions. */
+#define OM_GC_PREFETCH_MIN 8192
+
 /* Run body on every candidate still COLLECTING: from the candidate array
- * when there is one, else by walking the bitmaps and the large list. */
+ * when there is one (prefetching a few entries ahead when it is big),
+ * else by walking the bitmaps and the large list. */
 #define FOR_CANDIDATES(c, o, body)                                                                 \
     do {                                                                                           \
         om_heap *h_ = (c)->h;                                                                      \
         if ((c)->arr) {                                                                            \
             om_object **a_ = h_->gc.cand;                                                          \
             size_t n_ = (c)->ncand;                                                                \
+            if (n_ <= OM_GC_PREFETCH_MIN) {                                                        \
+                for (size_t i_ = 0; i_ < n_; i_++) {                                               \
+                    om_object *o = a_[i_];                                                         \
+                    if (!(o->gc & OM_GCW_COLLECTING)) continue;                                    \
+                    body;                                                                          \
+                }                                                                                  \
+                break;                                                                             \
+            }                                                                                      \
             for (size_t i_ = 0; i_ < n_; i_++) {                                                   \
                 om_object *o = a_[i_];                                                             \
                 if (i_ + 4 < n_) __builtin_prefetch(a_[i_ + 4]);                                   \
@@ -459,11 +487,33 @@ static inline int ahead(const cctx *c, const om_object *o, uint32_t gw)
     return (gw & c->large_ahead) || (const char *)o > c->cur;
 }
 
-static int visit_reach(om_object *child, void *arg)
+/* A candidate the fused sweep took (mark_take) is reached after all, from
+ * the work stack: it is given back (its reference and flag dropped) and
+ * marked. Only this heap's: a foreign object's flags are its heap's. */
+static om__noinline void untake(cctx *c, om_object *o, uint32_t gw)
 {
-    cctx *c = arg;
+    if (om_heap_of(o) != c->h) return;
+    o->gc = gw & ~(uint32_t)OM_GCW_UNREACHABLE;
+    o->refcnt--;
+    c->untaken = 1;
+    c->nreach++;
+    push(c, o);
+}
+
+/* The visit of marking; take: the fused sweep (mark_take), where a child
+ * without COLLECTING may be a taken member to give back. */
+static inline __attribute__((always_inline)) int reach_one(cctx *c, om_object *child, int take)
+{
     uint32_t gw = child->gc;
-    if (!(gw & OM_GCW_COLLECTING)) return 0;
+    if (!take) {
+        if (!(gw & OM_GCW_COLLECTING)) return 0;
+    } else {
+        if (!(gw & (OM_GCW_COLLECTING | OM_GCW_UNREACHABLE))) return 0;
+        if (om__unlikely(!(gw & OM_GCW_COLLECTING))) {
+            untake(c, child, gw);
+            return 0;
+        }
+    }
     if (ahead(c, child, gw)) {
         if ((gw >> OM_GCW_FLAG_BITS) == 0) child->gc = gw + REFS_ONE;
         return 0;
@@ -474,21 +524,41 @@ static int visit_reach(om_object *child, void *arg)
     return 0;
 }
 
-/* Drain the work stack (objects behind the sweep). */
-static void drain(cctx *c)
+static int visit_reach(om_object *child, void *arg)
+{
+    return reach_one(arg, child, 0);
+}
+
+static int visit_reach_take(om_object *child, void *arg)
+{
+    return reach_one(arg, child, 1);
+}
+
+/* Drain the work stack (objects behind the sweep) with visit. */
+static inline __attribute__((always_inline)) void drain_with(cctx *c, om_visit_fn visit)
 {
     const om__gcstate *g = &c->h->gc;
     while (c->sp) {
         om_object *o = g->stack[--c->sp]; /* g->stack may move when it grows */
-        each_child(c->seq, o, visit_reach, c);
+        each_child(c->seq, o, visit, c);
     }
+}
+
+static void drain(cctx *c)
+{
+    drain_with(c, visit_reach);
+}
+
+static void drain_take(cctx *c)
+{
+    drain_with(c, visit_reach_take);
 }
 
 /* Contract: afterwards every candidate with gc_refs > 0, and everything
  * reachable from one through candidates, has lost its scratch state (no
  * COLLECTING); the rest keep COLLECTING with gc_refs 0. Returns OM_ENOMEM
  * (marks incomplete) when the stack could not grow. */
-static int mark_reachable(cctx *c)
+static om__noinline int mark_reachable(cctx *c)
 {
     memcpy(c->seq, c->h->gc.seq, sizeof c->seq);
     c->large_ahead = OM_GCW_LARGE;
@@ -506,6 +576,68 @@ static int mark_reachable(cctx *c)
         }
     });
     return 0;
+}
+
+/* Phases 3 and 4 in one sweep of the candidate array (gen 0 and 1 with
+ * the array): marking as mark_reachable, and a candidate the sweep passes
+ * with gc_refs 0 still COLLECTING is taken at once as take_unreachable
+ * takes it, into h->gc.cand[0..k) (slots the sweep has left behind, in
+ * order), which becomes u. Such a member can only be reached later from
+ * the work stack (everything ahead of the sweep is still COLLECTING): it
+ * is given back (untake) and the taken slots are compacted at the end.
+ * Returns the members taken, or OM_ENOMEM with every take undone and the
+ * scratch state cleared (nothing changed). */
+static void clear_scratch(cctx *c);
+
+static long mark_take(cctx *c)
+{
+    om_object **a = c->h->gc.cand;
+    size_t n = c->ncand, k = 0;
+    uint32_t gseen = 0, tseen = 0;
+    int fin = 0;
+    memcpy(c->seq, c->h->gc.seq, sizeof c->seq);
+    c->large_ahead = OM_GCW_LARGE;
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = a[i];
+        uint32_t gw = o->gc;
+        if (!(gw & OM_GCW_COLLECTING)) continue;
+        if ((gw >> OM_GCW_FLAG_BITS) == 0) { /* unreachable unless reached later */
+            const om_type *t = o->type;
+            gseen |= gw;
+            tseen |= t->flags;
+            fin |= t->finalize != NULL && !(gw & OM_GCW_FINALIZED);
+            o->gc = (gw & OM_GCW_FLAGS_MASK & ~SCRATCH) | OM_GCW_UNREACHABLE;
+            o->refcnt++;
+            a[k++] = o;
+            continue;
+        }
+        c->large_ahead = (gw & OM_GCW_LARGE) ? 0 : c->large_ahead;
+        c->cur = c->large_ahead ? (const char *)o : (const char *)UINTPTR_MAX;
+        reached(o, gw);
+        c->nreach++;
+        each_child(c->seq, o, visit_reach_take, c);
+        if (c->sp) drain_take(c);
+        if (om__unlikely(c->overflow)) {
+            for (size_t j = 0; j < k; j++)
+                if (a[j]->gc & OM_GCW_UNREACHABLE) {
+                    a[j]->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
+                    a[j]->refcnt--;
+                }
+            clear_scratch(c); /* a[i..n) as they were; a[0..i) hold no scratch now */
+            c->sp = 0;
+            return OM_ENOMEM;
+        }
+    }
+    if (c->untaken) { /* keep the members still taken, in order */
+        size_t m = 0;
+        for (size_t j = 0; j < k; j++)
+            if (a[j]->gc & OM_GCW_UNREACHABLE) a[m++] = a[j];
+        k = m;
+    }
+    c->gseen = gseen;
+    c->tseen = tseen;
+    c->fin = fin;
+    return (long)k;
 }
 
 /* Abandon: clear every candidate's scratch state. */
@@ -743,6 +875,7 @@ static size_t delete_garbage(om_heap *h, om_object **u, size_t n)
     for (size_t i = 0; i < n; i++) {
         om_object *o = u[i];
         if (!o || !(o->gc & OM_GCW_UNREACHABLE)) continue;
+        o->gc &= ~(uint32_t)OM_GCW_UNREACHABLE; /* read by no clear or dealloc */
         m++;
         if (dbg & OM_GC_DEBUG_COLLECTABLE) om__gc_debug_object(h, "collectable", o);
         if (dbg & OM_GC_DEBUG_SAVEALL) {
@@ -751,12 +884,7 @@ static size_t delete_garbage(om_heap *h, om_object **u, size_t n)
             o->type->clear(o);
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        om_object *o = u[i];
-        if (!o) continue;
-        o->gc &= ~(uint32_t)OM_GCW_UNREACHABLE;
-        om_decref(o);
-    }
+    om__object_drop_array(h, u, n); /* om_decref on each, in one frame */
     return m;
 }
 
@@ -809,6 +937,14 @@ static long find_unreachable(cctx *c, om_object ***u, size_t *ucap)
     } else {
         update_refs(c);
         subtract_refs(c);
+    }
+    if (c->arr) { /* phases 3+4 in one sweep; u is the candidate array */
+        long k = mark_take(c);
+        if (k < 0)
+            return om__err(h, OM_ENOMEM, "gc: no memory for the work stack; collection abandoned");
+        OM_ASSERT((size_t)k == c->ncand - c->nreach);
+        if (k) *u = h->gc.cand; /* *ucap 0: not to be freed */
+        return k;
     }
     if (mark_reachable(c) < 0) {
         clear_scratch(c);
@@ -879,7 +1015,7 @@ long om__gc_collect_main(om_heap *h, int gen)
          * to a member: the recount is skipped */
         if (user_code) handle_resurrected(&c, u, n);
         collected = delete_garbage(h, u, n);
-        om__sys_free(h, u, ucap * sizeof *u);
+        if (ucap) om__sys_free(h, u, ucap * sizeof *u);
     }
     if (gen == 2) {
         h->gc.long_lived_pending = 0;

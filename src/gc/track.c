@@ -6,7 +6,7 @@
  * them. Large GC objects keep their generation in their header.
  * Design note: docs/gc.md ("Generations").
  */
-#include "internal/heap.h"
+#include "internal/gc_fast.h"
 
 /* ---------------------------------------------------- generation lists */
 
@@ -63,20 +63,28 @@ static void leave_generation(om_object *o)
     om__bm_clear(pool->tracked_bm, g);
 }
 
-void om__gc_track_new(om_heap *h, om_object *o)
+/* The inline part is in gc_fast.h (om__gc_track_new_inline). */
+void om__gc_track_new_slow(om_heap *h, om_object *o)
 {
-    o->gc |= OM_GCW_TRACKED;
-    enter_young(h, o);
-    h->gc.count[0]++;
+    if (o->gc & OM_GCW_LARGE) {
+        o->gc |= OM_GCW_TRACKED;
+        enter_young(h, o);
+        h->gc.count[0]++;
+    } else if (!om__pool_of(o)->on_gen[0]) {
+        om__pool_gen_push(h, om__pool_of(o), 0);
+    }
     int due = h->gc.enabled && h->gc.count[0] > h->gc.threshold[0];
     if (h->gc.on_threshold && (due || h->cfg.gc_stress)) h->gc.on_threshold(h);
 }
 
+void om__gc_track_new(om_heap *h, om_object *o)
+{
+    om__gc_track_new_inline(h, o);
+}
+
 void om__gc_untrack_dying(om_heap *h, om_object *o)
 {
-    leave_generation(o);
-    o->gc &= ~(uint32_t)OM_GCW_TRACKED;
-    if (h->gc.count[0] > 0) h->gc.count[0]--;
+    om__gc_untrack_dying_inline(h, o);
 }
 
 void om_gc_track(om_object *o)

@@ -87,6 +87,9 @@ void om__gc_untrack_dying(om_heap *h, om_object *o);
 void om__object_free_memory(om_object *o);
 /* Run the deallocation of o (count at zero) and of everything it frees. */
 void om__object_dealloc(om_object *o);
+/* Drop one reference from each non-NULL u[0..n) (all of heap h), as
+ * om_decref on each in turn would, in one deallocation frame. */
+void om__object_drop_array(om_heap *h, om_object *const *u, size_t n);
 /* Walk every live object of h; fn returns non-zero to stop. */
 int om__object_walk(om_heap *h, int (*fn)(om_object *o, void *arg), void *arg);
 /* 1 when p (any pointer) is a live object of h (debug checks, get_referrers). */

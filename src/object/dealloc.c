@@ -7,7 +7,7 @@
  * (CPython's trashcan problem, solved without leaking at any depth).
  * Design note: docs/object.md ("Deallocation").
  */
-#include "internal/heap.h"
+#include "internal/gc_fast.h"
 
 /* The link lives in the dead object's refcnt (low 32 bits of ptr >> 4) and
  * its gc_refs bits (the rest): 32 + 20 bits cover 56-bit addresses. */
@@ -68,7 +68,7 @@ static void dealloc_one(om_heap *h, om_object *o)
 static void defer(om_heap *h, om_object *o)
 {
     if (o->gc & OM_GCW_TRACKED) {
-        om__gc_untrack_dying(h, o);
+        om__gc_untrack_dying_inline(h, o);
         o->gc |= OM_GCW_WASTRACKED;
     }
     pending_push(h, o);
@@ -87,7 +87,7 @@ static void resurrected(om_object *o)
  * first, once, with o alive (count 1), and may resurrect it. Then weak
  * references are cleared and their callbacks run, o leaves the collector,
  * and its type drops what it owns. */
-static void dealloc_full(om_heap *h, om_object *o)
+static inline __attribute__((always_inline)) void dealloc_full(om_heap *h, om_object *o)
 {
     const om_type *t = o->type;
     if (t->finalize && !(o->gc & OM_GCW_FINALIZED)) {
@@ -108,7 +108,7 @@ static void dealloc_full(om_heap *h, om_object *o)
         }
     }
     o->gc &= ~(uint32_t)OM_GCW_WASTRACKED;
-    if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying(h, o);
+    if (o->gc & OM_GCW_TRACKED) om__gc_untrack_dying_inline(h, o);
     dealloc_one(h, o);
 }
 
@@ -129,6 +129,39 @@ static om__noinline void dealloc_nested(om_heap *h, om_object *o)
             h->obj.deallocating = 1;
             dealloc_full(h, o);
         }
+    h->obj.deallocating = depth;
+}
+
+/* Drop one reference from each non-NULL u[i] (the collector's references
+ * to its cleared garbage: delete_garbage, src/gc/collect.c). Each object
+ * whose count reaches zero is deallocated exactly as om_decref would (the
+ * same dealloc_full, the pending list emptied after each one at the
+ * outermost level), but in one depth frame for the whole array, without
+ * om_decref's out-of-line call chain per object. All of u are of heap h. */
+void om__object_drop_array(om_heap *h, om_object *const *u, size_t n)
+{
+    int depth = h->obj.deallocating;
+    if (depth >= OM_DEALLOC_DEPTH) { /* called deep (a finalizer collecting) */
+        for (size_t i = 0; i < n; i++)
+            if (u[i]) om_decref(u[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        om_object *o = u[i];
+        if (!o) continue;
+        if (o->refcnt != 1) { /* still referenced (or immortal): only the count */
+            om_decref(o);
+            continue;
+        }
+        o->refcnt = 0;
+        h->obj.deallocating = depth + 1;
+        dealloc_full(h, o);
+        if (depth == 0)
+            while ((o = pending_pop(h)) != NULL) {
+                h->obj.deallocating = 1;
+                dealloc_full(h, o);
+            }
+    }
     h->obj.deallocating = depth;
 }
 

@@ -5,6 +5,7 @@
  * Design note: docs/types.md ("Lists").
  */
 #include "types_impl.h"
+#include "internal/gc_fast.h"
 
 static int list_traverse(om_object *o, om_visit_fn visit, void *arg)
 {
@@ -34,7 +35,7 @@ static void list_clear(om_object *o)
 static void list_dealloc(om_object *o)
 {
     om_heap *h = om__heap_of(o);
-    list_clear_in(h, o);
+    if (((om__list *)o)->items) list_clear_in(h, o); /* none: cleared (a collection) or empty */
     om__freelist_put(h, &h->types.lists, o);
 }
 
@@ -114,7 +115,7 @@ om_object *om_list_new(om_heap *h, size_t capacity)
         }
         l->alloc = capacity;
     }
-    om__gc_track_new(h, o);
+    om__gc_track_new_inline(h, o);
     return o;
 }
 
@@ -150,6 +151,23 @@ static om__noinline int append_slow(om_object *o, om__list *l, om_object *v)
     return 0;
 }
 
+/* The first append to a list without storage, inline: the 4 slots
+ * list_resize_in would choose for one item ((1 + 6) & ~3), from the
+ * allocator's fast path. 0 when v was stored; 1 when append_slow must
+ * decide (a hook, an item of another heap, no free block at hand). */
+static inline int append_first(om_object *o, om__list *l, om_object *v)
+{
+    om_heap *h = om__heap_of(o);
+    if (om__unlikely(om__heap_of(v) != h)) return 1;
+    om_object **p = om__malloc_fast(h, 4 * sizeof(om_object *));
+    if (om__unlikely(!p)) return 1;
+    p[0] = v;
+    l->items = p;
+    l->alloc = 4;
+    l->len = 1;
+    return 0;
+}
+
 int om_list_append_steal(om_object *o, om_object *v)
 {
     om__list *l = as_list(o, "om_list_append");
@@ -157,8 +175,11 @@ int om_list_append_steal(om_object *o, om_object *v)
         om_xdecref(v);
         return l ? om__err(om_heap_of(o), OM_EINVAL, "om_list_append: NULL item") : OM_ETYPE;
     }
-    if (om__unlikely(l->len == l->alloc || ((o->gc | v->gc) & OM_GCW_DEBUG)))
+    if (om__unlikely(l->len == l->alloc || ((o->gc | v->gc) & OM_GCW_DEBUG))) {
+        if (l->alloc == 0 && !((o->gc | v->gc) & OM_GCW_DEBUG) && append_first(o, l, v) == 0)
+            return 0;
         return append_slow(o, l, v);
+    }
     l->items[l->len++] = v;
     return 0;
 }

@@ -60,7 +60,7 @@ static void test_fault_alloc_churn_with_realloc(void **state)
 typedef struct node {
     OM_OBJECT_HEAD
     om_object *next;
-    char pad[600];
+    char pad[2100]; /* over OM_SMALL_MAX (2048): a large block */
 } node;
 
 static void node_dealloc(om_object *o)

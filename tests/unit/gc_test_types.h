@@ -21,7 +21,7 @@ typedef struct big_node {
     OM_OBJECT_HEAD
     om_object *slot[NSLOT];
     int tag;
-    char pad[600];
+    char pad[2100]; /* over OM_SMALL_MAX (2048): a large block */
 } big_node;
 
 typedef struct link {

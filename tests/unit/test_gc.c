@@ -663,6 +663,62 @@ static void test_gc_collect_during_dealloc(void **state)
     om_heap_destroy(h);
 }
 
+/* A collection that runs inside deallocations, at every nesting depth up
+ * to the deferral limit and at it: the garbage it frees is dropped through
+ * the collector's array (om__object_drop_array), nested where it may be,
+ * queued for the outermost deallocation where it may not. Garbage mixes a
+ * type without clear, so some drops only decrement. Everything is freed
+ * once the outermost om_decref returns, with no further collection. */
+static om_heap *g_deep_heap;
+static long g_deep_collected;
+static void collect_in_dealloc(om_object *o)
+{
+    om_heap *h = g_deep_heap;
+    node *a = mk(h, &node_type), *b = mk(h, &noclear_type), *c = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, c);
+    set_slot(c, 0, a);
+    set_slot(b, 1, a);
+    om_decref(a);
+    om_decref(b);
+    om_decref(c);
+    long n = om_gc_collect(h, 0);
+    if (n > 0) g_deep_collected += n;
+    node_clear(o); /* then the next link is freed, one level deeper */
+}
+static const om_type collect_in_dealloc_type = {
+    .name = "collect_in_dealloc",
+    .basic_size = sizeof(node),
+    .flags = OM_TYPE_GC,
+    .traverse = node_traverse,
+    .clear = node_clear,
+    .dealloc = collect_in_dealloc,
+};
+
+static void test_gc_garbage_dropped_at_every_depth(void **state)
+{
+    om_heap *h = *state;
+    g_deep_heap = h;
+    g_deep_collected = 0;
+    om_gc_disable(h); /* only the explicit collections */
+    node *head = mk(h, &collect_in_dealloc_type), *prev = head;
+    for (int i = 0; i < 59; i++) { /* past the deferral depth, twice */
+        node *n = mk(h, &collect_in_dealloc_type);
+        set_slot(prev, 0, n);
+        om_decref(n);
+        prev = n;
+    }
+    om_gc_stats before[3], after[3];
+    om_gc_get_stats(h, before);
+    om_decref(head);
+    om_gc_get_stats(h, after);
+    assert_int_equal(after[0].collections - before[0].collections, 60);
+    assert_int_equal(g_deep_collected, 3 * 60);
+    assert_int_equal(live_objects(h), 0);
+    assert_int_equal(om_heap_check(h), 0);
+    om_gc_enable(h);
+}
+
 /* ---------------------------------------------------------- gc_stress */
 
 static void test_gc_stress_mode(void **state)
@@ -826,6 +882,60 @@ static void test_gc_oom_abandons_cleanly(void **state)
 }
 
 /* Heap destroy collects cyclic garbage (finalizers run) and frees tables. */
+/* A young collection out of memory for its work stack, in the sweep that
+ * marks and takes at once (collect.c, mark_take): a chain of 3000 nodes
+ * made before its holder is taken as the sweep passes it (nothing ahead
+ * refers to it), then reached from the holder behind the sweep, which
+ * needs the stack. Failing the pool list, the candidate array (the bitmap
+ * walk then) or the stack after the chain was taken abandons the
+ * collection: every take is undone, nothing changes (counts exact: the
+ * chain dies by refcount later); with room the chain survives. */
+static void test_gc_young_oom_abandons_cleanly(void **state)
+{
+    (void)state;
+    long nfail = 0, last = -1;
+    for (long budget = 0; budget < 10; budget++) {
+        failing f = {om_sys_default(), -1};
+        om_config cfg;
+        om_config_init(&cfg);
+        cfg.sys = (om_sys){&f, f_map, f_unmap, f_malloc, f_realloc, f_free, NULL};
+        cfg.gc_stress = 0;
+        om_heap *h = om_heap_new(&cfg);
+        assert_non_null(h);
+        om_gc_disable(h);
+        node *first = mk(h, &node_type), *prev = first;
+        for (int i = 1; i < 3000; i++) {
+            node *n = mk(h, &node_type);
+            set_slot(prev, 0, n);
+            om_decref(n);
+            prev = n;
+        }
+        node *root = mk(h, &node_type); /* after the chain: behind the sweep */
+        set_slot(root, 0, first);
+        om_decref(first);
+        f.budget = budget;
+        long r = om_gc_collect(h, 0);
+        f.budget = -1;
+        assert_true(r == OM_ENOMEM || r == 0);
+        nfail += r == OM_ENOMEM;
+        last = r;
+        assert_int_equal(om_heap_check(h), 0);
+        om_object **young;
+        size_t n;
+        young = om_gc_get_objects(h, 0, &n);
+        assert_non_null(young);
+        assert_int_equal(n, r == OM_ENOMEM ? 3001 : 0); /* abandoned: still young */
+        om_gc_list_free(h, young, n);
+        assert_int_equal(live_objects(h), 3001);
+        om_decref(root);
+        assert_int_equal(live_objects(h), 0); /* counts exact: the chain dies by refcount */
+        assert_int_equal(om_heap_check(h), 0);
+        om_heap_destroy(h);
+    }
+    assert_true(nfail >= 3); /* the pool list, the candidates, the stack */
+    assert_int_equal(last, 0);
+}
+
 static void test_gc_destroy_collects(void **state)
 {
     (void)state;
@@ -876,6 +986,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_collect_inside_callback_deferred, gc_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_referrers_referents, gc_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_garbage_dropped_at_every_depth, gc_setup,
+                                        om_test_teardown),
         cmocka_unit_test(test_gc_stress_mode),
         cmocka_unit_test_setup_teardown(test_gc_debug_uncollectable_and_print, gc_setup_nostress,
                                         om_test_teardown),
@@ -893,6 +1005,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_long_reachable_chain_small_stack, gc_setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test(test_gc_oom_abandons_cleanly),
+        cmocka_unit_test(test_gc_young_oom_abandons_cleanly),
         cmocka_unit_test(test_gc_destroy_collects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

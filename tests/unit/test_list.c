@@ -79,6 +79,39 @@ static void test_list_append_get_set_len(void **state)
     om_decref(l);
 }
 
+/* The first append to a list without storage takes an inline path (4
+ * slots from the allocator's fast path); it must give what the general
+ * path gives: 4 slots, also for a list emptied to no storage, and, with a
+ * hook on (tracing), a block that goes through om_malloc and is traced. */
+static void test_list_first_append_paths(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    om_object *l = om_list_new(h, 0);
+    assert_int_equal(om_list_append_steal(l, om_int_new(h, 7)), 0);
+    assert_int_equal(capacity(l), 4);
+    assert_int_equal(item(l, 0), 7);
+    om_object *v = om_list_pop(l, -1);
+    assert_non_null(v);
+    om_decref(v);
+    assert_int_equal(om_list_len(l), 0);
+    if (capacity(l) == 0) { /* emptied to no storage: the first append again */
+        assert_int_equal(om_list_append_steal(l, om_int_new(h, 8)), 0);
+        assert_int_equal(capacity(l), 4);
+        assert_int_equal(item(l, 0), 8);
+    }
+    om_decref(l);
+    assert_int_equal(om_trace_start(h, 1), 0);
+    om_object *t = om_list_new(h, 0);
+    size_t before, after, peak;
+    om_trace_get_traced_memory(h, &before, &peak);
+    assert_int_equal(om_list_append(t, om_none(h)), 0);
+    om_trace_get_traced_memory(h, &after, &peak);
+    assert_true(after >= before + 4 * sizeof(om_object *)); /* the items block is traced */
+    assert_int_equal(capacity(t), 4);
+    om_decref(t);
+    om_trace_stop(h);
+}
+
 static void test_list_grows_like_cpython(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -186,6 +219,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_append_get_set_len, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_grows_like_cpython, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_first_append_paths, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_list_first_append_paths, om_test_setup_debug,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_list_insert_pop_delete, om_test_setup,
                                         om_test_teardown),

@@ -36,7 +36,7 @@ static const om_type thing_type = {
 
 typedef struct big {
     OM_OBJECT_HEAD
-    char data[1000];
+    char data[2100]; /* over OM_SMALL_MAX (2048): a large block */
 } big;
 static const om_type big_type = {.name = "big", .basic_size = sizeof(big)};
 
