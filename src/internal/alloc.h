@@ -31,7 +31,7 @@ enum { OM_KIND_RAW = 0, OM_KIND_OBJ = 1, OM_KIND_GC = 2, OM_NKINDS = 3 };
 #define OM_FINE_MAX     512
 #define OM_FINE_CLASSES 32
 #define OM_MEDIUM_STEP  128
-_Static_assert(OM_FINE_CLASSES * OM_GRANULE == OM_FINE_MAX, "fine classes end at OM_FINE_MAX");
+_Static_assert(OM_FINE_CLASSES *OM_GRANULE == OM_FINE_MAX, "fine classes end at OM_FINE_MAX");
 _Static_assert(OM_NUM_CLASSES == OM_FINE_CLASSES + (OM_SMALL_MAX - OM_FINE_MAX) / OM_MEDIUM_STEP,
                "medium classes end at OM_SMALL_MAX");
 

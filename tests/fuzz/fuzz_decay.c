@@ -80,9 +80,12 @@ static size_t pick_size(void)
     unsigned a = next(), b = next();
     switch (a & 3) {
     case 0:
-    case 1: return (size_t)(b % 64) + 1 + (size_t)(a >> 2) * 8; /* fine: 1..568 */
-    case 2: return 513 + (size_t)b * 6;                         /* medium: 513..2043 */
-    default: return 2049 + (size_t)b * 40;                      /* large */
+    case 1:
+        return (size_t)(b % 64) + 1 + (size_t)(a >> 2) * 8; /* fine: 1..568 */
+    case 2:
+        return 513 + (size_t)b * 6; /* medium: 513..2043 */
+    default:
+        return 2049 + (size_t)b * 40; /* large */
     }
 }
 

@@ -19,7 +19,7 @@ static void check_block(om_heap *h, void *p, size_t size)
 static void test_alloc_size_class_boundaries(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    static const size_t sizes[] = {0,   1,   15,   16,   17,   511,  512, 513,
+    static const size_t sizes[] = {0,   1,   15,   16,   17,   511,  512,  513,
                                    640, 641, 1920, 1921, 2048, 2049, 4096, (size_t)64 << 20};
     static const size_t want[] = {16,  16,  16,   16,   32,   512, 512, 640,
                                   640, 768, 1920, 2048, 2048, 0,   0,   0};
