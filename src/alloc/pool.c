@@ -133,13 +133,10 @@ void *om__pool_exhausted(om_heap *h, om__pool *pool, void *b)
 /* Hand out the first free block of pool, on its list. */
 static inline void *pool_pop(om_heap *h, om__pool *pool, unsigned kind)
 {
-    om__block *b = pool->free;
-    om__block *next = link_read(h, pool, b);
-    pool->free = next;
+    int last;
+    om__block *b = om__pool_take(h, pool, &last);
     if (kind == OM_KIND_RAW) b->next = NULL; /* no stale link: om_free's double-free test */
-    om__unpoison(b, pool->bsize);
-    pool->nalloc++;
-    if (next == om__pool_term(pool)) avail_unlink(h, pool);
+    if (last) avail_unlink(h, pool);
     return b;
 }
 
@@ -342,19 +339,10 @@ void om__block_free_obj(om_heap *h, void *p, int large)
 {
     if (!large) {
         om__pool *pool = om__pool_of(p);
+        if (om__likely(om__obj_block_free_fast(h, pool, p))) return;
         unsigned g = om__granule(pool, p);
         if (om__unlikely(!om__bm_test(pool->alloc_bm, g))) return obj_free_twice(h, p);
-        om__bm_clear(pool->alloc_bm, g);
-        /* a dying object left its generation when it was untracked */
-        OM_ASSERT(pool->kind != OM_KIND_GC ||
-                  (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
-                   !om__bm_test(pool->tracked_bm, g)));
-        if (om__likely(!h->hooks && om__pool_has_free(pool) && pool->nalloc > 1)) {
-            om__link_put(h, (om__block *)p, pool->free, pool->bsize);
-            pool->free = (om__block *)p;
-            pool->nalloc--;
-            return;
-        }
+        om__obj_bit_release(pool, g);
     }
     if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
     if (h->hooks & OM_HOOK_DEBUG)

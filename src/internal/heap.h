@@ -91,6 +91,21 @@ static inline void om__link_put(const om_heap *h, om__block *b, om__block *next,
  * (out of line, a tail call) and returns b. */
 void *om__pool_exhausted(om_heap *h, om__pool *pool, void *b) __attribute__((returns_nonnull));
 
+/* Take the first free block of pool, which is on its list and so has one
+ * (alloc.h, pool invariant 3). *last says it was the pool's last: the
+ * caller then unlinks the pool (om__pool_exhausted) once it is done with
+ * the block. Every pop of a free list is this one. */
+static inline om__block *om__pool_take(const om_heap *h, om__pool *pool, int *last)
+{
+    om__block *b = pool->free;
+    om__block *next = om__link_get(h, b);
+    pool->free = next;
+    om__unpoison(b, pool->bsize);
+    pool->nalloc++;
+    *last = next == om__pool_term(pool);
+    return b;
+}
+
 /* Pop the head pool's free list of (kind, size's class), or NULL (no pool
  * with a free block: the slow path then decides). No hooks may be on. No
  * counter is kept here: bytes in use are derived from the pools' nalloc on
@@ -99,12 +114,9 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 {
     om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
     if (om__unlikely(pool == NULL)) return NULL;
-    om__block *b = pool->free;
-    om__block *next = om__link_get(h, b);
-    pool->free = next;
-    om__unpoison(b, pool->bsize);
-    pool->nalloc++;
-    if (om__unlikely(next == om__pool_term(pool))) return om__pool_exhausted(h, pool, b);
+    int last;
+    om__block *b = om__pool_take(h, pool, &last);
+    if (om__unlikely(last)) return om__pool_exhausted(h, pool, b);
     return b;
 }
 
@@ -119,14 +131,11 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
     if (om__unlikely(size - 1 >= OM_FINE_MAX || h->hooks)) return NULL;
     om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
     if (om__unlikely(pool == NULL)) return NULL;
-    om__block *b = pool->free;
-    om__block *next = om__link_get(h, b);
-    pool->free = next;
-    b->next = NULL; /* no stale link: om_free's double-free test */
-    om__unpoison(b, pool->bsize);
+    int last;
+    om__block *b = om__pool_take(h, pool, &last);
+    b->next = NULL;                  /* no stale link: om_free's double-free test */
     om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
-    pool->nalloc++;
-    if (om__unlikely(next == om__pool_term(pool))) return om__pool_exhausted(h, pool, b);
+    if (om__unlikely(last)) return om__pool_exhausted(h, pool, b);
     return b;
 }
 
@@ -184,18 +193,24 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
  * its alloc bit is set (else: freed twice, the slow path reports), and the
  * pool stays neither full nor empty. 1 when done; 0 when om__block_free_obj
  * must decide. */
-static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
+/* Clear the alloc bit g of a dying object (set: the caller tested it). */
+static inline void om__obj_bit_release(om__pool *pool, unsigned g)
 {
-    unsigned g = om__granule(pool, p);
-    uint64_t *w = &pool->alloc_bm[g >> 6], bit = (uint64_t)1 << (g & 63);
-    om__block *head = pool->free;
-    if (om__unlikely(!(*w & bit) || h->hooks || head == om__pool_term(pool) || pool->nalloc <= 1))
-        return 0;
     /* a dying object left its generation when it was untracked */
     OM_ASSERT(pool->kind != OM_KIND_GC ||
               (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
                !om__bm_test(pool->tracked_bm, g)));
-    *w &= ~bit;
+    om__bm_clear(pool->alloc_bm, g);
+}
+
+static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
+{
+    unsigned g = om__granule(pool, p);
+    om__block *head = pool->free;
+    if (om__unlikely(!om__bm_test(pool->alloc_bm, g) || h->hooks || head == om__pool_term(pool) ||
+                     pool->nalloc <= 1))
+        return 0;
+    om__obj_bit_release(pool, g);
     om__link_put(h, (om__block *)p, head, pool->bsize);
     pool->free = (om__block *)p;
     pool->nalloc--;

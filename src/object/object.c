@@ -90,11 +90,8 @@ static inline __attribute__((always_inline)) om_object *pop_object(om_heap *h, c
 {
     om__pool *pool = h->alloc.avail[kind][(size - 1) >> 4];
     if (om__unlikely(pool == NULL)) return NULL;
-    om_object *o = (om_object *)pool->free;
-    om__block *next = om__link_get(h, (om__block *)o);
-    pool->free = next;
-    om__unpoison(o, pool->bsize);
-    pool->nalloc++;
+    int last;
+    om_object *o = (om_object *)om__pool_take(h, pool, &last);
     om__vg_undefined(o, size);
     om__bm_set(pool->alloc_bm, om__granule(pool, o));
     o->refcnt = 1;
@@ -102,7 +99,7 @@ static inline __attribute__((always_inline)) om_object *pop_object(om_heap *h, c
     o->type = t;
     zero_body(o, size - sizeof(om_object));
     h->obj.live++;
-    if (om__unlikely(next == om__pool_term(pool))) return om__pool_exhausted(h, pool, o);
+    if (om__unlikely(last)) return om__pool_exhausted(h, pool, o);
     return o;
 }
 
