@@ -47,7 +47,9 @@ int om_tour_pools(void)
                 OM_SMALL_MAX);
     om_tour_say("class: the size class (16-byte steps to 512 bytes, 128-byte steps above); pool: "
                 "the pool's place");
-    om_tour_say("in its arena (0..63); index: the block's place in its pool.");
+    om_tour_say("in its arena (1..63: pool 0 is the arena's metadata, the pools' descriptors and "
+                "bitmaps);");
+    om_tour_say("index: the block's place in its pool.");
     om_tour_say("%8s %8s %6s %10s %6s", "request", "class", "block", "pool", "index");
     for (int i = 0; i < NSIZES; i++) {
         om_block_info bi;
@@ -61,6 +63,7 @@ int om_tour_pools(void)
     for (int i = 0; i < 3000; i++) more[i] = om_malloc(h, (size_t)(16 + (i % 4) * 100));
     char map[65] = {0};
     for (int i = 0; i < 64; i++) map[i] = '.';
+    map[0] = '#'; /* the metadata */
     for (int i = 0; i < 3000; i++) {
         om_block_info bi;
         om_block_info_get(h, more[i], &bi);
@@ -73,7 +76,7 @@ int om_tour_pools(void)
     }
     om_block_info four[4];
     for (int i = 0; i < 4; i++) om_block_info_get(h, more[i], &four[i]);
-    for (size_t i = 0; i < st0.pools_used && i < 64; i++)
+    for (size_t i = 1; i <= st0.pools_used && i < 64; i++)
         if (map[i] == '.') map[i] = '*';
     om_tour_say("One arena after 3,000 more blocks of 16, 116, 216 and 316 bytes, a letter per "
                 "pool:");
@@ -91,6 +94,7 @@ int om_tour_pools(void)
     om_tour_say("%zu-, %zu- and %zu-byte blocks); pools %u..%u hold the table's seven blocks.",
                 four[1].block_size, four[2].block_size, four[3].block_size, first.pool_index,
                 last.pool_index);
+    om_tour_say("# = the metadata (the 63 pools' descriptors, 8 KiB in a row, and their bitmaps);");
     om_tour_say("* = the heap's own pools (its cached objects); . = a pool not carved yet.");
     for (int i = 0; i < 3000; i++) om_free(h, more[i]);
     for (int i = 0; i < NSIZES; i++) om_free(h, blocks[i]);

@@ -107,7 +107,7 @@ static int cycle_part(om_heap *h)
 static int generations_part(om_heap *h)
 {
     pair *keep[300];
-    om_tour_say("Survivors move up: generation 0 -> 1 -> 2 (bitmaps in the pool headers):");
+    om_tour_say("Survivors move up: generation 0 -> 1 -> 2 (bitmaps in the pools):");
     for (int i = 0; i < 300; i++) keep[i] = new_pair(h, &pair_type, "k");
     say_counts(h, "300 new objects:");
     om_gc_collect(h, 0);

@@ -56,9 +56,9 @@ typedef struct om_block_info {
     int large;            /* 1: a large block (the fields below are 0)     */
     unsigned size_class;  /* index in stats.classes                         */
     size_t block_size;    /* bytes of the block                             */
-    const void *pool;     /* its pool                                       */
+    const void *pool;     /* its pool's start (16 KiB-aligned)             */
     const void *arena;    /* its arena                                      */
-    unsigned pool_index;  /* the pool's index in its arena (0..63)          */
+    unsigned pool_index;  /* the pool's index in its arena (1..63; 0: metadata) */
     unsigned block_index; /* the block's index in its pool                  */
 } om_block_info;
 

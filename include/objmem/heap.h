@@ -203,7 +203,7 @@ typedef struct om_heap_stats {
     size_t large_bytes;           /* their requested bytes                           */
     size_t sys_bytes;             /* bytes held from the system allocator, all uses  */
     size_t bad_frees;             /* frees refused: pointers that are not live block
-                                     starts of h (foreign, interior, pool headers,
+                                     starts of h (foreign, interior, arena metadata,
                                      other heaps' blocks, blocks already free)      */
     size_t raw_blocks;            /* raw blocks handed out (om_malloc), small + large */
     om_class_stats classes[OM_NUM_CLASSES];

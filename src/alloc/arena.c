@@ -140,16 +140,13 @@ static void cache_push(om__alloc *a, om__arena *ar)
 
 /* ------------------------------------------------------ map and unmap */
 
-/* Close a free pool to ASan and Valgrind, all but its header's first line,
- * which om_free may read for any pointer into a mapped arena (alloc.h,
- * pool invariant 5). */
+/* Close a free pool to ASan and Valgrind. Its descriptor, which om_free
+ * may read for any pointer into a mapped arena, is in the metadata, which
+ * stays open (alloc.h, pool invariant 5). */
 static void pool_close(char *start)
 {
-    om__pool *pool = om__pool_at(start);
     om__poison(start, OM_POOL_SIZE);
     om__vg_noaccess(start, OM_POOL_SIZE);
-    om__unpoison(pool, OM_POOL_LINE);
-    om__vg_defined(pool, OM_POOL_LINE);
 }
 
 static om__arena *arena_map(om_heap *h)
@@ -168,12 +165,13 @@ static om__arena *arena_map(om_heap *h)
         om__sys_free(h, ar, sizeof *ar);
         return NULL;
     }
-    ar->untouched = ar->nfree = OM_POOLS_PER_ARENA;
+    ar->untouched = ar->nfree = OM_ARENA_POOLS;
     atab_put(a, (uintptr_t)ar->base, ar);
     a->narenas++;
     a->mapped_total++;
     if (a->narenas > a->narenas_peak) a->narenas_peak = a->narenas;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA; i++) pool_close(ar->base + i * OM_POOL_SIZE);
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA; i++)
+        pool_close(ar->base + i * OM_POOL_SIZE);
     return ar;
 }
 
@@ -221,7 +219,7 @@ om__pool *om__arena_take_pool(om_heap *h)
     if (ar->nfree > 0) bucket_push(a, ar);
     om__unpoison(om__pool_start(pool), OM_POOL_SIZE);
     om__vg_undefined(om__pool_start(pool), OM_POOL_SIZE);
-    pool->arena = ar;
+    *om__arena_ref(ar->base) = ar; /* arena invariant 1: a purge may have zeroed it */
     a->held += OM_POOL_SIZE;
     if (a->held > a->peak) a->peak = a->held;
     if (a->dirty && a->decay_ms > 0) decay_tick(h, clock_now(h));
@@ -288,7 +286,7 @@ static size_t decay_cached(om_heap *h, om__arena *ar)
     ar->purged = 1;
     a->npurged++;
     ar->free_bm = ar->dirty_bm = 0; /* every pool is untouched again */
-    ar->untouched = OM_POOLS_PER_ARENA;
+    ar->untouched = OM_ARENA_POOLS;
     return OM_ARENA_SIZE;
 }
 
@@ -340,10 +338,10 @@ static void decay_tick(om_heap *h, uint64_t now)
 void om__arena_give_pool(om_heap *h, om__pool *pool)
 {
     om__alloc *a = &h->alloc;
-    om__arena *ar = pool->arena;
+    om__arena *ar = om__pool_arena(pool);
     uint64_t now = a->give_at ? a->give_at : a->decay_ms > 0 ? clock_now(h) : 0;
     if (ar->nfree > 0) bucket_unlink(a, ar);
-    uint64_t bit = 1ull << (((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE);
+    uint64_t bit = 1ull << om__pool_index(pool);
     if (!ar->dirty_bm) ar->dirty_since = now;
     ar->free_bm |= bit;
     ar->dirty_bm |= bit;
@@ -353,7 +351,7 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     pool->heap = NULL; /* a free pool: no one's (alloc.h, pool invariant 5) */
     pool->raw_owner = NULL;
     pool_close(om__pool_start(pool));
-    if (ar->nfree < OM_POOLS_PER_ARENA) {
+    if (ar->nfree < OM_ARENA_POOLS) {
         bucket_push(a, ar);
         if (a->decay_ms == 0) purge_dirty(h, ar);
     } else {
@@ -381,7 +379,7 @@ void om__arena_release_all(om_heap *h)
         om__arena *ar = a->atab[i].arena;
         if (!a->atab[i].base) continue;
 #ifdef OM_VALGRIND
-        for (unsigned k = 0; k < OM_POOLS_PER_ARENA - ar->untouched; k++) {
+        for (unsigned k = OM_POOL_FIRST; k < OM_POOLS_PER_ARENA - ar->untouched; k++) {
             om__pool *pool = om__pool_at(ar->base + k * OM_POOL_SIZE);
             if (!om__arena_pool_is_free(ar, pool)) om__pool_vg_forget(h, pool);
         }
@@ -408,7 +406,7 @@ void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *a
 /* 1 when pool (of arena ar) is a free pool rather than one serving a class. */
 int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool)
 {
-    size_t idx = ((uintptr_t)pool - (uintptr_t)ar->base) / OM_POOL_SIZE;
-    if (idx >= OM_POOLS_PER_ARENA - ar->untouched) return 1;
+    size_t idx = om__pool_index(pool);
+    if (idx < OM_POOL_FIRST || idx >= OM_POOLS_PER_ARENA - ar->untouched) return 1;
     return (int)((ar->free_bm >> idx) & 1);
 }

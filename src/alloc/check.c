@@ -22,7 +22,7 @@ typedef struct check_ctx {
 
 static int in_block_area(const om__pool *pool, const void *b)
 {
-    size_t off = (size_t)((const char *)b - (const char *)pool);
+    size_t off = (size_t)((const char *)b - om__pool_start(pool));
     size_t hdr = om__pool_hdr_size(pool->kind);
     return off >= hdr && (off - hdr) % pool->bsize == 0 &&
            (off - hdr) / pool->bsize < pool->capacity;
@@ -63,21 +63,20 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
 
 static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
 {
-    if (pool->heap != h || pool->arena != ar ||
+    if (pool->heap != h || om__pool_arena(pool) != ar ||
         pool->raw_owner != (pool->kind == OM_KIND_RAW ? h : NULL))
         FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
     if (pool->kind >= OM_NKINDS || pool->cls >= OM_NUM_CLASSES)
         FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
-    size_t hdr = om__pool_hdr_size(pool->kind);
     if (pool->bsize != om__class_size(pool->cls) ||
-        pool->capacity != om__pool_capacity(pool, pool->kind, pool->bsize) ||
+        pool->capacity != om__pool_capacity(pool->kind, pool->bsize) ||
         pool->nalloc > pool->capacity || pool->span != pool->capacity * pool->bsize ||
         pool->divmagic != UINT64_MAX / pool->bsize + 1)
         FAIL(c, "pool %p: size, capacity or count wrong", (void *)pool);
     uint64_t freebm[OM_BM_WORDS] = {0};
     size_t nfree = 0;
     check_free_list(h, pool, freebm, c, &nfree);
-    size_t nbump = (size_t)(pool->limit - pool->bump) / pool->bsize;
+    size_t nbump = (size_t)(om__pool_limit(pool) - pool->bump) / pool->bsize;
     if (pool->nalloc + nfree + nbump != pool->capacity)
         FAIL(c, "pool %p: %u used + %zu free + %zu never used != %u", (void *)pool, pool->nalloc,
              nfree, nbump, pool->capacity);
@@ -85,26 +84,26 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
         FAIL(c, "pool %p: on its list %u, a free list %d, %zu never-used blocks", (void *)pool,
              pool->on_avail, om__pool_has_free(pool), nbump);
     if (pool->kind != OM_KIND_RAW) {
-        if (popcount_bm(pool->alloc_bm) != pool->nalloc)
+        if (popcount_bm(om__pool_abm(pool)) != pool->nalloc)
             FAIL(c, "pool %p: %u objects marked, %u blocks used", (void *)pool,
-                 popcount_bm(pool->alloc_bm), pool->nalloc);
+                 popcount_bm(om__pool_abm(pool)), pool->nalloc);
         size_t shift = (h->hooks & OM_HOOK_DEBUG) ? OM_DBG_PREFIX : 0;
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            for (uint64_t m = pool->alloc_bm[w]; m; m &= m - 1) {
-                char *o = (char *)pool + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4);
+            for (uint64_t m = om__pool_abm(pool)[w]; m; m &= m - 1) {
+                char *o = om__pool_start(pool) + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4);
                 if (!in_block_area(pool, o - shift) ||
                     om__bm_test(freebm, om__granule(pool, o - shift)))
-                    FAIL(c, "pool %p: object bit at %p is not a used block", (void *)pool, o);
+                    FAIL(c, "pool %p: live bit at %p is not a used block", (void *)pool, o);
             }
     }
     if (pool->kind == OM_KIND_GC)
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            if ((pool->young_bm[w] | pool->middle_bm[w]) & ~pool->tracked_bm[w] ||
-                pool->tracked_bm[w] & ~pool->alloc_bm[w] ||
-                (pool->young_bm[w] & pool->middle_bm[w]))
+            if ((om__pool_gcb(pool)->young[w] | om__pool_gcb(pool)->middle[w]) & ~om__pool_gcb(pool)->tracked[w] ||
+                om__pool_gcb(pool)->tracked[w] & ~om__pool_abm(pool)[w] ||
+                (om__pool_gcb(pool)->young[w] & om__pool_gcb(pool)->middle[w]))
                 FAIL(c, "pool %p: generation bits outside objects or overlapping", (void *)pool);
     if (h->hooks & OM_HOOK_DEBUG)
-        for (char *b = (char *)pool + hdr; b < pool->bump; b += pool->bsize) {
+        for (char *b = om__pool_first(pool); b < pool->bump; b += pool->bsize) {
             int is_free = om__bm_test(freebm, om__granule(pool, b));
             om__unpoison(b, pool->bsize);
             om__vg_defined(b, pool->bsize);
@@ -124,22 +123,26 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
         FAIL(c, "arena %p: not in the arena table", ar->base);
     if (!om__amap_test((uintptr_t)ar->base))
         FAIL(c, "arena %p: not in the ownership map", ar->base);
+    const om__pool *meta = (const om__pool *)(void *)ar->base; /* descriptor 0: no pool */
+    if (meta->heap || meta->raw_owner)
+        FAIL(c, "arena %p: descriptor 0 (the metadata) names a heap", ar->base);
     unsigned nlisted = (unsigned)__builtin_popcountll(ar->free_bm);
     uint64_t top = ar->untouched ? ~0ull << (OM_POOLS_PER_ARENA - ar->untouched) : 0;
-    if ((ar->free_bm & top) || (ar->dirty_bm & ~ar->free_bm))
-        FAIL(c, "arena %p: free_bm overlaps the untouched pools, or dirty_bm is not in it",
+    if ((ar->free_bm & (top | 1)) || (ar->dirty_bm & ~ar->free_bm))
+        FAIL(c, "arena %p: free_bm overlaps the metadata or the untouched pools, or dirty_bm is "
+                "not in it",
              ar->base);
-    if (ar->nfree != nlisted + ar->untouched || ar->nfree > OM_POOLS_PER_ARENA)
+    if (ar->nfree != nlisted + ar->untouched || ar->nfree > OM_ARENA_POOLS)
         FAIL(c, "arena %p: nfree %u != %u listed + %u untouched", ar->base, ar->nfree, nlisted,
              ar->untouched);
     int found = 0;
-    om__arena *list = ar->nfree == OM_POOLS_PER_ARENA ? h->alloc.cache
+    om__arena *list = ar->nfree == OM_ARENA_POOLS ? h->alloc.cache
                       : ar->nfree                     ? h->alloc.buckets[ar->nfree]
                                                       : NULL;
     for (om__arena *x = list; x; x = x->next) found |= x == ar;
     if (ar->nfree && !found) FAIL(c, "arena %p: not on the list of its free count", ar->base);
     unsigned kept = 0, used = 0;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) {
             if (pool->heap || pool->raw_owner)
@@ -182,8 +185,8 @@ static void check_lists(om_heap *h, check_ctx *c)
     size_t npurged = 0;
     for (om__arena *ar = h->alloc.cache; ar; ar = ar->next) {
         npurged += ar->purged;
-        if (ar->nfree != OM_POOLS_PER_ARENA ||
-            (ar->purged && (ar->free_bm || ar->dirty_bm || ar->untouched != OM_POOLS_PER_ARENA)))
+        if (ar->nfree != OM_ARENA_POOLS ||
+            (ar->purged && (ar->free_bm || ar->dirty_bm || ar->untouched != OM_ARENA_POOLS)))
             FAIL(c, "cached arena %p: not wholly free, or purged with pools listed", ar->base);
     }
     if (npurged != h->alloc.npurged || npurged > h->alloc.cache_max)

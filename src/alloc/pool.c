@@ -62,21 +62,19 @@ static void avail_unlink(om_heap *h, om__pool *pool)
 
 static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
 {
-    size_t hdr = om__pool_hdr_size(kind);
-    om__arena *ar = pool->arena;
-    memset(pool, 0, hdr);
-    pool->arena = ar;
+    memset(pool, 0, sizeof *pool);
+    if (kind != OM_KIND_RAW) memset(om__pool_abm(pool), 0, OM_BM_WORDS * sizeof(uint64_t));
+    if (kind == OM_KIND_GC) memset(om__pool_gcb(pool), 0, sizeof(om__gcbits));
     pool->heap = h;
     pool->kind = (uint8_t)kind;
     pool->cls = (uint8_t)cls;
     pool->raw_owner = kind == OM_KIND_RAW ? h : NULL;
     pool->bsize = (uint32_t)om__class_size(cls);
     pool->divmagic = UINT64_MAX / pool->bsize + 1;
-    pool->capacity = om__pool_capacity(pool, kind, pool->bsize);
+    pool->capacity = om__pool_capacity(kind, pool->bsize);
     pool->span = pool->capacity * pool->bsize;
     pool->free = om__pool_term(pool);
-    pool->bump = (char *)pool + hdr;
-    pool->limit = pool->bump + (size_t)pool->capacity * pool->bsize;
+    pool->bump = om__pool_first(pool);
     size_t body = (size_t)(om__pool_end(pool) - pool->bump);
     if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, body); /* no stale states */
     om__poison(pool->bump, body);
@@ -88,13 +86,13 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
 static void carve_bump(om_heap *h, om__pool *pool)
 {
     size_t bs = pool->bsize;
-    char *b = pool->bump;
+    char *b = pool->bump, *limit = om__pool_limit(pool);
     om__block *first = (om__block *)b;
-    for (; b + bs < pool->limit; b += bs)
+    for (; b + bs < limit; b += bs)
         link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
     link_write(h, pool, (om__block *)b, om__pool_term(pool));
     pool->free = first;
-    pool->bump = pool->limit;
+    pool->bump = limit;
 }
 
 /* Park an emptied pool's free list in stash and take the pool off its
@@ -106,7 +104,7 @@ static void keep(om_heap *h, om__pool *pool)
     pool->free = om__pool_term(pool);
     pool->kept = 1;
     pool->kept_at = h->alloc.swept_at;
-    pool->arena->nempty++;
+    om__pool_arena(pool)->nempty++;
     h->alloc.kept[pool->kind][pool->cls] = pool;
 }
 
@@ -117,7 +115,7 @@ static void unkeep(om_heap *h, om__pool *pool)
     pool->free = pool->stash;
     pool->stash = NULL;
     pool->kept = 0;
-    pool->arena->nempty--;
+    om__pool_arena(pool)->nempty--;
     h->alloc.kept[pool->kind][pool->cls] = NULL;
 }
 
@@ -199,7 +197,7 @@ static void retire(om_heap *h, om__pool *pool)
  * beforehand. */
 static void release_kept(om_heap *h, om__arena *ar)
 {
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool) || !pool->kept) continue;
         unkeep(h, pool);
@@ -213,9 +211,9 @@ static void release_kept(om_heap *h, om__arena *ar)
  * use; otherwise it goes back to its arena. */
 static om__noinline void pool_emptied(om_heap *h, om__pool *pool)
 {
-    om__arena *ar = pool->arena;
+    om__arena *ar = om__pool_arena(pool);
     om__pool **head = &h->alloc.avail[pool->kind][pool->cls];
-    uint32_t in_use = OM_POOLS_PER_ARENA - ar->nfree - ar->nempty; /* pool included */
+    uint32_t in_use = OM_ARENA_POOLS - ar->nfree - ar->nempty; /* pool included */
     if (*head == pool && pool->next == NULL && in_use > 1 &&
         !h->alloc.kept[pool->kind][pool->cls]) {
         keep(h, pool); /* the sole pool: no carve-retire loop at the boundary */
@@ -275,7 +273,7 @@ void om__pool_vg_forget(om_heap *h, om__pool *pool)
     om__block *b = pool->kept ? pool->stash : pool->free;
     for (; b != om__pool_term(pool); b = link_read(h, pool, b))
         om__bm_set(freebm, om__granule(pool, b));
-    for (char *q = (char *)pool + om__pool_hdr_size(pool->kind); q < pool->bump; q += pool->bsize)
+    for (char *q = om__pool_first(pool); q < pool->bump; q += pool->bsize)
         if (!om__bm_test(freebm, om__granule(pool, q))) om__vg_free(q);
 }
 #endif
@@ -320,7 +318,7 @@ void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
     if (p && !om__block_is_large(h, size)) {
         om__pool *pool = om__pool_of(p);
         if (!(h->hooks & OM_HOOK_DEBUG)) om__vg_undefined(p, size); /* debug.c opens its own */
-        om__bm_set(pool->alloc_bm, om__granule(pool, p));
+        om__bm_set(om__pool_abm(pool), om__granule(pool, p));
     }
     return p;
 }
@@ -341,7 +339,7 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         om__pool *pool = om__pool_of(p);
         if (om__likely(om__obj_block_free_fast(h, pool, p))) return;
         unsigned g = om__granule(pool, p);
-        if (om__unlikely(!om__bm_test(pool->alloc_bm, g))) return obj_free_twice(h, p);
+        if (om__unlikely(!om__bm_test(om__pool_abm(pool), g))) return obj_free_twice(h, p);
         om__obj_bit_release(pool, g);
     }
     if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
@@ -413,7 +411,7 @@ static inline om__pool *pool_of_heap(const om_heap *h, const void *p)
  * by one multiplication (alloc.h, pool invariant 6). */
 static inline int is_block_start(const om_heap *h, const om__pool *pool, const void *p)
 {
-    uint64_t off = (uint64_t)((uintptr_t)p - ((uintptr_t)pool + om__pool_hdr_size(pool->kind)));
+    uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)om__pool_first(pool));
     if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
     return off < pool->span && off * pool->divmagic <= pool->divmagic - 1;
 }
@@ -566,14 +564,14 @@ int om_block_info_get(om_heap *h, const void *p, om_block_info *info)
         return 0;
     }
     om__pool *pool = om__pool_of(p);
-    om__arena *ar = pool->arena;
-    size_t off = (size_t)((const char *)p - (const char *)pool) - om__pool_hdr_size(pool->kind);
+    om__arena *ar = om__pool_arena(pool);
+    size_t off = (size_t)((const char *)p - om__pool_first(pool));
     if (h->hooks & OM_HOOK_DEBUG) off -= OM_DBG_PREFIX;
     info->size_class = pool->cls;
     info->block_size = pool->bsize;
-    info->pool = pool;
+    info->pool = om__pool_start(pool);
     info->arena = ar->base;
-    info->pool_index = (unsigned)((uintptr_t)(om__pool_start(pool) - ar->base) / OM_POOL_SIZE);
+    info->pool_index = om__pool_index(pool);
     info->block_index = (unsigned)(off / pool->bsize);
     return 0;
 }

@@ -13,7 +13,7 @@ static void count_arena(om_heap *h, om__arena *ar, void *arg)
     om_heap_stats *st = arg;
     (void)h;
     st->pools_free += ar->nfree;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) continue;
         om_class_stats *cs = &st->classes[pool->cls];
@@ -30,7 +30,7 @@ static void sum_arena(om_heap *h, om__arena *ar, void *arg)
 {
     size_t *used = arg;
     (void)h;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (!om__arena_pool_is_free(ar, pool)) *used += (size_t)pool->nalloc * pool->bsize;
     }

@@ -93,8 +93,8 @@ void om_gc_freeze(om_heap *h)
     for (int which = 0; which < 2; which++)
         while (h->gc.gen_pools[which]) {
             om__pool *p = h->gc.gen_pools[which];
-            memset(p->young_bm, 0, sizeof p->young_bm);
-            memset(p->middle_bm, 0, sizeof p->middle_bm);
+            memset(om__pool_gcb(p)->young, 0, sizeof om__pool_gcb(p)->young);
+            memset(om__pool_gcb(p)->middle, 0, sizeof om__pool_gcb(p)->middle);
             om__pool_gen_remove(h, p, which);
         }
     h->gc.count[0] = 0;

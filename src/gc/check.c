@@ -25,8 +25,8 @@ static int check_obj(om_object *o, void *arg)
     else if (!(gw & OM_GCW_LARGE) && (o->type->flags & OM_TYPE_GC)) {
         om__pool *pool = om__pool_of(o);
         unsigned g = om__granule(pool, o);
-        int y = om__bm_test(pool->young_bm, g), m = om__bm_test(pool->middle_bm, g);
-        if (om__bm_test(pool->tracked_bm, g) != ((gw & OM_GCW_TRACKED) != 0))
+        int y = om__bm_test(om__gcb_of(o)->young, g), m = om__bm_test(om__gcb_of(o)->middle, g);
+        if (om__bm_test(om__gcb_of(o)->tracked, g) != ((gw & OM_GCW_TRACKED) != 0))
             why = "tracked bit and tracked flag disagree";
         else if ((y || m) && !(gw & OM_GCW_TRACKED))
             why = "generation bit on an untracked object";

@@ -73,17 +73,19 @@ static inline __attribute__((always_inline)) void each_child(const om__gc_seq *s
 
 /* ------------------------------------------------------------- scanning */
 
-static inline om_object *obj_at(om__pool *pool, unsigned w, uint64_t m)
+/* The object at the lowest bit of m, word w of the bitmaps of the GC pool
+ * that starts at base (which is also where its om__gcbits are). */
+static inline om_object *obj_at(char *base, unsigned w, uint64_t m)
 {
-    return (om_object *)((char *)pool + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4));
+    return (om_object *)(base + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4));
 }
 
 /* The candidate bits of word w of a pool for a collection of gen. */
-static inline uint64_t sel_word(const om__pool *pool, unsigned w, int gen)
+static inline uint64_t sel_word(const om__gcbits *gb, unsigned w, int gen)
 {
-    if (gen == 0) return pool->young_bm[w];
-    if (gen == 1) return pool->young_bm[w] | pool->middle_bm[w];
-    return pool->tracked_bm[w];
+    if (gen == 0) return gb->young[w];
+    if (gen == 1) return gb->young[w] | gb->middle[w];
+    return gb->tracked[w];
 }
 
 static inline om_object *large_obj(om_heap *h, om__large *lb)
@@ -113,7 +115,7 @@ typedef struct gather_ctx {
 static void gather_arena(om_heap *h, om__arena *ar, void *arg)
 {
     gather_ctx *c = arg;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && !c->err; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched && !c->err; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (!om__arena_pool_is_free(ar, pool) && pool->kind == OM_KIND_GC && pool->nalloc)
             c->err = pools_push(h, &c->n, pool);
@@ -270,9 +272,10 @@ static void update_refs(cctx *c)
             cand_reserve(h, n + OM_POOL_GRANULES) < 0)
             arr = 0;
         om_object **cv = h->gc.cand;
+        char *base = om__pool_start(pool);
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            for (uint64_t m = sel_word(pool, w, c->gen); m; m &= m - 1) {
-                om_object *o = obj_at(pool, w, m);
+            for (uint64_t m = sel_word(om__gcb_of(base), w, c->gen); m; m &= m - 1) {
+                om_object *o = obj_at(base, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (untracked_now(h, o, 0)) continue;
                 init_refs(o);
@@ -358,10 +361,10 @@ static void refs_full(cctx *c)
     om__gc_seq seq[OM_GC_NSEQ];
     memcpy(seq, h->gc.seq, sizeof seq);
     for (size_t i = 0; i < c->npools; i++) {
-        om__pool *pool = h->gc.pools[i];
+        char *base = om__pool_start(h->gc.pools[i]);
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            for (uint64_t m = pool->tracked_bm[w]; m; m &= m - 1) {
-                om_object *o = obj_at(pool, w, m);
+            for (uint64_t m = om__gcb_of(base)->tracked[w]; m; m &= m - 1) {
+                om_object *o = obj_at(base, w, m);
                 if ((o->gc & (OM_GCW_TRACKED | OM_GCW_FROZEN)) != OM_GCW_TRACKED) continue;
                 if (full_untracked(h, o, &ninit)) continue;
                 full_one(seq, o, &ninit);
@@ -412,10 +415,10 @@ static void refs_full(cctx *c)
             break;                                                                                 \
         }                                                                                          \
         for (size_t i_ = 0; i_ < (c)->npools; i_++) {                                              \
-            om__pool *pool_ = h_->gc.pools[i_];                                                    \
+            char *base_ = om__pool_start(h_->gc.pools[i_]);                                        \
             for (unsigned w_ = 0; w_ < OM_BM_WORDS; w_++)                                          \
-                for (uint64_t m_ = sel_word(pool_, w_, (c)->gen); m_; m_ &= m_ - 1) {              \
-                    om_object *o = obj_at(pool_, w_, m_);                                          \
+                for (uint64_t m_ = sel_word(om__gcb_of(base_), w_, (c)->gen); m_; m_ &= m_ - 1) {  \
+                    om_object *o = obj_at(base_, w_, m_);                                          \
                     if (!(o->gc & OM_GCW_COLLECTING)) continue;                                    \
                     body;                                                                          \
                 }                                                                                  \
@@ -683,8 +686,8 @@ static void promote(cctx *c)
         for (p = h->gc.gen_pools[0]; p; p = next) {
             next = p->gen_next[0];
             for (unsigned w = 0; w < OM_BM_WORDS; w++) {
-                p->middle_bm[w] |= p->young_bm[w];
-                p->young_bm[w] = 0;
+                om__pool_gcb(p)->middle[w] |= om__pool_gcb(p)->young[w];
+                om__pool_gcb(p)->young[w] = 0;
             }
             om__pool_gen_remove(h, p, 0);
             if (!p->on_gen[1]) om__pool_gen_push(h, p, 1);
@@ -693,8 +696,8 @@ static void promote(cctx *c)
         for (int which = 0; which < 2; which++)
             for (p = h->gc.gen_pools[which]; p; p = next) {
                 next = p->gen_next[which];
-                memset(p->young_bm, 0, sizeof p->young_bm);
-                memset(p->middle_bm, 0, sizeof p->middle_bm);
+                memset(om__pool_gcb(p)->young, 0, sizeof om__pool_gcb(p)->young);
+                memset(om__pool_gcb(p)->middle, 0, sizeof om__pool_gcb(p)->middle);
                 om__pool_gen_remove(h, p, which);
             }
     }

@@ -11,8 +11,8 @@ int om__gc_gen_of(const om_object *o)
     if (o->gc & OM_GCW_LARGE) return (int)om__large_hdr(o, om__obj_prefix(o))->gen;
     om__pool *pool = om__pool_of(o);
     unsigned g = om__granule(pool, o);
-    if (om__bm_test(pool->young_bm, g)) return 0;
-    if (om__bm_test(pool->middle_bm, g)) return 1;
+    if (om__bm_test(om__gcb_of(o)->young, g)) return 0;
+    if (om__bm_test(om__gcb_of(o)->middle, g)) return 1;
     return 2;
 }
 

@@ -48,8 +48,8 @@ static void enter_young(om_heap *h, om_object *o)
     }
     om__pool *pool = om__pool_of(o);
     unsigned g = om__granule(pool, o);
-    om__bm_set(pool->young_bm, g);
-    om__bm_set(pool->tracked_bm, g);
+    om__bm_set(om__gcb_of(o)->young, g);
+    om__bm_set(om__gcb_of(o)->tracked, g);
     if (!pool->on_gen[0]) om__pool_gen_push(h, pool, 0);
 }
 
@@ -58,9 +58,9 @@ static void leave_generation(om_object *o)
     if (o->gc & OM_GCW_LARGE) return;
     om__pool *pool = om__pool_of(o);
     unsigned g = om__granule(pool, o);
-    om__bm_clear(pool->young_bm, g);
-    om__bm_clear(pool->middle_bm, g);
-    om__bm_clear(pool->tracked_bm, g);
+    om__bm_clear(om__gcb_of(o)->young, g);
+    om__bm_clear(om__gcb_of(o)->middle, g);
+    om__bm_clear(om__gcb_of(o)->tracked, g);
 }
 
 /* The inline part is in gc_fast.h (om__gc_track_new_inline). */

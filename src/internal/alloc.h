@@ -69,14 +69,36 @@ _Static_assert(offsetof(om__block, next) == 8 && sizeof(om__block) <= OM_GRANULE
 
 typedef struct om__arena om__arena;
 
-/* A pool: 16 KiB of blocks of one size class and one kind, its header at
- * its start. Bitmaps are indexed by granule ((addr - pool) / 16), so a set
- * bit names an object's address directly.
+/* The layout of an arena (docs/alloc.md, "Pool descriptors"): its first
+ * 16 KiB, pool 0, is metadata and holds no blocks: the 64 pool descriptors
+ * (om__pool, 128 bytes each, at base + 128 * i; descriptor 0 is not a pool:
+ * its first line stays zero and its second holds the arena pointer), then
+ * the 64 alloc bitmaps of OBJ and GC pools (128 bytes each, at base + 8 KiB
+ * + 128 * i). Pools 1..63 hold blocks from their first byte, except GC
+ * pools, which start with their generation bitmaps (om__gcbits). So the
+ * descriptors that the fast paths read are dense: the hot lines of all 63
+ * pools of an arena are 8 KiB in a row, a free reads a line that stays
+ * cached and a page that stays in the TLB, instead of a header at the start
+ * of each 16 KiB pool (round 1 to 0.2: 63 lines 16 KiB apart, all in the
+ * same few cache sets; bench/RESULTS.md, "Dense pool descriptors"). */
+#define OM_POOL_FIRST  1                                       /* pool 0 is the metadata */
+#define OM_ARENA_POOLS (OM_POOLS_PER_ARENA - OM_POOL_FIRST)    /* 63 pools of blocks     */
+#define OM_POOL_DESC   128                                     /* bytes per descriptor   */
+#define OM_META_ABM    (OM_POOLS_PER_ARENA * OM_POOL_DESC)     /* alloc bitmaps: 8 KiB on */
+_Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZE,
+               "descriptors and alloc bitmaps fill pool 0");
+
+/* A pool: 16 KiB of blocks of one size class and one kind, described by
+ * its descriptor in the arena's metadata (above). Bitmaps are indexed by
+ * granule ((addr - pool start) / 16), so a set bit names an object's
+ * address directly.
  *
  * Free lists: a free block holds the link to the next free block in its
  * second word (om__block). Links are stored xor-ed with the heap's key
- * (om__alloc.key), and every list ends at the pool's own header address,
- * om__pool_term(pool), never at NULL. Every raw block handed out gets a
+ * (om__alloc.key), and every list ends at om__pool_term(pool), the pool's
+ * start + 8, never at NULL: an address inside the pool that no block
+ * starts at (blocks are 16-byte aligned), so the fast paths test the end
+ * of a list by its bit 3 (om__is_term). Every raw block handed out gets a
  * zero link word (pool.c). So the word a free is about to overwrite
  * decodes to an address inside the same pool when the block is already
  * free, and for a live block only when its owner stored there a value
@@ -88,9 +110,9 @@ typedef struct om__arena om__arena;
  *  1. nalloc counts blocks handed out; nalloc <= capacity. A pool whose
  *     nalloc drops to 0 goes back to its arena's free pools (but see 3).
  *  2. Free blocks are the ones on the free list (or, for a kept empty pool,
- *     the stash) plus those in [bump, limit) (never used yet): nalloc +
- *     len(free or stash) + (limit - bump) / bsize == capacity. An empty
- *     list is om__pool_term(pool).
+ *     the stash) plus those in [bump, limit) (never used yet; limit is
+ *     om__pool_limit): nalloc + len(free or stash) + (limit - bump) /
+ *     bsize == capacity. An empty list is om__pool_term(pool).
  *  3. on_avail says whether the pool is on the avail list of its (kind,
  *     class), and it is exactly when its free list is not empty: the fast
  *     paths pop the head without a test, and the pop that takes a pool's
@@ -109,19 +131,23 @@ typedef struct om__arena om__arena;
  *     arena cache overflows, decay, om_heap_trim) kept pools go back to
  *     their arenas. No pool keeps never-used blocks past its carving
  *     (bump == limit).
- *  4. Object kinds: alloc_bm has a bit for every live object (at the
- *     object's address, after the debug prefix in debug mode); GC kind:
- *     tracked_bm is the subset of alloc_bm of tracked objects (frozen ones
- *     included), young_bm and middle_bm are subsets of tracked_bm,
- *     disjoint; the pool is on the heap's young (middle) list when it may
- *     have young (middle) bits. A full collection sweeps tracked_bm, so
- *     untracked objects (atomic tuples and dicts) cost it nothing.
+ *  4. Object kinds: the alloc bitmap (om__pool_abm) has a bit for every
+ *     live object (at the object's address, after the debug prefix in
+ *     debug mode); GC kind: tracked is the subset of the alloc bits of
+ *     tracked objects (frozen ones included), young and middle are subsets
+ *     of tracked, disjoint (om__pool_gcb); the pool is on the heap's young
+ *     (middle) list when it may have young (middle) bits. A full
+ *     collection sweeps tracked, so untracked objects (atomic tuples and
+ *     dicts) cost it nothing.
  *  5. heap is the owner while the pool is carved and NULL while it is free
  *     or was never carved; raw_owner is heap for RAW pools and NULL for the
- *     others. The first cache line of the header (the fields up to kept)
- *     stays readable (ASan, Valgrind) and meaningful for every pool of a
- *     mapped arena, so a free can read it for any pointer the ownership map
- *     (om__amap) places in an arena, before it knows the pool is carved.
+ *     others. Descriptors live in the metadata, which is never poisoned,
+ *     purged while the arena has a pool in use, or handed out, so a free
+ *     can read the first line for any pointer the ownership map (om__amap)
+ *     places in an arena, before it knows the pool is carved; a pointer
+ *     into the metadata reads descriptor 0, whose heap and raw_owner are
+ *     NULL (a purge of a wholly free arena zeroes every descriptor: all
+ *     free).
  *  6. span == capacity * bsize; divmagic == UINT64_MAX / bsize + 1, so that
  *     an offset n < span from the first block is a block start exactly
  *     when n * divmagic <= divmagic - 1 (Lemire, Kaser, Kurz, "Faster
@@ -145,88 +171,126 @@ typedef struct om__pool {
     uint8_t on_gen[2];     /* on the heap's young / middle lists     */
     uint8_t kept;          /* a kept empty pool (invariant 3)        */
     /* ---- 64 bytes: the first cache line ends here */
-    char *limit;                  /* end of the last whole block            */
     om__block *stash;             /* kept empty pool: its free list         */
     char *bump;                   /* next never-used block                  */
     struct om__pool *prev;        /* avail list; stale in the head          */
-    om__arena *arena;             /* the arena it was carved from           */
     uint64_t kept_at;             /* kept: the last sweep's time before     */
     struct om__pool *gen_next[2]; /* young / middle list links              */
     struct om__pool *gen_prev[2];
-    uint64_t alloc_bm[OM_BM_WORDS];   /* OBJ and GC kinds: live objects         */
-    uint64_t young_bm[OM_BM_WORDS];   /* GC kind: generation 0                  */
-    uint64_t middle_bm[OM_BM_WORDS];  /* GC kind: generation 1                  */
-    uint64_t tracked_bm[OM_BM_WORDS]; /* GC kind: tracked (any generation)     */
 } om__pool;
 
-#define OM_POOL_LINE 64 /* the header's first line: readable in every pool (invariant 5) */
+#define OM_POOL_LINE 64 /* the descriptor's first line: what om_free reads */
 _Static_assert(offsetof(om__pool, kept) < OM_POOL_LINE, "om_free reads the first line only");
-_Static_assert(offsetof(om__pool, limit) == OM_POOL_LINE, "the first line is full");
+_Static_assert(offsetof(om__pool, stash) == OM_POOL_LINE, "the first line is full");
+_Static_assert(sizeof(om__pool) == OM_POOL_DESC, "a descriptor is two lines");
 
-/* The end of every free list of pool: its own header address. */
-static inline om__block *om__pool_term(const om__pool *pool)
-{
-    return (om__block *)(uintptr_t)pool;
-}
-static inline int om__pool_has_free(const om__pool *pool)
-{
-    return pool->free != om__pool_term(pool);
-}
+/* The generation bitmaps at the start of a GC pool (invariant 4). */
+typedef struct om__gcbits {
+    uint64_t young[OM_BM_WORDS];   /* generation 0                 */
+    uint64_t middle[OM_BM_WORDS];  /* generation 1                 */
+    uint64_t tracked[OM_BM_WORDS]; /* tracked (any generation)     */
+} om__gcbits;
 
-/* Bytes of header before the first block, per kind. */
-#define OM_POOL_HDR_RAW om__round_up(offsetof(om__pool, alloc_bm), OM_GRANULE)
-#define OM_POOL_HDR_OBJ om__round_up(offsetof(om__pool, young_bm), OM_GRANULE)
-#define OM_POOL_HDR_GC  om__round_up(sizeof(om__pool), OM_GRANULE)
-
-static inline size_t om__pool_hdr_size(unsigned kind)
-{
-    return kind == OM_KIND_RAW   ? OM_POOL_HDR_RAW
-           : kind == OM_KIND_OBJ ? OM_POOL_HDR_OBJ
-                                 : OM_POOL_HDR_GC;
-}
-
-/* Pool headers are coloured: the header of the pool at 16 KiB-aligned
- * address base sits at base + 64 * ((base / 16 KiB) % OM_POOL_COLORS), so
- * the headers of neighbouring pools fall in different cache sets instead
- * of all competing for the few sets a 16 KiB stride maps to. Blocks start
- * after the header, so the colour costs its bytes: 4 colours (96 bytes of
- * a pool on average) rather than round 1's 16 (480), which kept the
- * CPython plug-in's peak RSS 2-3 % above pymalloc's; random frees over many
- * pools run 4 % slower than with 16 and 4 % faster than with 1 (measured:
- * bench/RESULTS.md, "Pool colours"). */
-#define OM_POOL_COLORS 4
-static inline uintptr_t om__pool_color(uintptr_t base)
-{
-    return ((base >> OM_POOL_SHIFT) & (OM_POOL_COLORS - 1)) * 64;
-}
-/* The header of the pool that starts at 16 KiB-aligned address base. */
-static inline om__pool *om__pool_at(const char *base)
-{
-    return (om__pool *)((uintptr_t)base + om__pool_color((uintptr_t)base));
-}
-/* The header of the pool holding address p. */
+/* The descriptor of the pool holding address p (p in a mapped arena): the
+ * arena's base plus 128 * the pool's index. */
 static inline om__pool *om__pool_of(const void *p)
 {
-    return om__pool_at((const char *)((uintptr_t)p & ~(uintptr_t)(OM_POOL_SIZE - 1)));
+    uintptr_t u = (uintptr_t)p;
+    return (om__pool *)((u & ~(uintptr_t)(OM_ARENA_SIZE - 1)) +
+                        ((u >> (OM_POOL_SHIFT - 7)) & ((OM_POOLS_PER_ARENA - 1) << 7)));
+}
+_Static_assert(OM_POOL_DESC == 1 << 7, "om__pool_of shifts by 7");
+/* The descriptor of the pool that starts at 16 KiB-aligned address base. */
+static inline om__pool *om__pool_at(const char *base)
+{
+    return om__pool_of(base);
+}
+/* The pool's index in its arena (1..63; 0 is the metadata). */
+static inline unsigned om__pool_index(const om__pool *pool)
+{
+    return (unsigned)(((uintptr_t)pool & (OM_ARENA_SIZE - 1)) / OM_POOL_DESC);
 }
 /* The pool's 16 KiB-aligned start and its end. */
 static inline char *om__pool_start(const om__pool *pool)
 {
-    return (char *)((uintptr_t)pool & ~(uintptr_t)(OM_POOL_SIZE - 1));
+    uintptr_t u = (uintptr_t)pool;
+    return (char *)((u & ~(uintptr_t)(OM_ARENA_SIZE - 1)) +
+                    ((size_t)om__pool_index(pool) << OM_POOL_SHIFT));
 }
 static inline char *om__pool_end(const om__pool *pool)
 {
     return om__pool_start(pool) + OM_POOL_SIZE;
 }
-/* Blocks the pool of this kind holds, header and colour subtracted. */
-static inline uint32_t om__pool_capacity(const om__pool *pool, unsigned kind, size_t bsize)
+/* The alloc bitmap of an OBJ or GC pool, in the metadata. */
+static inline uint64_t *om__pool_abm(const om__pool *pool)
 {
-    return (uint32_t)((size_t)(om__pool_end(pool) - ((char *)pool + om__pool_hdr_size(kind))) /
-                      bsize);
+    return (uint64_t *)(void *)((char *)(uintptr_t)pool + OM_META_ABM);
 }
+/* The generation bitmaps of a GC pool, at its start. */
+static inline om__gcbits *om__pool_gcb(const om__pool *pool)
+{
+    return (om__gcbits *)(void *)om__pool_start(pool);
+}
+/* The generation bitmaps of the GC pool holding address p. */
+static inline om__gcbits *om__gcb_of(const void *p)
+{
+    return (om__gcbits *)((uintptr_t)p & ~(uintptr_t)(OM_POOL_SIZE - 1));
+}
+/* The arena pointer lives in descriptor 0's second line. */
+static inline om__arena **om__arena_ref(const void *p)
+{
+    return (om__arena **)((uintptr_t)p & ~(uintptr_t)(OM_ARENA_SIZE - 1)) + OM_POOL_LINE / 8;
+}
+static inline om__arena *om__pool_arena(const om__pool *pool)
+{
+    return *om__arena_ref(pool);
+}
+
+/* The end of every free list of pool: its start + 8, inside the pool but
+ * no block's start (blocks are 16-byte aligned). */
+static inline om__block *om__pool_term(const om__pool *pool)
+{
+    return (om__block *)(void *)(om__pool_start(pool) + 8);
+}
+/* 1 when b (a decoded link of a well-formed list) is a list's end. */
+static inline int om__is_term(const om__block *b)
+{
+    return (int)(((uintptr_t)b >> 3) & 1);
+}
+static inline int om__pool_has_free(const om__pool *pool)
+{
+    return !om__is_term(pool->free);
+}
+
+/* Bytes before the first block of a pool, per kind. */
+#define OM_POOL_HDR_RAW 0
+#define OM_POOL_HDR_OBJ 0
+#define OM_POOL_HDR_GC  om__round_up(sizeof(om__gcbits), OM_GRANULE)
+
+static inline size_t om__pool_hdr_size(unsigned kind)
+{
+    return kind == OM_KIND_GC ? OM_POOL_HDR_GC : 0;
+}
+/* The pool's first block. */
+static inline char *om__pool_first(const om__pool *pool)
+{
+    return om__pool_start(pool) + om__pool_hdr_size(pool->kind);
+}
+/* Blocks a pool of this kind holds. */
+static inline uint32_t om__pool_capacity(unsigned kind, size_t bsize)
+{
+    return (uint32_t)((OM_POOL_SIZE - om__pool_hdr_size(kind)) / bsize);
+}
+/* The end of the pool's last whole block. */
+static inline char *om__pool_limit(const om__pool *pool)
+{
+    return om__pool_first(pool) + pool->span;
+}
+/* The granule of p in its pool: its offset from the pool start / 16. */
 static inline unsigned om__granule(const om__pool *pool, const void *p)
 {
-    return (unsigned)(((uintptr_t)p - (uintptr_t)pool) >> 4);
+    (void)pool;
+    return (unsigned)(((uintptr_t)p & (OM_POOL_SIZE - 1)) >> 4);
 }
 static inline void om__bm_set(uint64_t *bm, unsigned g)
 {
@@ -241,17 +305,23 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
     return (int)((bm[g >> 6] >> (g & 63)) & 1);
 }
 
-/* An arena: 1 MiB of pools from the OS. Its descriptor lives apart (from
- * the seam's malloc), so all 64 pools are whole.
+/* An arena: 1 MiB from the OS, pool 0 its metadata (above) and pools 1..63
+ * for blocks. This descriptor lives apart (from the seam's malloc); the
+ * metadata points to it (om__pool_arena).
  *
  * Invariants:
- *  1. base is aligned to OM_ARENA_SIZE and is in the heap's arena table.
+ *  1. base is aligned to OM_ARENA_SIZE and is in the heap's arena table;
+ *     *om__arena_ref(base) is the arena whenever one of its pools is
+ *     carved (written when a pool is taken: a purge of the whole cached
+ *     arena zeroes it).
  *  2. nfree == popcount(free_bm) + untouched pools (never carved, at the
- *     top of the arena).
+ *     top of the arena); nfree <= OM_ARENA_POOLS; bit 0 of free_bm and
+ *     dirty_bm is never set (pool 0 is the metadata).
  *  3. The arena is in bucket[nfree] of the heap's usable-arena buckets when
- *     0 < nfree < 64; a wholly free arena (nfree == 64) is on the cache
- *     list (purged, with free_bm and dirty_bm 0, or dirty) or has been
- *     unmapped; at most cache_max cached arenas are purged (npurged).
+ *     0 < nfree < OM_ARENA_POOLS; a wholly free arena (nfree ==
+ *     OM_ARENA_POOLS) is on the cache list (purged, with free_bm and
+ *     dirty_bm 0, or dirty) or has been unmapped; at most cache_max cached
+ *     arenas are purged (npurged).
  *  5. nempty counts the carved pools of the arena whose nalloc is 0 and
  *     whose free list is parked in stash (see om__pool invariant 3); an
  *     arena never holds only such pools: when its last pool in use empties,

@@ -24,8 +24,8 @@ static inline void om__gc_track_new_inline(om_heap *h, om_object *o)
         om__pool *pool = om__pool_of(o);
         unsigned g = om__granule(pool, o);
         o->gc |= OM_GCW_TRACKED;
-        om__bm_set(pool->young_bm, g);
-        om__bm_set(pool->tracked_bm, g);
+        om__bm_set(om__gcb_of(o)->young, g);
+        om__bm_set(om__gcb_of(o)->tracked, g);
         long n = ++h->gc.count[0];
         if (om__likely(pool->on_gen[0] && (n <= h->gc.threshold[0] || !h->gc.enabled) &&
                        !h->cfg.gc_stress))
@@ -42,9 +42,9 @@ static inline void om__gc_untrack_dying_inline(om_heap *h, om_object *o)
         om__pool *pool = om__pool_of(o);
         unsigned g = om__granule(pool, o);
         uint64_t keep = ~((uint64_t)1 << (g & 63));
-        pool->young_bm[g >> 6] &= keep;
-        pool->middle_bm[g >> 6] &= keep;
-        pool->tracked_bm[g >> 6] &= keep;
+        om__gcb_of(o)->young[g >> 6] &= keep;
+        om__gcb_of(o)->middle[g >> 6] &= keep;
+        om__gcb_of(o)->tracked[g >> 6] &= keep;
     }
     o->gc &= ~(uint32_t)OM_GCW_TRACKED;
     if (h->gc.count[0] > 0) h->gc.count[0]--;

@@ -102,7 +102,7 @@ static inline om__block *om__pool_take(const om_heap *h, om__pool *pool, int *la
     pool->free = next;
     om__unpoison(b, pool->bsize);
     pool->nalloc++;
-    *last = next == om__pool_term(pool);
+    *last = om__is_term(next);
     return b;
 }
 
@@ -143,17 +143,18 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
  * block of h and is free now; 0 when the slow path must decide (p is NULL,
  * outside every arena, not a live block start of a raw pool of h, freed
  * already, or a hook is on). The tests, in order: p is in an arena (one
- * load of the ownership map); the pool is a raw pool of h (its header's
- * first line); p is a block start (one multiplication); p is not free
- * already (its link does not decode into the pool). A pool that was full
- * or becomes empty changes lists out of line (om__pool_free_slow), the
- * block validated (docs/alloc.md, "The fast paths"). */
+ * load of the ownership map); the pool is a raw pool of h (its
+ * descriptor's first line); p is a block start (one multiplication); p is
+ * not free already (its link does not decode into the pool). A pool
+ * that was full or becomes empty changes lists out of line
+ * (om__pool_free_slow), the block validated (docs/alloc.md, "The fast
+ * paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
     if (om__unlikely(!om__amap_test(u))) return 0;
     om__pool *pool = om__pool_of(p);
-    uint64_t off = (uint64_t)(u - ((uintptr_t)pool + OM_POOL_HDR_RAW));
+    uint64_t off = (uint64_t)(u & (OM_POOL_SIZE - 1)); /* raw blocks start at the pool's start */
     if (om__unlikely(pool->raw_owner != h || h->hooks || off >= pool->span ||
                      off * pool->divmagic > pool->divmagic - 1))
         return 0;
@@ -164,7 +165,7 @@ static inline int om__free_fast(om_heap *h, void *p)
     if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0)) return 0;
     om__vg_free(p);
     om__block *head = pool->free;
-    if (om__unlikely(head == om__pool_term(pool) || pool->nalloc <= 1)) {
+    if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {
         om__pool_free_slow(h, pool, b); /* validated: only the lists change */
         return 1;
     }
@@ -182,7 +183,7 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
         if (om__likely(p != NULL)) {
             om__pool *pool = om__pool_of(p);
             om__vg_undefined(p, size);
-            om__bm_set(pool->alloc_bm, om__granule(pool, p));
+            om__bm_set(om__pool_abm(pool), om__granule(pool, p));
             return p;
         }
     }
@@ -198,16 +199,17 @@ static inline void om__obj_bit_release(om__pool *pool, unsigned g)
 {
     /* a dying object left its generation when it was untracked */
     OM_ASSERT(pool->kind != OM_KIND_GC ||
-              (!om__bm_test(pool->young_bm, g) && !om__bm_test(pool->middle_bm, g) &&
-               !om__bm_test(pool->tracked_bm, g)));
-    om__bm_clear(pool->alloc_bm, g);
+              (!om__bm_test(om__pool_gcb(pool)->young, g) &&
+               !om__bm_test(om__pool_gcb(pool)->middle, g) &&
+               !om__bm_test(om__pool_gcb(pool)->tracked, g)));
+    om__bm_clear(om__pool_abm(pool), g);
 }
 
 static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
 {
     unsigned g = om__granule(pool, p);
     om__block *head = pool->free;
-    if (om__unlikely(!om__bm_test(pool->alloc_bm, g) || h->hooks || head == om__pool_term(pool) ||
+    if (om__unlikely(!om__bm_test(om__pool_abm(pool), g) || h->hooks || om__is_term(head) ||
                      pool->nalloc <= 1))
         return 0;
     om__obj_bit_release(pool, g);

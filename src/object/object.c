@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) om_object *pop_object(om_heap *h, c
     int last;
     om_object *o = (om_object *)om__pool_take(h, pool, &last);
     om__vg_undefined(o, size);
-    om__bm_set(pool->alloc_bm, om__granule(pool, o));
+    om__bm_set(om__pool_abm(pool), om__granule(pool, o));
     o->refcnt = 1;
     o->gc = 0;
     o->type = t;

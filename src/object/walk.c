@@ -16,9 +16,9 @@ typedef struct walk_ctx {
 static void walk_pool(om__pool *pool, walk_ctx *w)
 {
     for (unsigned i = 0; i < OM_BM_WORDS && !w->stop; i++)
-        for (uint64_t m = pool->alloc_bm[i]; m && !w->stop; m &= m - 1) {
-            om_object *o =
-                (om_object *)((char *)pool + ((i * 64 + (unsigned)__builtin_ctzll(m)) << 4));
+        for (uint64_t m = om__pool_abm(pool)[i]; m && !w->stop; m &= m - 1) {
+            om_object *o = (om_object *)(om__pool_start(pool) +
+                                         ((i * 64 + (unsigned)__builtin_ctzll(m)) << 4));
             if (o->gc & OM_GCW_PENDING) continue;
             w->stop = w->fn(o, w->arg);
         }
@@ -28,7 +28,7 @@ static void walk_arena(om_heap *h, om__arena *ar, void *arg)
 {
     walk_ctx *w = arg;
     (void)h;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched && !w->stop; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched && !w->stop; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (!om__arena_pool_is_free(ar, pool) && pool->kind != OM_KIND_RAW) walk_pool(pool, w);
     }
@@ -59,9 +59,8 @@ int om__object_is_live(om_heap *h, const void *p)
     om__pool *pool = om__pool_of(p);
     if (om__arena_pool_is_free(ar, pool) || pool->kind == OM_KIND_RAW) return 0;
     if ((uintptr_t)p & (OM_GRANULE - 1)) return 0;
-    size_t off = (size_t)((const char *)p - (const char *)pool);
-    if (off < om__pool_hdr_size(pool->kind)) return 0;
-    return om__bm_test(pool->alloc_bm, om__granule(pool, p));
+    if ((const char *)p < om__pool_first(pool)) return 0;
+    return om__bm_test(om__pool_abm(pool), om__granule(pool, p));
 }
 
 /* ------------------------------------------------- per-type statistics */
@@ -189,7 +188,7 @@ static void leak_raw_arena(om_heap *h, om__arena *ar, void *arg)
 {
     leak_ctx *c = arg;
     (void)h;
-    for (unsigned i = 0; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool) || pool->kind != OM_KIND_RAW) continue;
         c->raw += pool->nalloc;

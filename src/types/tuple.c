@@ -211,7 +211,7 @@ static void untrack(om_object *t)
         young = om__large_hdr(t, om__obj_prefix(t))->gen == 0;
     else {
         const om__pool *pool = om__pool_of(t);
-        young = om__bm_test(pool->young_bm, om__granule(pool, t));
+        young = om__bm_test(om__gcb_of(t)->young, om__granule(pool, t));
     }
     om_gc_untrack(t);
     om_heap *h = om__heap_of(t);

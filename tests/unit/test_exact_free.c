@@ -68,18 +68,32 @@ static void test_exact_free_interior_pointer_refused(void **state)
     assert_int_equal(bad_frees(h), 13);
 }
 
+/* The metadata at the start of every arena (the pool descriptors and the
+ * alloc bitmaps, docs/alloc.md "Pool descriptors") is no block: pointers
+ * into it, to p's own descriptor included, are refused, as is the end
+ * marker of p's free lists (its pool's start + 8). */
 static void test_exact_free_pool_header_refused(void **state)
 {
     om_heap *h = OM_HEAP(state);
     char *p = om_malloc(h, 32);
     om_block_info info;
     assert_int_equal(om_block_info_get(h, p, &info), 0);
-    om_free(h, (void *)info.pool);                                    /* the header */
-    om_free(h, (char *)info.pool + 16);                               /* inside it  */
-    om_free(h, (void *)((uintptr_t)p & ~(uintptr_t)(16 * 1024 - 1))); /* pool start */
-    assert_int_equal(bad_frees(h), 3);
-    assert_false(om_owns(h, info.pool));
-    assert_int_equal(om_usable_size(h, info.pool), 0);
+    const char *meta = info.arena;
+    const char *bad[] = {
+        meta,                                  /* descriptor 0                  */
+        meta + 16,                             /* inside it                     */
+        meta + 128 * info.pool_index,          /* p's own descriptor            */
+        meta + 8192 + 128 * info.pool_index,   /* an alloc bitmap               */
+        meta + 16 * 1024 - 16,                 /* the metadata's last granule   */
+        (const char *)info.pool + 8,           /* the free lists' end marker    */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        om_free(h, (void *)bad[i]);
+        assert_false(om_owns(h, bad[i]));
+        assert_int_equal(om_usable_size(h, bad[i]), 0);
+    }
+    assert_int_equal(bad_frees(h), sizeof bad / sizeof *bad);
+    assert_int_equal(info.pool_index >= 1 && info.pool_index <= 63, 1);
     assert_int_equal(om_heap_check(h), 0);
     om_free(h, p);
 }
