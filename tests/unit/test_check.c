@@ -77,6 +77,28 @@ static void test_check_finds_a_stale_kept_slot(void **state)
     free_all(h, p);
 }
 
+/* The arena's metadata (alloc.h, "The layout of an arena"): descriptor 0
+ * is no pool and must name no heap (else a pointer into the metadata would
+ * pass om_free's owner test), and its second line must point to the
+ * arena. Both corruptions are reported. */
+static void test_check_finds_a_corrupt_metadata_descriptor(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    void *p[21];
+    two_listed_pools(h, p);
+    om__pool *meta = om__pool_of(om__pool_arena(om__pool_of(p[1]))->base);
+    assert_int_equal(om__pool_index(meta), 0);
+    meta->heap = h;
+    assert_int_equal(om_heap_check(h), OM_ESTATE);
+    meta->heap = NULL;
+    assert_int_equal(om_heap_check(h), 0);
+    om__arena **ref = om__arena_ref(p[1]), *was = *ref;
+    *ref = NULL;
+    assert_int_equal(om_heap_check(h), OM_ESTATE);
+    *ref = was;
+    free_all(h, p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +108,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_a_stale_kept_slot, om_test_setup,
                                         om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_check_finds_a_corrupt_metadata_descriptor,
+                                        om_test_setup, om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
