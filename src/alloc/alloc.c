@@ -61,6 +61,8 @@ static uintptr_t make_key(const om_heap *h)
 int om__alloc_init(om_heap *h)
 {
     h->alloc.key = make_key(h);
+    for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
+        h->alloc.tc[k].max = (uint32_t)(OM_POOL_SIZE / om__class_size(k));
     h->alloc.cache_max = h->cfg.arena_cache;
     h->alloc.decay_ms = h->cfg.decay_ms;
     return om__arena_table_init(h);
@@ -68,6 +70,7 @@ int om__alloc_init(om_heap *h)
 
 void om__alloc_fini(om_heap *h)
 {
+    om__tc_flush_all(h);
     om__large_release_all(h);
     om__arena_release_all(h);
 }

@@ -300,6 +300,9 @@ static size_t decay_sweep(om_heap *h, uint64_t now, int all)
     int left = 0;
     a->next_sweep = now + (uint64_t)a->decay_ms / 4 + 1; /* first: no sweep nests in this one */
     a->swept_at = now;
+    /* cached raw blocks go back to their pools, so that pools they kept in
+     * use can empty and decay (heap.h, "The raw block cache") */
+    om__tc_flush_all(h);
     /* kept empty pools idle for the period go back to their arenas, aged
      * already, so that their pages go with this sweep */
     a->give_at = now >= age ? now - age : 1;
@@ -366,6 +369,7 @@ size_t om_heap_trim(om_heap *h)
 {
     if (!h) return 0;
     om__delayed_collect(h);
+    om__tc_flush_all(h);
     om__pool_release_kept(h);
     return decay_sweep(h, clock_now(h), 1);
 }

@@ -4,6 +4,8 @@
  * the Invariants lists of src/internal/alloc.h. O(heap); for tests and
  * debugging. Design note: docs/alloc.md ("Invariants").
  */
+#include <stdlib.h>
+
 #include "internal/heap.h"
 
 typedef struct check_ctx {
@@ -204,10 +206,63 @@ static void check_lists(om_heap *h, check_ctx *c)
     if (n != h->alloc.nlarge) FAIL(c, "%zu large blocks listed, %zu counted", n, h->alloc.nlarge);
 }
 
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* 1 when b is on the free list of pool (bounded by its capacity). */
+static int on_free_list(om_heap *h, const om__pool *pool, const om__block *b)
+{
+    om__block *q = pool->free;
+    for (uint32_t n = 0; q != om__pool_term(pool) && n <= pool->capacity; n++) {
+        if (q == b) return 1;
+        om__block *next = om__link_get(h, q);
+        om__poison(&q->next, sizeof q->next);
+        om__vg_noaccess(&q->next, sizeof q->next);
+        q = next;
+    }
+    return 0;
+}
+
+/* The raw block cache of class k (heap.h, its invariants 1-3). */
+static void check_tcache(om_heap *h, check_ctx *c, unsigned k)
+{
+    const om__tcache *tc = &h->alloc.tc[k];
+    om__block *seen[OM_POOL_SIZE / OM_GRANULE];
+    uint32_t n = 0;
+    if (tc->max != OM_POOL_SIZE / om__class_size(k) || tc->n > tc->max || (h->hooks && tc->head))
+        FAIL(c, "raw block cache %u: %u blocks (at most %u; none while a hook is on)", k, tc->n,
+             tc->max);
+    for (om__block *b = tc->head; b; n++) {
+        if (n >= tc->n) FAIL(c, "raw block cache %u: more than its %u blocks", k, tc->n);
+        om__pool *pool = om__amap_test((uintptr_t)b) ? om__pool_of(b) : NULL;
+        if (!pool || pool->heap != h || pool->kind != OM_KIND_RAW || pool->cls != k ||
+            !in_block_area(pool, b) || (char *)b >= pool->bump)
+            FAIL(c, "raw block cache %u: %p is not a used raw block of the class", k, (void *)b);
+        seen[n] = b;
+        if (on_free_list(h, pool, b) || om__link_get(h, b) != b)
+            FAIL(c, "raw block cache %u: %p is on its pool's free list or lost its mark", k,
+                 (void *)b);
+        om__poison(&b->next, sizeof b->next);
+        om__vg_noaccess(&b->next, sizeof b->next);
+        om__block *next = om__tc_next(h, b);
+        om__poison(&b->keep, sizeof b->keep);
+        om__vg_noaccess(&b->keep, sizeof b->keep);
+        b = next;
+    }
+    if (n != tc->n) FAIL(c, "raw block cache %u: %u blocks listed, %u counted", k, n, tc->n);
+    qsort(seen, n, sizeof *seen, ptr_cmp);
+    for (uint32_t i = 1; i < n; i++)
+        if (seen[i] == seen[i - 1]) FAIL(c, "raw block cache %u: %p listed twice", k, (void *)seen[i]);
+}
+
 int om__alloc_check(om_heap *h, FILE *out)
 {
     check_ctx c = {.out = out, .bad = 0};
     om__arena_foreach(h, check_arena, &c);
     check_lists(h, &c);
+    for (unsigned k = 0; k < OM_NUM_CLASSES; k++) check_tcache(h, &c, k);
     return c.bad ? OM_ESTATE : 0;
 }

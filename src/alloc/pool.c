@@ -236,6 +236,52 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
     if (--pool->nalloc == 0) pool_emptied(h, pool);
 }
 
+/* ------------------------------------------------ the raw block cache */
+
+/* Give every block of cache c back to its pool (heap.h, "The raw block
+ * cache"). A pool may retire here: nothing of it is read afterwards. */
+static void tc_flush(om_heap *h, om__tcache *c)
+{
+    om__block *b = c->head;
+    c->head = NULL;
+    c->n = 0;
+    while (b) {
+        om__block *next = om__tc_next(h, b);
+        om__pool *pool = om__pool_of(b);
+        om__block *head = pool->free;
+        if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {
+            om__pool_free_slow(h, pool, b); /* the pool changes lists */
+        } else {
+            om__link_put(h, b, head, pool->bsize);
+            pool->free = b;
+            pool->nalloc--;
+        }
+        b = next;
+    }
+}
+
+
+void om__tc_flush_all(om_heap *h)
+{
+    for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
+        if (h->alloc.tc[k].head) tc_flush(h, &h->alloc.tc[k]);
+}
+
+/* 1 when b is on the raw block cache of its class (bounded: invariant 1). */
+static int is_cached(const om_heap *h, const om__pool *pool, const void *b)
+{
+    const om__tcache *c = &h->alloc.tc[pool->cls];
+    om__block *q = c->head;
+    for (uint32_t n = 0; q && n < c->n; n++) {
+        if (q == b) return 1;
+        om__block *next = om__tc_next(h, q);
+        om__poison(&q->keep, sizeof q->keep);
+        om__vg_noaccess(&q->keep, sizeof q->keep);
+        q = next;
+    }
+    return 0;
+}
+
 /* om_heap_trim: the kept empty pools go back to their arenas too, where
  * their pages are purged with the other free pools. */
 void om__pool_release_kept(om_heap *h)
@@ -355,7 +401,10 @@ void om__block_free_obj(om_heap *h, void *p, int large)
  * full, and everything else (size 0, large sizes, hooks). */
 static om__noinline void *malloc_small_slow(om_heap *h, size_t size)
 {
-    void *p = om__pool_alloc_slow(h, OM_KIND_RAW, om__size_class(size));
+    unsigned cls = om__size_class(size);
+    om__tcache *c = &h->alloc.tc[cls];
+    if (c->head) return om__tc_take(h, c, om__class_size(cls)); /* a medium class */
+    void *p = om__pool_alloc_slow(h, OM_KIND_RAW, cls);
     if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
     return p;
 }
@@ -423,6 +472,7 @@ static inline int is_block_start(const om_heap *h, const om__pool *pool, const v
 static om__noinline int is_free_block(const om_heap *h, const om__pool *pool, void *b)
 {
     if ((char *)b >= pool->bump) return 1;
+    if (pool->kind == OM_KIND_RAW && is_cached(h, pool, b)) return 1;
     uintptr_t *w = (uintptr_t *)(void *)&((om__block *)b)->next;
     om__unpoison(w, sizeof *w);
     om__vg_defined(w, sizeof *w);

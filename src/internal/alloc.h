@@ -50,18 +50,21 @@ static inline size_t om__class_size(unsigned cls)
 /* A free block, as the free lists see it.
  *
  * Invariant (the refcount word of a freed object block): the allocator
- * never writes the first word of a free block. The free-list link lives in
+ * never writes the first word of a free object block (a raw block in the
+ * raw block cache links through it: heap.h). The free-list link lives in
  * the second word (every block is at least OM_GRANULE = 16 bytes). So an
  * object block keeps the refcnt (0) and gc word its object died with until
  * the block is handed out again, and an om_decref of a freed, not yet
  * reused object reaches om__decref_slow (count 0) and is reported with
  * OM_ESTATE instead of decrementing a free-list pointer (docs/object.md,
- * "What is detected"). Fast paths that push or pop free blocks must keep
- * this: read and write only `next`. In debug mode the block starts with the
+ * "What is detected"). Fast paths that push or pop free object blocks
+ * must keep this: read and write only `next` (only the raw block cache,
+ * which holds raw blocks alone, links through `keep`). In debug mode the block starts with the
  * debug prefix, whose second word (state, kind, guard) holds the link while
  * free (debug.c marks the freed block in the first word instead). */
 typedef struct om__block {
-    uint64_t keep;          /* never written while free: an object's refcnt + gc */
+    uint64_t keep;          /* objects: never written while free (refcnt + gc);
+                               raw blocks: the raw block cache's link        */
     struct om__block *next; /* free-list link                                    */
 } om__block;
 _Static_assert(offsetof(om__block, next) == 8 && sizeof(om__block) <= OM_GRANULE,
@@ -438,8 +441,16 @@ typedef struct om__alloc_hooks {
     void (*pool_retire)(om_heap *h, om__pool *pool);
 } om__alloc_hooks;
 
+/* The raw block cache of one class (heap.h, "The raw block cache"). */
+typedef struct om__tcache {
+    om__block *head; /* the block freed last; links in the first word */
+    uint32_t n;      /* blocks cached, at most max                    */
+    uint32_t max;    /* OM_POOL_SIZE / the class's block size         */
+} om__tcache;
+
 typedef struct om__alloc {
     uintptr_t key; /* free-list links are xor-ed with it (random per heap) */
+    om__tcache tc[OM_NUM_CLASSES];              /* raw blocks freed last (heap.h)  */
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
     om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
     size_t held;                                /* bytes in pools in use + large bytes        */

@@ -85,6 +85,72 @@ static inline void om__link_put(const om_heap *h, om__block *b, om__block *next,
     om__vg_noaccess(b, bsize);
 }
 
+/* ------------------------------------------------ the raw block cache
+ *
+ * Per class, the raw blocks freed last: a LIFO of at most OM_TC_MAX blocks
+ * linked through their first word (xor-ed with the key), h->alloc.tc.
+ * om_malloc takes from it before any pool, om_free puts a validated block
+ * on it unless it is full (a pool's worth of blocks, tc[c].max: then the
+ * block goes to the front of its pool's list, as without a cache). So the
+ * block just freed is the next one handed out of its class, unless it was
+ * freed into a full cache (a run of a pool's worth of frees of the class
+ * with no allocation between): a run of frees costs what it cost before,
+ * not a cache push and a pool push per block (measured: bench/RESULTS.md,
+ * "The raw block cache"). A cached block stays counted in its pool's nalloc, so the
+ * usual random free and malloc of a program reads the freed block's pool
+ * descriptor and writes nothing there (bench churn: 82 % of its frees found
+ * their pool full and moved it onto its list, and the next malloc moved it
+ * off; bench/RESULTS.md, "The raw block cache"). Like tcmalloc's and
+ * glibc's per-thread caches, but exact: a cached block is a free block to
+ * every test.
+ *
+ * Invariants:
+ *  1. Every block on tc[c] is a block start of a carved RAW pool of h of
+ *     class c, is not on its pool's free list, and is counted in the
+ *     pool's nalloc; tc[c] lists n distinct blocks, n <= max (the blocks
+ *     of one 16 KiB pool of the class, so at most 44 * 16 KiB are held).
+ *  2. A cached block's second word decodes (key) to the block's own
+ *     address, so om_free's double-free test suspects it, and the slow
+ *     path finds it on the cache (pool.c is_free_block).
+ *  3. Every cache is empty while a hook is on (tracing flushes them when
+ *     it starts; a debug heap never fills them), and is flushed before
+ *     anything counts a pool's blocks: statistics, leak reports, a trim,
+ *     the heap's destruction (om__tc_flush_all). */
+static inline om__block *om__tc_next(const om_heap *h, om__block *b)
+{
+    om__unpoison(&b->keep, sizeof b->keep);
+    om__vg_defined(&b->keep, sizeof b->keep);
+    return (om__block *)(b->keep ^ h->alloc.key);
+}
+
+/* Put the validated, freed raw block b of bsize bytes on cache c. */
+static inline void om__tc_put(const om_heap *h, om__tcache *c, om__block *b, size_t bsize)
+{
+    om__unpoison(b, sizeof *b);
+    om__vg_undefined(b, sizeof *b);
+    b->keep = (uintptr_t)c->head ^ h->alloc.key;
+    b->next = (om__block *)((uintptr_t)b ^ h->alloc.key); /* invariant 2 */
+    c->head = b;
+    c->n++;
+    om__poison(b, bsize);
+    om__vg_noaccess(b, bsize);
+}
+
+/* Take the head of non-empty cache c: a raw block of bsize bytes. */
+static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsize)
+{
+    om__block *b = c->head;
+    c->head = om__tc_next(h, b);
+    c->n--;
+    om__unpoison(b, bsize);
+    om__vg_alloc(b, bsize, 0); /* usable: the whole block */
+    b->next = NULL;            /* no stale link: om_free's double-free test */
+    return b;
+}
+
+/* Give every cached block of every class back to its pool (pool.c). */
+void om__tc_flush_all(om_heap *h);
+
 /* Every pool on an avail list has a free block (alloc.h, pool invariant
  * 3), so a fast path pops the head without a test; when the pop takes the
  * pool's last free block, om__pool_exhausted takes the pool off its list
@@ -121,7 +187,8 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 }
 
 /* om_malloc's fast path, for callers that inline it (pool.c, the CPython
- * plug-in): a raw block of size bytes from the head pool of its class, or
+ * plug-in): a raw block of size bytes from the cache of its class, else
+ * from the head pool of its class, or
  * NULL when the slow path must decide (size 0 or over OM_FINE_MAX: medium
  * and large sizes, a hook, no pool with a free block). size - 1 < 512 is
  * 1..512 (0 wraps), and (size - 1) >> 4 is then its class. No counter
@@ -129,7 +196,10 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 static inline void *om__malloc_fast(om_heap *h, size_t size)
 {
     if (om__unlikely(size - 1 >= OM_FINE_MAX || h->hooks)) return NULL;
-    om__pool *pool = h->alloc.avail[OM_KIND_RAW][(size - 1) >> 4];
+    unsigned cls = (unsigned)((size - 1) >> 4);
+    om__tcache *c = &h->alloc.tc[cls];
+    if (om__likely(c->head != NULL)) return om__tc_take(h, c, ((size_t)cls + 1) << 4);
+    om__pool *pool = h->alloc.avail[OM_KIND_RAW][cls];
     if (om__unlikely(pool == NULL)) return NULL;
     int last;
     om__block *b = om__pool_take(h, pool, &last);
@@ -140,15 +210,15 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
 }
 
 /* om_free's fast path, for callers that inline it: 1 when p was a live raw
- * block of h and is free now; 0 when the slow path must decide (p is NULL,
+ * block of h and is now on the raw block cache (above); 0 when the slow path must decide (p is NULL,
  * outside every arena, not a live block start of a raw pool of h, freed
  * already, or a hook is on). The tests, in order: p is in an arena (one
  * load of the ownership map); the pool is a raw pool of h (its
  * descriptor's first line); p is a block start (one multiplication); p is
- * not free already (its link does not decode into the pool). A pool
- * that was full or becomes empty changes lists out of line
- * (om__pool_free_slow), the block validated (docs/alloc.md, "The fast
- * paths"). */
+ * not free already (its link does not decode into the pool). Into the
+ * cache of its class, or when that is full onto its pool's free list; a
+ * pool that was full or becomes empty changes lists out of line
+ * (om__pool_free_slow; docs/alloc.md, "The fast paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
@@ -164,7 +234,12 @@ static inline int om__free_fast(om_heap *h, void *p)
     uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
     if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0)) return 0;
     om__vg_free(p);
-    om__block *head = pool->free;
+    om__tcache *c = &h->alloc.tc[pool->cls];
+    if (om__likely(c->n < c->max)) {
+        om__tc_put(h, c, b, pool->bsize);
+        return 1;
+    }
+    om__block *head = pool->free; /* a full cache: to the pool */
     if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {
         om__pool_free_slow(h, pool, b); /* validated: only the lists change */
         return 1;

@@ -213,6 +213,7 @@ void om__object_report_leaks(om_heap *h, FILE *out)
 {
     leak_ctx c;
     memset(&c, 0, sizeof c);
+    om__tc_flush_all(h); /* cached raw blocks are free, not leaks */
     om__object_walk(h, leak_object, &c);
     om__arena_foreach(h, leak_raw_arena, &c);
     for (om__large *lb = h->alloc.large[OM_KIND_RAW]; lb; lb = lb->next) {

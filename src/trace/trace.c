@@ -312,6 +312,7 @@ int om_trace_start(om_heap *h, int nframe)
     t->nframe = nframe;
     t->nranges = om__objmem_text_ranges(h, t->range_lo, t->range_hi, OM_TRACE_MAX_RANGES);
     h->trace = t;
+    om__tc_flush_all(h); /* no cached block while a hook is on (heap.h) */
     h->hooks |= OM_HOOK_TRACE;
     om__trace_series_init(t);
     const char *uw = getenv("OBJMEM_TRACE_UNWIND");
