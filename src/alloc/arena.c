@@ -300,12 +300,12 @@ static size_t decay_sweep(om_heap *h, uint64_t now, int all)
     int left = 0;
     a->next_sweep = now + (uint64_t)a->decay_ms / 4 + 1; /* first: no sweep nests in this one */
     a->swept_at = now;
-    /* cached raw blocks go back to their pools, so that pools they kept in
-     * use can empty and decay (heap.h, "The raw block cache") */
-    om__tc_flush_all(h);
     /* kept empty pools idle for the period go back to their arenas, aged
-     * already, so that their pages go with this sweep */
+     * already, so that their pages go with this sweep; so do the pools that
+     * only cached raw blocks kept in use (heap.h, "The raw block cache":
+     * they can be scattered over many pools, one block each) */
     a->give_at = now >= age ? now - age : 1;
+    om__tc_flush_all(h);
     om__pool_release_idle(h, now, age);
     a->give_at = 0;
     for (uint64_t bits = a->bucket_bits; bits; bits &= bits - 1)
