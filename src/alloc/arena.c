@@ -11,7 +11,7 @@
 #include "internal/delayed.h"
 
 static void decay_tick(om_heap *h, uint64_t now);
-static uint64_t clock_now(const om_heap *h);
+static uint64_t clock_now(om_heap *h);
 
 /* ------------------------------------------------------- the arena table */
 
@@ -247,9 +247,12 @@ om__pool *om__arena_take_pool(om_heap *h)
  * everything free at once. decay_ms 0 returns each pool as it is given
  * back; a negative decay_ms never returns anything but on om_heap_trim. */
 
-static uint64_t clock_now(const om_heap *h)
+static uint64_t clock_now(om_heap *h)
 {
-    return h->cfg.clock_ms ? h->cfg.clock_ms(h->cfg.clock_ctx) : om__os_clock_ms();
+    uint64_t now = h->cfg.clock_ms ? h->cfg.clock_ms(h->cfg.clock_ctx) : om__os_clock_ms();
+    h->alloc.clock_prev = h->alloc.clock_last;
+    h->alloc.clock_last = now;
+    return now;
 }
 
 /* Give the pages of arena ar's dirty free pools back to the OS, runs of
@@ -300,12 +303,17 @@ static size_t decay_sweep(om_heap *h, uint64_t now, int all)
     int left = 0;
     a->next_sweep = now + (uint64_t)a->decay_ms / 4 + 1; /* first: no sweep nests in this one */
     a->swept_at = now;
-    /* kept empty pools idle for the period go back to their arenas, aged
-     * already, so that their pages go with this sweep; so do the pools that
-     * only cached raw blocks kept in use (heap.h, "The raw block cache":
-     * they can be scattered over many pools, one block each) */
-    a->give_at = now >= age ? now - age : 1;
+    /* cached raw blocks go back to their pools (heap.h, "The raw block
+     * cache": they can lie one to a pool, over many pools). Frees read no
+     * clock, so a cached block counts as free since the clock reading before
+     * this sweep's (the heap's last slow path before it): a program that
+     * stopped freeing long ago gets its memory back in this sweep, one that
+     * is busy does not see its recent frees purged. */
+    a->give_at = all ? (now >= age ? now - age : 1) : a->clock_prev ? a->clock_prev : 1;
     om__tc_flush_all(h);
+    /* kept empty pools idle for the period go back to their arenas, aged
+     * already, so that their pages go with this sweep */
+    a->give_at = now >= age ? now - age : 1;
     om__pool_release_idle(h, now, age);
     a->give_at = 0;
     for (uint64_t bits = a->bucket_bits; bits; bits &= bits - 1)

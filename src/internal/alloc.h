@@ -465,6 +465,7 @@ typedef struct om__alloc {
     uint64_t next_sweep;                        /* clock time of the next decay sweep         */
     int dirty;                                  /* some free memory is not yet given back     */
     uint64_t swept_at;                          /* clock time of the last sweep               */
+    uint64_t clock_last, clock_prev;            /* the last two clock readings (arena.c)      */
     uint64_t give_at;                           /* nonzero: the time pools given back get     */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
