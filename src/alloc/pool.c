@@ -472,10 +472,16 @@ static inline int is_block_start(const om_heap *h, const om__pool *pool, const v
 static om__noinline int is_free_block(const om_heap *h, const om__pool *pool, void *b)
 {
     if ((char *)b >= pool->bump) return 1;
-    if (pool->kind == OM_KIND_RAW && is_cached(h, pool, b)) return 1;
     uintptr_t *w = (uintptr_t *)(void *)&((om__block *)b)->next;
     om__unpoison(w, sizeof *w);
     om__vg_defined(w, sizeof *w);
+    /* a cached block carries its own address as its mark (heap.h): walk
+     * the cache only then, and close the word again */
+    if (pool->kind == OM_KIND_RAW && (*w ^ h->alloc.key) == (uintptr_t)b && is_cached(h, pool, b)) {
+        om__poison(w, sizeof *w);
+        om__vg_noaccess(w, sizeof *w);
+        return 1;
+    }
     int maybe = pool->kept || ((((*w ^ h->alloc.key) ^ (uintptr_t)b) >> OM_POOL_SHIFT) == 0);
     int found = 0;
     om__block *q = pool->kept ? pool->stash : pool->free;

@@ -144,6 +144,7 @@ static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsi
     c->n--;
     om__unpoison(b, bsize);
     om__vg_alloc(b, bsize, 0); /* usable: the whole block */
+    b->keep = 0;               /* no key material handed out */
     b->next = NULL;            /* no stale link: om_free's double-free test */
     return b;
 }
