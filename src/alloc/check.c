@@ -100,7 +100,8 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
     }
     if (pool->kind == OM_KIND_GC)
         for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            if ((om__pool_gcb(pool)->young[w] | om__pool_gcb(pool)->middle[w]) & ~om__pool_gcb(pool)->tracked[w] ||
+            if ((om__pool_gcb(pool)->young[w] | om__pool_gcb(pool)->middle[w]) &
+                    ~om__pool_gcb(pool)->tracked[w] ||
                 om__pool_gcb(pool)->tracked[w] & ~om__pool_abm(pool)[w] ||
                 (om__pool_gcb(pool)->young[w] & om__pool_gcb(pool)->middle[w]))
                 FAIL(c, "pool %p: generation bits outside objects or overlapping", (void *)pool);
@@ -131,16 +132,17 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     unsigned nlisted = (unsigned)__builtin_popcountll(ar->free_bm);
     uint64_t top = ar->untouched ? ~0ull << (OM_POOLS_PER_ARENA - ar->untouched) : 0;
     if ((ar->free_bm & (top | 1)) || (ar->dirty_bm & ~ar->free_bm))
-        FAIL(c, "arena %p: free_bm overlaps the metadata or the untouched pools, or dirty_bm is "
-                "not in it",
+        FAIL(c,
+             "arena %p: free_bm overlaps the metadata or the untouched pools, or dirty_bm is "
+             "not in it",
              ar->base);
     if (ar->nfree != nlisted + ar->untouched || ar->nfree > OM_ARENA_POOLS)
         FAIL(c, "arena %p: nfree %u != %u listed + %u untouched", ar->base, ar->nfree, nlisted,
              ar->untouched);
     int found = 0;
     om__arena *list = ar->nfree == OM_ARENA_POOLS ? h->alloc.cache
-                      : ar->nfree                     ? h->alloc.buckets[ar->nfree]
-                                                      : NULL;
+                      : ar->nfree                 ? h->alloc.buckets[ar->nfree]
+                                                  : NULL;
     for (om__arena *x = list; x; x = x->next) found |= x == ar;
     if (ar->nfree && !found) FAIL(c, "arena %p: not on the list of its free count", ar->base);
     unsigned kept = 0, used = 0;
@@ -255,7 +257,8 @@ static void check_tcache(om_heap *h, check_ctx *c, unsigned k)
     if (n != tc->n) FAIL(c, "raw block cache %u: %u blocks listed, %u counted", k, n, tc->n);
     qsort(seen, n, sizeof *seen, ptr_cmp);
     for (uint32_t i = 1; i < n; i++)
-        if (seen[i] == seen[i - 1]) FAIL(c, "raw block cache %u: %p listed twice", k, (void *)seen[i]);
+        if (seen[i] == seen[i - 1])
+            FAIL(c, "raw block cache %u: %p listed twice", k, (void *)seen[i]);
 }
 
 int om__alloc_check(om_heap *h, FILE *out)

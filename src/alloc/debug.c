@@ -234,7 +234,8 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
             om__unpoison(om__pool_start(pool), OM_POOL_SIZE);
             om__vg_defined(om__pool_start(pool), OM_POOL_SIZE);
         }
-        if (small && om__pool_index(pool) >= OM_POOL_FIRST && (const char *)d >= om__pool_first(pool)) {
+        if (small && om__pool_index(pool) >= OM_POOL_FIRST &&
+            (const char *)d >= om__pool_first(pool)) {
             fprintf(out, "    %s block of %u bytes (size class %u)\n",
                     pool->kind == OM_KIND_RAW ? "raw" : "object", pool->bsize, pool->cls);
             if (d->state == OM_DBG_LIVE)

@@ -88,8 +88,7 @@ static void carve_bump(om_heap *h, om__pool *pool)
     size_t bs = pool->bsize;
     char *b = pool->bump, *limit = om__pool_limit(pool);
     om__block *first = (om__block *)b;
-    for (; b + bs < limit; b += bs)
-        link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
+    for (; b + bs < limit; b += bs) link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
     link_write(h, pool, (om__block *)b, om__pool_term(pool));
     pool->free = first;
     pool->bump = limit;
@@ -259,7 +258,6 @@ static void tc_flush(om_heap *h, om__tcache *c)
         b = next;
     }
 }
-
 
 void om__tc_flush_all(om_heap *h)
 {

@@ -50,7 +50,7 @@ size_t om__alloc_used(om_heap *h)
 void om__alloc_fill_stats(om_heap *h, om_heap_stats *st)
 {
     om__alloc *a = &h->alloc;
-    om__tc_flush_all(h); /* cached blocks are free (heap.h, "The raw block cache") */
+    om__tc_flush_all(h);               /* cached blocks are free (heap.h, "The raw block cache") */
     st->bytes_in_use = a->large_bytes; /* and the pools' blocks, below */
     st->peak_bytes = a->peak;
     st->requested = a->requested;

@@ -84,10 +84,10 @@ typedef struct om__arena om__arena;
  * cached and a page that stays in the TLB, instead of a header at the start
  * of each 16 KiB pool (round 1 to 0.2: 63 lines 16 KiB apart, all in the
  * same few cache sets; bench/RESULTS.md, "Dense pool descriptors"). */
-#define OM_POOL_FIRST  1                                       /* pool 0 is the metadata */
-#define OM_ARENA_POOLS (OM_POOLS_PER_ARENA - OM_POOL_FIRST)    /* 63 pools of blocks     */
-#define OM_POOL_DESC   128                                     /* bytes per descriptor   */
-#define OM_META_ABM    (OM_POOLS_PER_ARENA * OM_POOL_DESC)     /* alloc bitmaps: 8 KiB on */
+#define OM_POOL_FIRST  1                                    /* pool 0 is the metadata */
+#define OM_ARENA_POOLS (OM_POOLS_PER_ARENA - OM_POOL_FIRST) /* 63 pools of blocks     */
+#define OM_POOL_DESC   128                                  /* bytes per descriptor   */
+#define OM_META_ABM    (OM_POOLS_PER_ARENA * OM_POOL_DESC)  /* alloc bitmaps: 8 KiB on */
 _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZE,
                "descriptors and alloc bitmaps fill pool 0");
 
@@ -449,8 +449,8 @@ typedef struct om__tcache {
 } om__tcache;
 
 typedef struct om__alloc {
-    uintptr_t key; /* free-list links are xor-ed with it (random per heap) */
-    om__tcache tc[OM_NUM_CLASSES];              /* raw blocks freed last (heap.h)  */
+    uintptr_t key;                 /* free-list links are xor-ed with it (random per heap) */
+    om__tcache tc[OM_NUM_CLASSES]; /* raw blocks freed last (heap.h)  */
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
     om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
     size_t held;                                /* bytes in pools in use + large bytes        */

@@ -211,14 +211,12 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
 }
 
 /* om_free's fast path, for callers that inline it: 1 when p was a live raw
- * block of h and is now on the raw block cache (above); 0 when the slow path must decide (p is NULL,
- * outside every arena, not a live block start of a raw pool of h, freed
- * already, or a hook is on). The tests, in order: p is in an arena (one
- * load of the ownership map); the pool is a raw pool of h (its
- * descriptor's first line); p is a block start (one multiplication); p is
- * not free already (its link does not decode into the pool). Into the
- * cache of its class, or when that is full onto its pool's free list; a
- * pool that was full or becomes empty changes lists out of line
+ * block of h and is now on the raw block cache (above); 0 when the slow path must decide (p is
+ * NULL, outside every arena, not a live block start of a raw pool of h, freed already, or a hook is
+ * on). The tests, in order: p is in an arena (one load of the ownership map); the pool is a raw
+ * pool of h (its descriptor's first line); p is a block start (one multiplication); p is not free
+ * already (its link does not decode into the pool). Into the cache of its class, or when that is
+ * full onto its pool's free list; a pool that was full or becomes empty changes lists out of line
  * (om__pool_free_slow; docs/alloc.md, "The fast paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
@@ -274,10 +272,9 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
 static inline void om__obj_bit_release(om__pool *pool, unsigned g)
 {
     /* a dying object left its generation when it was untracked */
-    OM_ASSERT(pool->kind != OM_KIND_GC ||
-              (!om__bm_test(om__pool_gcb(pool)->young, g) &&
-               !om__bm_test(om__pool_gcb(pool)->middle, g) &&
-               !om__bm_test(om__pool_gcb(pool)->tracked, g)));
+    OM_ASSERT(pool->kind != OM_KIND_GC || (!om__bm_test(om__pool_gcb(pool)->young, g) &&
+                                           !om__bm_test(om__pool_gcb(pool)->middle, g) &&
+                                           !om__bm_test(om__pool_gcb(pool)->tracked, g)));
     om__bm_clear(om__pool_abm(pool), g);
 }
 

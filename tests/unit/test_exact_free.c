@@ -80,12 +80,12 @@ static void test_exact_free_pool_header_refused(void **state)
     assert_int_equal(om_block_info_get(h, p, &info), 0);
     const char *meta = info.arena;
     const char *bad[] = {
-        meta,                                  /* descriptor 0                  */
-        meta + 16,                             /* inside it                     */
-        meta + 128 * info.pool_index,          /* p's own descriptor            */
-        meta + 8192 + 128 * info.pool_index,   /* an alloc bitmap               */
-        meta + 16 * 1024 - 16,                 /* the metadata's last granule   */
-        (const char *)info.pool + 8,           /* the free lists' end marker    */
+        meta,                                /* descriptor 0                  */
+        meta + 16,                           /* inside it                     */
+        meta + 128 * info.pool_index,        /* p's own descriptor            */
+        meta + 8192 + 128 * info.pool_index, /* an alloc bitmap               */
+        meta + 16 * 1024 - 16,               /* the metadata's last granule   */
+        (const char *)info.pool + 8,         /* the free lists' end marker    */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         om_free(h, (void *)bad[i]);

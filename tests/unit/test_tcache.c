@@ -97,8 +97,8 @@ static void test_tcache_cached_block_is_free_everywhere(void **state)
     assert_int_equal(after.bytes_in_use, mid.bytes_in_use - 50 * 32);
     assert_int_equal(after.raw_blocks, mid.raw_blocks - 50);
     for (int i = 50; i < 60; i++) om_free(h, v[i]); /* cached now, not yet counted */
-    om_free(h, v[55]);                               /* freed twice: refused */
-    assert_null(om_realloc(h, v[56], 40));           /* a free block: refused */
+    om_free(h, v[55]);                              /* freed twice: refused */
+    assert_null(om_realloc(h, v[56], 40));          /* a free block: refused */
     assert_int_equal(om_errcode(h), OM_EFOREIGN);
     assert_int_equal(stats_of(h).bad_frees, 1);
     void *a = om_malloc(h, 32), *b = om_malloc(h, 32);
