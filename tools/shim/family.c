@@ -67,6 +67,15 @@ static inline int classify(const void *p, om_heap **owner)
     return PTR_LARGE;
 }
 
+/* An arena address whose pool has no owner is no live block: the arena's
+ * metadata pool or a free pool. Checked off the fast paths (free's takes
+ * owner == mine != NULL first). */
+static void check_owned(const char *api, const void *p, const om_heap *owner)
+{
+    if (om__unlikely(owner == NULL))
+        bad_pointer(api, p, "not a live block (the arena's metadata or a free pool)");
+}
+
 /* ------------------------------------------------------------ malloc */
 
 /* Memory for a thread without a heap of its own. */
@@ -135,6 +144,7 @@ static om__noinline void free_other(void *p, om_heap *owner, int kind)
         om__shim_free(aligned_of(p)->raw);
         return;
     }
+    check_owned("free", p, owner);
     om_shim_heap *r = om__shim_rec(owner);
     if (atomic_load_explicit(&r->state, memory_order_relaxed) == OM_SH_SHARED &&
         !om__shim_in_shared()) { /* (this thread holds the lock: queue it) */
@@ -160,22 +170,28 @@ void om__shim_free(void *p)
 
 /* ------------------------------------------------------ usable sizes */
 
-size_t om__shim_usable_size(const void *p)
+/* The usable size of block p, for api (malloc_usable_size or realloc). */
+static size_t usable_size(const char *api, const void *p)
 {
-    if (p == NULL) return 0;
     om_heap *owner = NULL;
     switch (classify(p, &owner)) {
     case PTR_BOOT:
         return om__shim_boot_size(p);
     case PTR_ALIGNED: {
         const char *raw = aligned_of(p)->raw;
-        return om__shim_usable_size(raw) - (size_t)((const char *)p - raw);
+        return usable_size(api, raw) - (size_t)((const char *)p - raw);
     }
     case PTR_ARENA:
+        check_owned(api, p, owner);
         return dbg_prefix() ? om__dbg_size(p) : om__pool_of(p)->bsize;
     default:
         return om__large_hdr(p, dbg_prefix())->size;
     }
+}
+
+size_t om__shim_usable_size(const void *p)
+{
+    return p == NULL ? 0 : usable_size("malloc_usable_size", p);
 }
 
 /* ----------------------------------------------------------- realloc */
@@ -183,7 +199,7 @@ size_t om__shim_usable_size(const void *p)
 /* Move p to a new block of n bytes: malloc, copy, free. */
 static void *realloc_move(void *p, size_t n)
 {
-    size_t old = om__shim_usable_size(p);
+    size_t old = usable_size("realloc", p);
     void *q = om__shim_malloc(n);
     if (!q) return NULL;
     memcpy(q, p, old < n ? old : n);
