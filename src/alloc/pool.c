@@ -143,6 +143,12 @@ static inline void *pool_pop(om_heap *h, om__pool *pool, unsigned kind)
 static om__noinline void *pool_refill(om_heap *h, unsigned kind, unsigned cls)
 {
     om__pool *pool = h->alloc.kept[kind][cls];
+    if (!pool && om__tc_holds_blocks(h)) { /* before a carve (heap.h, cache invariant 4) */
+        om__tc_flush_all(h);
+        pool = h->alloc.avail[kind][cls];
+        if (pool) return pool_pop(h, pool, kind);
+        pool = h->alloc.kept[kind][cls];
+    }
     if (pool) {
         unkeep(h, pool); /* a kept empty pool: in use again */
     } else {
@@ -257,6 +263,13 @@ static void tc_flush(om_heap *h, om__tcache *c)
         }
         b = next;
     }
+}
+
+int om__tc_holds_blocks(const om_heap *h)
+{
+    for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
+        if (h->alloc.tc[k].head) return 1;
+    return 0;
 }
 
 void om__tc_flush_all(om_heap *h)
@@ -401,7 +414,9 @@ static om__noinline void *malloc_small_slow(om_heap *h, size_t size)
 {
     unsigned cls = om__size_class(size);
     om__tcache *c = &h->alloc.tc[cls];
-    if (c->head) return om__tc_take(h, c, om__class_size(cls)); /* a medium class */
+    if (!c->head && om__unlikely(om__delayed_pending(h)))
+        (void)om__delayed_drain(h); /* other threads' frees: into the cache, first */
+    if (c->head) return om__tc_take(h, c, om__class_size(cls)); /* (or a medium class) */
     void *p = om__pool_alloc_slow(h, OM_KIND_RAW, cls);
     if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
     return p;

@@ -108,14 +108,19 @@ static inline void om__link_put(const om_heap *h, om__block *b, om__block *next,
  *  1. Every block on tc[c] is a block start of a carved RAW pool of h of
  *     class c, is not on its pool's free list, and is counted in the
  *     pool's nalloc; tc[c] lists n distinct blocks, n <= max (the blocks
- *     of one 16 KiB pool of the class, so at most 44 * 16 KiB are held).
+ *     of one 16 KiB pool of the class: at most 44 * 16 KiB of blocks, but
+ *     they may lie one per pool and keep up to sum(max) pools in use).
  *  2. A cached block's second word decodes (key) to the block's own
  *     address, so om_free's double-free test suspects it, and the slow
  *     path finds it on the cache (pool.c is_free_block).
  *  3. Every cache is empty while a hook is on (tracing flushes them when
  *     it starts; a debug heap never fills them), and is flushed before
  *     anything counts a pool's blocks: statistics, leak reports, a trim,
- *     the heap's destruction (om__tc_flush_all). */
+ *     the heap's destruction (om__tc_flush_all).
+ *  4. No pool is carved while a cache holds a block (pool.c pool_refill
+ *     flushes them first): pools that only cached blocks keep in use serve
+ *     again before the heap grows, so the caches never make it grow
+ *     (test_tcache never_grows_the_heap). */
 static inline om__block *om__tc_next(const om_heap *h, om__block *b)
 {
     om__unpoison(&b->keep, sizeof b->keep);
@@ -151,6 +156,8 @@ static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsi
 
 /* Give every cached block of every class back to its pool (pool.c). */
 void om__tc_flush_all(om_heap *h);
+/* 1 when some cache holds a block. */
+int om__tc_holds_blocks(const om_heap *h);
 
 /* Every pool on an avail list has a free block (alloc.h, pool invariant
  * 3), so a fast path pops the head without a test; when the pop takes the

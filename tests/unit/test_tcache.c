@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#define OM_BUILD_CORE 1 /* the drain test pushes on the delayed list */
+#include "../../src/internal/delayed.h"
+#include "../../src/internal/heap.h"
 #include "om_test.h"
 
 static size_t class_size(unsigned c)
@@ -189,6 +192,70 @@ static void test_tcache_random_churn(void **state)
     assert_int_equal(stats_of(h).bad_frees, 0);
 }
 
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Cached blocks pin their pools (a cached block counts as used there).
+ * 256 pools of 16-byte blocks are freed so that the cache keeps blocks of
+ * every pool: the pools hold only cached blocks. Then 128 pools' worth of
+ * 32-byte blocks: carving them must first give the cached blocks back,
+ * so the emptied pools serve the new class and the heap does not grow
+ * (without that, peak_bytes grew by all 128 pools). */
+static void test_tcache_never_grows_the_heap(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { POOLS = 256, PER = 16384 / 16, N = POOLS * PER, N32 = 128 * (16384 / 32) };
+    void **v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++) v[i] = om_malloc(h, 16);
+    size_t peak_built = stats_of(h).peak_bytes;
+    qsort(v, N, sizeof *v, by_address);
+    uintptr_t last_pool = 0;
+    for (size_t i = 0; i < N; i++) { /* the first block of each pool: cached */
+        uintptr_t pool = (uintptr_t)v[i] & ~(uintptr_t)16383;
+        if (pool == last_pool) continue;
+        last_pool = pool;
+        om_free(h, v[i]);
+        v[i] = NULL;
+    }
+    for (size_t i = 0; i < N; i++) om_free(h, v[i]); /* the cache fills, then the pools */
+    void **w = malloc(N32 * sizeof *w);
+    for (size_t i = 0; i < N32; i++) w[i] = om_malloc(h, 32);
+    size_t peak = stats_of(h).peak_bytes;
+    assert_true(peak < peak_built + 16 * 16384);
+    for (size_t i = 0; i < N32; i++) om_free(h, w[i]);
+    assert_int_equal(om_heap_check(h), 0);
+    free(w);
+    free(v);
+}
+
+/* Blocks other threads freed (the delayed list) come back through
+ * om_free, into the cache: the allocation that drained them takes one of
+ * them, not a block of a freshly carved pool. */
+static void test_tcache_drained_blocks_come_first(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { MAX = 8192 };
+    void **v = malloc(MAX * sizeof *v);
+    size_t n = 0;
+    while (n < MAX && (n < 8 || h->alloc.avail[OM_KIND_RAW][0] || h->alloc.tc[0].head))
+        v[n++] = om_malloc(h, 16); /* until class 16 has no free block anywhere */
+    assert_true(n < MAX);
+    for (size_t i = 0; i < 8; i++) om__delayed_push(h, v[n - 1 - i]);
+    void *p = om_malloc(h, 16);
+    int found = 0;
+    for (size_t i = 0; i < 8; i++) found |= p == v[n - 1 - i];
+    assert_true(found);
+    assert_int_equal(om_heap_check(h), 0);
+    om_free(h, p);
+    for (size_t i = 0; i < n - 8; i++) om_free(h, v[i]);
+    for (size_t i = 1; i < 8; i++) om_free(h, om_malloc(h, 16)); /* (drained: already free) */
+    assert_int_equal(om_heap_check(h), 0);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +269,10 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test(test_tcache_no_leak_and_trim_returns_everything),
         cmocka_unit_test_setup_teardown(test_tcache_random_churn, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tcache_never_grows_the_heap, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tcache_drained_blocks_come_first, om_test_setup,
+                                        om_test_teardown),
         /* a debug heap has no cache (a hook is on): the same behaviour */
         cmocka_unit_test_setup_teardown(test_tcache_every_class_past_its_capacity,
                                         om_test_setup_debug, om_test_teardown),
