@@ -100,6 +100,8 @@ void om__alloc_print_stats(om_heap *h, const om_heap_stats *st, FILE *out)
     fprintf(out, "%zu unused pools * %zu bytes        = %14zu\n", st->pools_free, OM_POOL_SIZE,
             st->pools_free * OM_POOL_SIZE);
     fprintf(out, "# bytes lost to pool headers/tails = %14zu\n", overhead);
+    fprintf(out, "%zu metadata pools * %zu bytes      = %14zu\n", st->arenas, OM_POOL_SIZE,
+            st->arenas * OM_POOL_SIZE); /* pool 0 of each arena: descriptors, bitmaps */
     fprintf(out, "Total                              = %14zu\n", st->os_bytes);
     double frag = pool_bytes ? 100.0 * (double)(free_bytes + overhead) / (double)pool_bytes : 0.0;
     fprintf(out, "fragmentation (free + headers of used pools) = %.1f%%\n\n", frag);

@@ -277,6 +277,26 @@ static void test_alloc_fullest_arena_first(void **state)
     free(v);
 }
 
+/* The number after '=' on the printed line that starts with label. */
+static size_t printed_total(const char *buf)
+{
+    const char *l = strstr(buf, "\nTotal ");
+    assert_non_null(l);
+    return (size_t)strtoull(strchr(l, '=') + 1, NULL, 10);
+}
+
+/* The sum of the parts om_heap_print_stats lists above its Total line
+ * (from "# bytes in allocated blocks" on). */
+static size_t printed_parts(const char *buf)
+{
+    const char *l = strstr(buf, "# bytes in allocated blocks"), *end = strstr(buf, "\nTotal ");
+    assert_non_null(l);
+    size_t sum = 0;
+    for (; l && l < end; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        sum += (size_t)strtoull(strchr(l, '=') + 1, NULL, 10);
+    return sum;
+}
+
 static void test_alloc_stats_and_print(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -304,6 +324,8 @@ static void test_alloc_stats_and_print(void **state)
     fclose(f);
     assert_non_null(strstr(buf, "class   size   num pools"));
     assert_non_null(strstr(buf, "fragmentation"));
+    assert_int_equal(printed_parts(buf), printed_total(buf)); /* every byte of the arenas */
+    assert_int_equal(printed_total(buf), st.os_bytes);
     free(buf);
     for (int i = 0; i < 100; i++) om_free(h, p[i]);
     om_free(h, big);
