@@ -344,6 +344,23 @@ static void decay_tick(om_heap *h, uint64_t now)
     if (a->dirty && a->decay_ms > 0 && now >= a->next_sweep) decay_sweep(h, now, 0);
 }
 
+void om__arena_flush_caches(om_heap *h)
+{
+    om__alloc *a = &h->alloc;
+    if (a->decay_ms <= 0) {
+        om__tc_flush_all(h);
+        return;
+    }
+    uint64_t now = clock_now(h);
+    if (now >= a->next_sweep) { /* due: the sweep flushes them */
+        decay_sweep(h, now, 0);
+        return;
+    }
+    a->give_at = a->clock_prev ? a->clock_prev : 1; /* aged as decay_sweep ages them */
+    om__tc_flush_all(h);
+    a->give_at = 0;
+}
+
 /* Give an emptied pool back to its arena; a wholly free arena goes to the
  * cache. Nothing is returned to the OS here but through decay. */
 void om__arena_give_pool(om_heap *h, om__pool *pool)

@@ -144,7 +144,7 @@ static om__noinline void *pool_refill(om_heap *h, unsigned kind, unsigned cls)
 {
     om__pool *pool = h->alloc.kept[kind][cls];
     if (!pool && om__tc_holds_blocks(h)) { /* before a carve (heap.h, cache invariant 4) */
-        om__tc_flush_all(h);
+        om__arena_flush_caches(h);
         pool = h->alloc.avail[kind][cls];
         if (pool) return pool_pop(h, pool, kind);
         pool = h->alloc.kept[kind][cls];

@@ -545,6 +545,11 @@ void om__dbg_report(om_heap *h, const char *problem, const void *p, const char *
 int om__arena_table_init(om_heap *h);
 om__pool *om__arena_take_pool(om_heap *h);
 void om__arena_give_pool(om_heap *h, om__pool *pool);
+/* Empty the raw block caches before a pool is carved (heap.h, cache
+ * invariant 4), their blocks aged as a decay sweep ages them (free since
+ * the clock reading before this one), or by the sweep itself when one is
+ * due. */
+void om__arena_flush_caches(om_heap *h);
 void om__pool_release_kept(om_heap *h);
 void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age);
 void om__arena_release_all(om_heap *h);
