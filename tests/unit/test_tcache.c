@@ -194,7 +194,8 @@ static void test_tcache_random_churn(void **state)
 
 static int by_address(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    void *const *pa = a, *const *pb = b;
+    uintptr_t x = (uintptr_t)pa[0], y = (uintptr_t)pb[0];
     return (x > y) - (x < y);
 }
 
