@@ -95,13 +95,23 @@ static size_t large_total(size_t size, size_t prefix)
     return sizeof(om__large) + prefix + size + (prefix ? OM_DBG_TAIL : 0);
 }
 
+/* No block is larger than PTRDIFF_MAX (as glibc's malloc: differences of
+ * pointers into it must fit a ptrdiff_t), and its total must not wrap:
+ * such sizes fail here, without asking the system. */
+static int too_large(om_heap *h, size_t size, size_t total)
+{
+    if (size <= (size_t)PTRDIFF_MAX && total >= size) return 0;
+    om__err(h, OM_ENOMEM, "a block of %zu bytes is too large (the limit is PTRDIFF_MAX)", size);
+    return 1;
+}
+
 /* A large block; prefix is the debug prefix size (0 outside debug mode),
  * whose bytes the caller fills. Returns the address after the prefix. */
 static void *large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
 {
     om__delayed_collect(h);
     size_t total = large_total(size, prefix);
-    if (total < size) return om__err_null(h, OM_ENOMEM, "a block of %zu bytes is too large", size);
+    if (too_large(h, size, total)) return NULL;
     if (lset_reserve(h) < 0) return om__err_null(h, OM_ENOMEM, "no memory for the large set");
     om__large *lb = h->cfg.sys.malloc(h->cfg.sys.ctx, total);
     if (!lb) return om__err_null(h, OM_ENOMEM, "the system allocator refused %zu bytes", total);
@@ -155,7 +165,7 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
 {
     om__large *lb = (om__large *)p - 1;
     size_t old = lb->size, ot = large_total(old, 0), nt = large_total(size, 0);
-    if (nt < size) return om__err_null(h, OM_ENOMEM, "a block of %zu bytes is too large", size);
+    if (too_large(h, size, nt)) return NULL;
     if (lset_reserve(h) < 0) return om__err_null(h, OM_ENOMEM, "no memory for the large set");
     om__large *nb = h->cfg.sys.realloc(h->cfg.sys.ctx, lb, ot, nt);
     if (!nb) return om__err_null(h, OM_ENOMEM, "the system allocator refused %zu bytes", nt);

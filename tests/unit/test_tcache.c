@@ -14,6 +14,14 @@
 #include "../../src/internal/heap.h"
 #include "om_test.h"
 
+/* The sanitizers' allocators (the system allocator in this build) must
+ * answer impossible sizes with NULL, as glibc's does (sizes_near_the_limits). */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+
 static size_t class_size(unsigned c)
 {
     return c < 32 ? (size_t)(c + 1) * 16 : 512 + (size_t)(c - 31) * 128;
@@ -257,6 +265,58 @@ static void test_tcache_drained_blocks_come_first(void **state)
     free(v);
 }
 
+/* Sizes near the limits, on blocks that went through the cache: a size
+ * that cannot be served fails with OM_ENOMEM and loses nothing (the block
+ * realloc was asked to grow keeps its bytes and stays live), every size
+ * at a class edge is served with at least the bytes asked for. */
+static void test_tcache_sizes_near_the_limits(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    static const size_t huge[] = {
+        SIZE_MAX,         SIZE_MAX - 1,        SIZE_MAX - 15,          SIZE_MAX - 4096,
+        SIZE_MAX / 2 + 1, (size_t)PTRDIFF_MAX, (size_t)PTRDIFF_MAX + 1};
+    static const size_t edge[] = {1,
+                                  15,
+                                  16,
+                                  17,
+                                  255,
+                                  256,
+                                  257,
+                                  511,
+                                  512,
+                                  513,
+                                  2047,
+                                  2048,
+                                  2049,
+                                  OM_SMALL_MAX - 1,
+                                  OM_SMALL_MAX,
+                                  OM_SMALL_MAX + 1,
+                                  65536};
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+        for (int round = 0; round < 2; round++) { /* the second: from the cache */
+            unsigned char *p = om_malloc(h, edge[i]);
+            assert_non_null(p);
+            assert_true(om_usable_size(h, p) >= edge[i]);
+            memset(p, 0xa5, edge[i]);
+            for (size_t k = 0; k < sizeof huge / sizeof *huge; k++) {
+                om_errclear(h);
+                assert_null(om_malloc(h, huge[k]));
+                assert_int_equal(om_errcode(h), OM_ENOMEM);
+                om_errclear(h);
+                assert_null(om_realloc(h, p, huge[k]));
+                assert_int_equal(om_errcode(h), OM_ENOMEM);
+                assert_null(om_calloc(h, huge[k], 16));
+                assert_null(om_calloc(h, 16, huge[k]));
+            }
+            for (size_t b = 0; b < edge[i]; b++) assert_int_equal(p[b], 0xa5);
+            assert_int_equal(om_heap_check(h), 0);
+            om_free(h, p);
+        }
+    }
+    assert_int_equal(stats_of(h).bad_frees, 0);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +333,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcache_never_grows_the_heap, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tcache_drained_blocks_come_first, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tcache_sizes_near_the_limits, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tcache_sizes_near_the_limits, om_test_setup_debug,
                                         om_test_teardown),
         /* a debug heap has no cache (a hook is on): the same behaviour */
         cmocka_unit_test_setup_teardown(test_tcache_every_class_past_its_capacity,
