@@ -81,4 +81,23 @@ assert after["frees"] > 10000, after
 assert after["reallocs"] > 0, after
 assert after["bad_frees"] == 0, after
 assert om.check(), "heap check failed"
+
+# the sitecustomize this site's shadows still runs: a directory after the
+# site on PYTHONPATH, with a sitecustomize.py (and a package form)
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+site = os.path.dirname(om.__file__)
+with tempfile.TemporaryDirectory() as tmp:
+    for form in ("sitecustomize.py", os.path.join("sitecustomize", "__init__.py")):
+        d = os.path.join(tmp, form.split(os.sep)[0] + "_dir")
+        os.makedirs(os.path.dirname(os.path.join(d, form)), exist_ok=True)
+        with open(os.path.join(d, form), "w") as f:
+            f.write("import builtins\nbuiltins.OBJMEM_CHAINED = __name__\n")
+        env = dict(os.environ, PYTHONPATH=site + os.pathsep + d)
+        out = subprocess.run([sys.executable, "-c",
+                              "import builtins, objmem_cpython as om; "
+                              "print(getattr(builtins, 'OBJMEM_CHAINED', None), om.installed())"],
+                             env=env, capture_output=True, text=True, check=True).stdout.split()
+        assert out == ["sitecustomize", "True"], (form, out)
 print("objmem_cpython smoke: ok", after)
