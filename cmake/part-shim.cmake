@@ -3,6 +3,8 @@
 #                       om__shim_* names (the tests and the TSan target use it)
 #  objmem-malloc        libobjmem-malloc.so, the LD_PRELOAD library: the same
 #                       code under the C library's names; only those exported
+#  objmem-malloc-trace  libobjmem-malloc-trace.so: the same with the tracer,
+#                       for `objmem trace`
 # OM_TSAN=ON builds everything with ThreadSanitizer (`make test-tsan`).
 option(OM_TSAN "Build with ThreadSanitizer (make test-tsan)" OFF)
 if(OM_TSAN)
@@ -24,24 +26,58 @@ target_compile_definitions(objmem_mt PUBLIC OM_BUILD_CORE PRIVATE OM_DEBUG_LEVEL
 target_compile_options(objmem_mt PRIVATE ${OM_SHIM_FLAGS})
 target_link_libraries(objmem_mt PUBLIC objmem_static pthread)
 
-if(NOT OM_SANITIZE AND NOT OM_TSAN)
-  add_library(objmem-malloc SHARED ${OM_SHIM_SOURCES} ${OM_SHIM_DIR}/interpose.c)
-  target_include_directories(objmem-malloc PRIVATE ${PROJECT_SOURCE_DIR}/src ${OM_SHIM_DIR})
-  target_compile_definitions(objmem-malloc PRIVATE OM_BUILD_CORE OM_SHIM_INTERPOSE
+# The LD_PRELOAD libraries: libobjmem-malloc.so, the allocator alone (its
+# trace hooks are trace_off.c, its core objmem_nodeps below: no libunwind,
+# libdw or what they load, about 1 MiB of resident memory and 1 ms of
+# start-up per process), and libobjmem-malloc-trace.so, the same with
+# `objmem trace` (trace.c), which the command preloads.
+function(om_shim_library name core trace_source)
+  add_library(${name} SHARED ${OM_SHIM_DIR}/seam.c ${OM_SHIM_DIR}/boot.c ${OM_SHIM_DIR}/heaps.c
+              ${OM_SHIM_DIR}/family.c ${trace_source} ${OM_SHIM_DIR}/interpose.c)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${OM_SHIM_DIR})
+  target_compile_definitions(${name} PRIVATE OM_BUILD_CORE OM_SHIM_INTERPOSE
                              OM_DEBUG_LEVEL=${OM_DEBUG_LEVEL})
-  target_compile_options(objmem-malloc PRIVATE ${OM_SHIM_FLAGS} -fvisibility=hidden)
-  target_link_libraries(objmem-malloc PRIVATE objmem_static ${CMAKE_DL_LIBS} pthread)
-  target_link_options(objmem-malloc PRIVATE -Wl,--version-script=${OM_SHIM_DIR}/shim.map
-                      -Wl,--exclude-libs,ALL -Wl,-z,nodelete)
-  set_target_properties(objmem-malloc PROPERTIES LINK_DEPENDS ${OM_SHIM_DIR}/shim.map)
+  target_compile_options(${name} PRIVATE ${OM_SHIM_FLAGS} -fvisibility=hidden)
+  target_link_libraries(${name} PRIVATE ${core} ${CMAKE_DL_LIBS} pthread)
+  target_link_options(${name} PRIVATE -Wl,--version-script=${OM_SHIM_DIR}/shim.map
+                      -Wl,--exclude-libs,ALL -Wl,-z,nodelete -Wl,--as-needed)
+  set_target_properties(${name} PROPERTIES LINK_DEPENDS ${OM_SHIM_DIR}/shim.map)
   # the shim's code is objmem's too: in the section objmem_text, so the
   # tracer leaves its frames out of tracebacks (cmake/om-text-section.sh)
-  find_program(OM_SHIM_OBJCOPY NAMES objcopy llvm-objcopy)
   if(OM_SHIM_OBJCOPY AND EXISTS ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh)
-    set_property(TARGET objmem-malloc PROPERTY C_COMPILER_LAUNCHER
+    set_property(TARGET ${name} PROPERTY C_COMPILER_LAUNCHER
                  ${PROJECT_SOURCE_DIR}/cmake/om-text-section.sh ${OM_SHIM_OBJCOPY})
   endif()
-  install(TARGETS objmem-malloc LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(TARGETS ${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endfunction()
+
+if(NOT OM_SANITIZE AND NOT OM_TSAN)
+  find_program(OM_SHIM_OBJCOPY NAMES objcopy llvm-objcopy)
+  # objmem without libunwind and libdw for the plain library: the core's
+  # objects but the unwinder and symbolizer built without them (the
+  # frame-pointer walk and dladdr names: what a debug-mode report of the
+  # plain library gets)
+  set(OM_TRACE_DEP_SOURCES ${PROJECT_SOURCE_DIR}/src/trace/frames.c
+      ${PROJECT_SOURCE_DIR}/src/trace/symbolize.c)
+  add_library(objmem_obj_nodeps OBJECT ${OM_TRACE_DEP_SOURCES})
+  target_include_directories(objmem_obj_nodeps PRIVATE ${PROJECT_SOURCE_DIR}/include
+                             ${PROJECT_SOURCE_DIR}/src)
+  target_compile_definitions(objmem_obj_nodeps PRIVATE OM_BUILD_CORE
+                             OM_DEBUG_LEVEL=${OM_DEBUG_LEVEL})
+  target_compile_options(objmem_obj_nodeps PRIVATE ${OM_WARNINGS} -fno-omit-frame-pointer)
+  get_target_property(om_launcher objmem_obj C_COMPILER_LAUNCHER)
+  if(om_launcher)
+    set_property(TARGET objmem_obj_nodeps PROPERTY C_COMPILER_LAUNCHER ${om_launcher})
+  endif()
+  set(om_dep_objects "/src/trace/(frames|symbolize)[.]c[.]o")
+  add_library(objmem_nodeps STATIC
+    $<FILTER:$<TARGET_OBJECTS:objmem_obj>,EXCLUDE,${om_dep_objects}>
+    $<TARGET_OBJECTS:objmem_obj_nodeps>)
+  target_include_directories(objmem_nodeps PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  # (no -lm: its one call, frexp, is libc's too, and libm is 300 KiB resident)
+  target_link_libraries(objmem_nodeps PUBLIC ${CMAKE_DL_LIBS} pthread)
+  om_shim_library(objmem-malloc objmem_nodeps ${OM_SHIM_DIR}/trace_off.c)
+  om_shim_library(objmem-malloc-trace objmem_static ${OM_SHIM_DIR}/trace.c)
 endif()
 
 if(OM_BUILD_TESTS)
@@ -73,11 +109,22 @@ if(OM_BUILD_TESTS AND TARGET objmem-malloc)
     PASS_REGULAR_EXPRESSION "shim_prog: ok")
 endif()
 
+# The plain library loads nothing but the C library (no tracer's libraries:
+# cmake/part-shim.cmake om_shim_library), and says that OBJMEM_TRACE needs
+# the tracing one.
+if(OM_BUILD_TESTS AND TARGET objmem-malloc)
+  add_test(NAME shim_plain_needs_libc_only COMMAND sh -c
+    "readelf -d \"$0\" | grep NEEDED | grep -v -e 'libc[.]so' -e 'ld-linux' && exit 1; \
+     OBJMEM_TRACE=/dev/null LD_PRELOAD=\"$0\" ls / 2>&1 >/dev/null | grep -q 'objmem trace -- PROG'"
+    $<TARGET_FILE:objmem-malloc>)
+  set_tests_properties(shim_plain_needs_libc_only PROPERTIES LABELS "unit;preload" TIMEOUT 60)
+endif()
+
 # `objmem trace -- PROG` on an unmodified program (tests/shim/trace_test.sh).
 if(OM_BUILD_TESTS AND TARGET objmem-malloc AND OM_BUILD_TOOLS)
   add_executable(leak_prog ${PROJECT_SOURCE_DIR}/tests/shim/leak_prog.c)
   target_compile_options(leak_prog PRIVATE -g -O0)
-  add_dependencies(leak_prog objmem-malloc objmem)
+  add_dependencies(leak_prog objmem-malloc-trace objmem)
   add_test(NAME shim_trace COMMAND sh ${PROJECT_SOURCE_DIR}/tests/shim/trace_test.sh
            $<TARGET_FILE:objmem> $<TARGET_FILE:leak_prog> ${CMAKE_CURRENT_BINARY_DIR}/shim_trace)
   set_tests_properties(shim_trace PROPERTIES LABELS "unit;preload" TIMEOUT 300

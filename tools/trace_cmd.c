@@ -1,7 +1,8 @@
 /*
  * trace_cmd.c - `objmem trace [-o FILE.omt] [--nframe N] [--interval S]
- * -- PROG ARGS`: run an unmodified program on libobjmem-malloc.so with
- * tracing on (tools/shim/trace.c), then print the leak report: what was
+ * -- PROG ARGS`: run an unmodified program on libobjmem-malloc-trace.so
+ * (the shim with tracing, tools/shim/trace.c; the plain libobjmem-malloc.so
+ * has no tracer, cmake/part-shim.cmake) with tracing on, then print the leak report: what was
  * still allocated at exit, grouped by allocation traceback, largest first.
  * The snapshot written at exit is read by `objmem snapshot top/diff/...`;
  * `kill -USR2 PID` writes FILE.N.omt while the program runs.
@@ -25,16 +26,17 @@ static void trace_usage(FILE *out)
 {
     fprintf(out, "usage: objmem trace [-o FILE.omt] [--nframe N] [--interval SECONDS] [--top N]\n"
                  "                    -- PROG [ARGS...]\n"
-                 "  Runs PROG with objmem's malloc (libobjmem-malloc.so) and tracing on. At exit\n"
-                 "  the live blocks (the leaks) go to FILE.omt (default objmem-trace.omt) and the\n"
-                 "  largest groups by traceback to stderr. kill -USR2 <pid> writes FILE.N.omt\n"
-                 "  while it runs; --interval writes one every SECONDS. Processes PROG starts\n"
-                 "  write FILE.omt.<pid>. Read them with: objmem snapshot top|diff|folded.\n"
-                 "  OBJMEM_SHIM=path overrides where libobjmem-malloc.so is looked for.\n");
+                 "  Runs PROG with objmem's malloc and tracing on (libobjmem-malloc-trace.so).\n"
+                 "  At exit the live blocks (the leaks) go to FILE.omt (default\n"
+                 "  objmem-trace.omt) and the largest groups by traceback to stderr.\n"
+                 "  kill -USR2 <pid> writes FILE.N.omt while it runs; --interval writes one\n"
+                 "  every SECONDS. Processes PROG starts write FILE.omt.<pid>. Read them with:\n"
+                 "  objmem snapshot top|diff|folded. OBJMEM_SHIM=path overrides where\n"
+                 "  libobjmem-malloc-trace.so is looked for.\n");
 }
 
-/* libobjmem-malloc.so: $OBJMEM_SHIM, beside this executable (the build
- * tree), or in the library directory of the installation. */
+/* libobjmem-malloc-trace.so: $OBJMEM_SHIM, beside this executable (the
+ * build tree), or in the library directory of the installation. */
 static int find_shim(char *out, size_t n)
 {
     const char *env = getenv("OBJMEM_SHIM");
@@ -48,7 +50,7 @@ static int find_shim(char *out, size_t n)
     *slash = '\0';
     static const char *const rel[] = {"", "/../lib", "/../lib64", "/../lib/x86_64-linux-gnu"};
     for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-        if (snprintf(out, n, "%s%s/libobjmem-malloc.so", self, rel[i]) >= (int)n) continue;
+        if (snprintf(out, n, "%s%s/libobjmem-malloc-trace.so", self, rel[i]) >= (int)n) continue;
         if (access(out, R_OK) == 0) return 0;
     }
     return -1;
@@ -151,7 +153,7 @@ int om_cmd_trace(int argc, char **argv)
     }
     char shim[PATH_MAX];
     if (find_shim(shim, sizeof shim) < 0) {
-        fprintf(stderr, "objmem trace: libobjmem-malloc.so not found (set OBJMEM_SHIM)\n");
+        fprintf(stderr, "objmem trace: libobjmem-malloc-trace.so not found (set OBJMEM_SHIM)\n");
         return 1;
     }
     char **prog = argv + i + 1;
