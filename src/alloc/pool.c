@@ -81,17 +81,24 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
     om__vg_noaccess(pool->bump, body);
 }
 
-/* Turn the never-used blocks into the free list, in address order, so the
- * fast path serves them (and a walk of a fresh pool stays sequential). */
-static void carve_bump(om_heap *h, om__pool *pool)
+/* The blocks that start in the next page of never-used blocks become the
+ * free list, in address order (alloc.h, pool invariant 2): a pool's pages
+ * are touched as its blocks are handed out, not at once, so a class with a
+ * few blocks keeps one page resident, not four. 0 when none is left (bump
+ * == limit). Called when the free list is empty. */
+static int carve_page(om_heap *h, om__pool *pool)
 {
     size_t bs = pool->bsize;
     char *b = pool->bump, *limit = om__pool_limit(pool);
+    if (b >= limit) return 0;
+    char *end = (char *)(((uintptr_t)b | (OM_CARVE_PAGE - 1)) + 1);
+    if (end > limit) end = limit;
     om__block *first = (om__block *)b;
-    for (; b + bs < limit; b += bs) link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
+    for (; b + bs < end; b += bs) link_write(h, pool, (om__block *)b, (om__block *)(b + bs));
     link_write(h, pool, (om__block *)b, om__pool_term(pool));
     pool->free = first;
-    pool->bump = limit;
+    pool->bump = b + bs;
+    return 1;
 }
 
 /* Park an emptied pool's free list in stash and take the pool off its
@@ -119,9 +126,11 @@ static void unkeep(om_heap *h, om__pool *pool)
 }
 
 /* A fast path took the last free block b of pool, the head of its list:
- * the pool leaves the list (alloc.h, pool invariant 3). Returns b. */
+ * the next page of never-used blocks is carved, or, when none is left, the
+ * pool leaves the list (alloc.h, pool invariant 3). Returns b. */
 void *om__pool_exhausted(om_heap *h, om__pool *pool, void *b)
 {
+    if (carve_page(h, pool)) return b;
     h->alloc.avail[pool->kind][pool->cls] = pool->next; /* its prev: not kept */
     pool->on_avail = 0;
     return b;
@@ -133,7 +142,7 @@ static inline void *pool_pop(om_heap *h, om__pool *pool, unsigned kind)
     int last;
     om__block *b = om__pool_take(h, pool, &last);
     if (kind == OM_KIND_RAW) b->next = NULL; /* no stale link: om_free's double-free test */
-    if (last) avail_unlink(h, pool);
+    if (last && !carve_page(h, pool)) avail_unlink(h, pool);
     return b;
 }
 
@@ -155,7 +164,7 @@ static om__noinline void *pool_refill(om_heap *h, unsigned kind, unsigned cls)
         pool = om__arena_take_pool(h);
         if (!pool) return NULL;
         pool_init(h, pool, kind, cls);
-        carve_bump(h, pool);
+        carve_page(h, pool);
     }
     avail_push(h, pool);
     return pool_pop(h, pool, kind);

@@ -13,7 +13,8 @@
 #define OM_ARENA_SHIFT     20
 #define OM_ARENA_SIZE      ((size_t)1 << OM_ARENA_SHIFT) /* 1 MiB, aligned to its size  */
 #define OM_POOL_SHIFT      14
-#define OM_POOL_SIZE       ((size_t)1 << OM_POOL_SHIFT)   /* 16 KiB, aligned to its size */
+#define OM_POOL_SIZE       ((size_t)1 << OM_POOL_SHIFT) /* 16 KiB, aligned to its size */
+#define OM_CARVE_PAGE      ((uintptr_t)4096) /* never-used blocks are carved a page at a time */
 #define OM_POOLS_PER_ARENA (OM_ARENA_SIZE / OM_POOL_SIZE) /* 64 */
 #define OM_GRANULE         16                             /* alignment, class step */
 #define OM_POOL_GRANULES   (OM_POOL_SIZE / OM_GRANULE)    /* 1024 */
@@ -132,8 +133,10 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *     in stash and is off its list, and the slow path takes it back when
  *     the list is empty, keeping arena->nempty. Once the heap shrinks (the
  *     arena cache overflows, decay, om_heap_trim) kept pools go back to
- *     their arenas. No pool keeps never-used blocks past its carving
- *     (bump == limit).
+ *     their arenas. Never-used blocks are carved a page (OM_CARVE_PAGE)
+ *     at a time, when the free list runs out (pool.c carve_page, from
+ *     om__pool_exhausted): so an empty free list outside a kept pool means
+ *     bump == limit, a full pool.
  *  4. Object kinds: the alloc bitmap (om__pool_abm) has a bit for every
  *     live object (at the object's address, after the debug prefix in
  *     debug mode); GC kind: tracked is the subset of the alloc bits of

@@ -112,10 +112,12 @@ static const char *keep_fn(om__symtab *st, const char *sym)
     return keep(st, buf);
 }
 
+#ifdef OM_HAVE_LIBDW
 static inline int is_objmem_file(const om__symtab *st, const char *file)
 {
     return st->srclen && file && strncmp(file, st->srcdir, st->srclen) == 0;
 }
+#endif
 
 /* 1 when pc is in objmem's code: by address when its ranges are known. */
 static int in_ranges(const om__symtab *st, uintptr_t pc)
