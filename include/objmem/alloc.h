@@ -20,8 +20,9 @@ extern "C" {
 
 /* A block of at least size bytes, 16-byte aligned, contents undefined (in
  * debug mode filled with 0xCD). size 0 gives a unique pointer. NULL with
- * OM_ENOMEM when memory cannot be had, and for any size above PTRDIFF_MAX
- * (as glibc's malloc; the system allocator is not asked). */
+ * OM_ENOMEM when memory cannot be had, and for any size whose block, its
+ * header included, would pass PTRDIFF_MAX (as glibc's malloc; the system
+ * allocator is not asked). */
 void *om_malloc(om_heap *h, size_t size);
 
 /* n * size zeroed bytes; NULL with OM_EINVAL when n * size overflows. */

@@ -95,12 +95,12 @@ static size_t large_total(size_t size, size_t prefix)
     return sizeof(om__large) + prefix + size + (prefix ? OM_DBG_TAIL : 0);
 }
 
-/* No block is larger than PTRDIFF_MAX (as glibc's malloc: differences of
- * pointers into it must fit a ptrdiff_t), and its total must not wrap:
- * such sizes fail here, without asking the system. */
+/* No block, header included, is larger than PTRDIFF_MAX (as glibc's
+ * malloc: differences of pointers into it must fit a ptrdiff_t), and its
+ * total must not wrap: such sizes fail here, without asking the system. */
 static int too_large(om_heap *h, size_t size, size_t total)
 {
-    if (size <= (size_t)PTRDIFF_MAX && total >= size) return 0;
+    if (total >= size && total <= (size_t)PTRDIFF_MAX) return 0;
     om__err(h, OM_ENOMEM, "a block of %zu bytes is too large (the limit is PTRDIFF_MAX)", size);
     return 1;
 }
