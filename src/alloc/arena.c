@@ -170,6 +170,7 @@ static om__arena *arena_map(om_heap *h)
     a->narenas++;
     a->mapped_total++;
     if (a->narenas > a->narenas_peak) a->narenas_peak = a->narenas;
+    om__alloc_publish(a);
     for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA; i++)
         pool_close(ar->base + i * OM_POOL_SIZE);
     return ar;
@@ -186,6 +187,7 @@ static void arena_unmap(om_heap *h, om__arena *ar)
     om__sys_free(h, ar, sizeof *ar);
     a->narenas--;
     a->unmapped_total++;
+    om__alloc_publish(a);
     atab_maybe_shrink(h);
 }
 
@@ -222,6 +224,7 @@ om__pool *om__arena_take_pool(om_heap *h)
     *om__arena_ref(ar->base) = ar; /* arena invariant 1: a purge may have zeroed it */
     a->held += OM_POOL_SIZE;
     if (a->held > a->peak) a->peak = a->held;
+    om__alloc_publish(a);
     if (a->dirty && a->decay_ms > 0) decay_tick(h, clock_now(h));
     return pool;
 }
@@ -375,6 +378,7 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     ar->dirty_bm |= bit;
     ar->nfree++;
     a->held -= OM_POOL_SIZE;
+    om__alloc_publish(a);
     a->dirty = 1;
     pool->heap = NULL; /* a free pool: no one's (alloc.h, pool invariant 5) */
     pool->raw_owner = NULL;

@@ -128,6 +128,7 @@ static void *large_alloc(om_heap *h, size_t size, unsigned kind, size_t prefix)
     h->alloc.sys_bytes += total;
     h->alloc.held += size;
     if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
+    om__alloc_publish(&h->alloc);
     return (char *)(lb + 1) + prefix;
 }
 
@@ -154,6 +155,7 @@ void om__large_free(om_heap *h, om__large *lb)
     h->alloc.large_bytes -= lb->size;
     h->alloc.sys_bytes -= total;
     h->alloc.held -= lb->size;
+    om__alloc_publish(&h->alloc);
     lb->magic = 0;
     h->cfg.sys.free(h->cfg.sys.ctx, lb, total);
     om__leave(h);
@@ -183,6 +185,7 @@ void *om__large_realloc(om_heap *h, void *p, size_t size)
     h->alloc.sys_bytes = h->alloc.sys_bytes - ot + nt;
     h->alloc.held = h->alloc.held - old + size;
     if (h->alloc.held > h->alloc.peak) h->alloc.peak = h->alloc.held;
+    om__alloc_publish(&h->alloc);
     if (h->hooks & OM_HOOK_TRACE) {
         h->alloc.up.on_free(h, p);
         h->alloc.up.on_alloc(h, nb + 1, size);

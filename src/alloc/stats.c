@@ -38,8 +38,9 @@ static void sum_arena(om_heap *h, om__arena *ar, void *arg)
 
 size_t om__alloc_used(om_heap *h)
 {
-    /* read-only (the shim's mallinfo sums other threads' heaps with it):
-     * cached blocks are free (heap.h, "The raw block cache"), subtracted */
+    /* read-only (mallinfo2 of the owner's own heap, a reaper's emptiness
+     * test): cached blocks are free (heap.h, "The raw block cache"),
+     * subtracted */
     size_t used = h->alloc.large_bytes;
     om__arena_foreach(h, sum_arena, &used);
     for (unsigned k = 0; k < OM_NUM_CLASSES; k++)

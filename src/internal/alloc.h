@@ -481,7 +481,24 @@ typedef struct om__alloc {
     size_t sys_bytes;           /* bytes held from the seam's malloc          */
     size_t bad_frees;
     om__alloc_hooks up; /* calls out of the allocator (above) */
+    /* What other threads may read of this heap while its owner runs (the
+     * shim's mallinfo2): copies of narenas, held, nlarge and large_bytes,
+     * stored with relaxed atomics by om__alloc_publish wherever one of
+     * those changes (all on slow paths: an arena mapped or unmapped, a
+     * pool taken or given back, a large block). Everything else in the
+     * heap is the owner's alone. */
+    struct {
+        _Atomic size_t narenas, held, nlarge, large_bytes;
+    } pub;
 } om__alloc;
+
+static inline void om__alloc_publish(om__alloc *a)
+{
+    atomic_store_explicit(&a->pub.narenas, a->narenas, memory_order_relaxed);
+    atomic_store_explicit(&a->pub.held, a->held, memory_order_relaxed);
+    atomic_store_explicit(&a->pub.nlarge, a->nlarge, memory_order_relaxed);
+    atomic_store_explicit(&a->pub.large_bytes, a->large_bytes, memory_order_relaxed);
+}
 
 /* ----------------------------------------------------- internal interface */
 

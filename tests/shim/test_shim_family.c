@@ -235,6 +235,66 @@ static void test_shim_family_mallinfo_threads(void **state)
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
 }
 
+/* Another thread's blocks count in mallinfo2 (through the figures its
+ * heap publishes): 1000 small blocks and a large one, held by a thread that
+ * waits, then freed by it. */
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static int hold_phase; /* 1: allocated; 2: free them; 3: freed */
+static void hold_wait(int phase)
+{
+    pthread_mutex_lock(&hold_lock);
+    while (hold_phase < phase) pthread_cond_wait(&hold_cond, &hold_lock);
+    pthread_mutex_unlock(&hold_lock);
+}
+static void hold_set(int phase)
+{
+    pthread_mutex_lock(&hold_lock);
+    hold_phase = phase;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&hold_lock);
+}
+static void *hold_blocks(void *arg)
+{
+    (void)arg;
+    static void *blk[1000];
+    for (int i = 0; i < 1000; i++) blk[i] = om__shim_malloc(100);
+    void *big = om__shim_malloc(1 << 20);
+    hold_set(1);
+    hold_wait(2);
+    for (int i = 0; i < 1000; i++) om__shim_free(blk[i]);
+    om__shim_free(big);
+    void *keep = om__shim_malloc(8); /* a slow path after the frees: */
+    om__shim_free(keep);             /* whatever went back is published */
+    hold_set(3);
+    hold_wait(4);
+    return NULL;
+}
+
+static void test_shim_family_mallinfo_other_thread(void **state)
+{
+    (void)state;
+    om_shim_info before, held, after;
+    pthread_t t;
+    hold_phase = 0;
+    om__shim_info(&before);
+    pthread_create(&t, NULL, hold_blocks, NULL);
+    hold_wait(1);
+    om__shim_info(&held);
+    assert_true(held.uordblks >= before.uordblks + 1000 * 100);
+    assert_int_equal(held.hblks, before.hblks + 1);
+    assert_true(held.hblkhd >= before.hblkhd + (1 << 20));
+    assert_true(held.arena >= held.uordblks);
+    hold_set(2);
+    hold_wait(3);
+    om__shim_info(&after);
+    assert_int_equal(after.hblks, before.hblks);
+    assert_int_equal(after.hblkhd, before.hblkhd);
+    assert_true(after.uordblks < held.uordblks);
+    hold_set(4);
+    pthread_join(t, NULL);
+}
+
 /* free of an address inside an arena that is no live block: the arena's
  * metadata pool (no owner) stops with a report, never a NULL read. */
 static void free_into_metadata(void *arg)
@@ -325,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_shim_family_realloc_foreign),
         cmocka_unit_test(test_shim_family_mallinfo),
         cmocka_unit_test(test_shim_family_mallinfo_threads),
+        cmocka_unit_test(test_shim_family_mallinfo_other_thread),
         cmocka_unit_test(test_shim_family_free_not_a_block),
         cmocka_unit_test(test_shim_family_fork),
     };

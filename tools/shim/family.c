@@ -322,24 +322,42 @@ int om__shim_trim(size_t pad)
     return released;
 }
 
+/* Heap h's part of mallinfo2. The calling thread's own heap is counted
+ * exactly (blocks in use); another thread's heap only through what its
+ * owner publishes on its slow paths (alloc.h, om__alloc.pub), where the
+ * small bytes in use are those of its pools in use, free blocks included:
+ * its pools and blocks change under the reader (invariant 1 of
+ * om_shim_heap). */
 static void add_info(om_heap *h, void *arg)
 {
     om_shim_info *mi = arg;
     const om__alloc *a = &h->alloc;
-    size_t arenas = a->narenas * OM_ARENA_SIZE;
-    size_t small_used = om__alloc_used(h) - a->large_bytes;
+    size_t narenas, nlarge, large, small;
+    if (h == om__shim_tls_heap) {
+        narenas = a->narenas;
+        nlarge = a->nlarge;
+        large = a->large_bytes;
+        small = om__alloc_used(h) - large;
+    } else {
+        narenas = atomic_load_explicit(&a->pub.narenas, memory_order_relaxed);
+        nlarge = atomic_load_explicit(&a->pub.nlarge, memory_order_relaxed);
+        large = atomic_load_explicit(&a->pub.large_bytes, memory_order_relaxed);
+        size_t held = atomic_load_explicit(&a->pub.held, memory_order_relaxed);
+        small = held > large ? held - large : 0;
+    }
+    size_t arenas = narenas * OM_ARENA_SIZE;
+    if (small > arenas) small = arenas; /* the copies are read one by one */
     mi->arena += arenas;
-    mi->ordblks += a->narenas;
-    mi->hblks += a->nlarge;
-    mi->hblkhd += a->large_bytes;
-    mi->uordblks += small_used;
-    mi->fordblks += arenas > small_used ? arenas - small_used : 0;
+    mi->ordblks += narenas;
+    mi->hblks += nlarge;
+    mi->hblkhd += large;
+    mi->uordblks += small;
+    mi->fordblks += arenas - small;
 }
 
 void om__shim_info(om_shim_info *mi)
 {
     memset(mi, 0, sizeof *mi);
-    om__shim_foreach((1u << OM_SH_OWNED) | (1u << OM_SH_ABANDONED) | (1u << OM_SH_SHARED) |
-                         (1u << OM_SH_CLAIMED),
-                     add_info, mi);
+    om__shim_view((1u << OM_SH_OWNED) | (1u << OM_SH_ABANDONED) | (1u << OM_SH_SHARED), add_info,
+                  mi);
 }

@@ -28,6 +28,7 @@ static _Atomic(om_shim_heap *) records; /* every record, newest first */
 static pthread_key_t exit_key;          /* its destructor: the thread's exit */
 static _Atomic int once_state;          /* 0 not yet, 1 running, 2 done */
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER; /* om__shim_view; after shared_lock */
 static om_shim_heap *shared_rec; /* under shared_lock */
 static _Atomic size_t n_records, n_made, n_adopted, n_reaped;
 
@@ -156,8 +157,10 @@ static int reap(om_shim_heap *r)
         atomic_store(&r->pending, 0);
         (void)om__delayed_drain(r->heap);
         if (heap_is_empty(r)) {
+            pthread_mutex_lock(&view_lock); /* invariant 1: no view reads it */
             om_heap_destroy(r->heap);
             r->heap = NULL;
+            pthread_mutex_unlock(&view_lock);
             atomic_fetch_add(&n_reaped, 1);
             atomic_store(&r->state, OM_SH_FREE);
             return 1;
@@ -290,16 +293,19 @@ om_heap *om__shim_heap_new_detached(void)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&shared_lock);
+    pthread_mutex_lock(&view_lock);
 }
 
 static void fork_parent(void)
 {
+    pthread_mutex_unlock(&view_lock);
     pthread_mutex_unlock(&shared_lock);
 }
 
 static void fork_child(void)
 {
     om__shim_trace_fork_child();
+    pthread_mutex_init(&view_lock, NULL);
     pthread_mutex_init(&shared_lock, NULL);
     for (om_shim_heap *r = atomic_load(&records); r; r = r->next) {
         int s = atomic_load(&r->state);
@@ -311,12 +317,15 @@ static void fork_child(void)
 
 /* ------------------------------------------------------------ views */
 
-void om__shim_foreach(unsigned states_mask, void (*fn)(om_heap *h, void *arg), void *arg)
+void om__shim_view(unsigned states_mask, void (*fn)(om_heap *h, void *arg), void *arg)
 {
+    states_mask &= (1u << OM_SH_OWNED) | (1u << OM_SH_ABANDONED) | (1u << OM_SH_SHARED);
+    pthread_mutex_lock(&view_lock);
     for (om_shim_heap *r = atomic_load(&records); r; r = r->next) {
-        int s = atomic_load(&r->state);
-        if (s != OM_SH_FREE && ((states_mask >> s) & 1) && r->heap) fn(r->heap, arg);
+        int s = atomic_load(&r->state); /* r->heap was set before the state */
+        if ((states_mask >> s) & 1) fn(r->heap, arg);
     }
+    pthread_mutex_unlock(&view_lock);
 }
 
 void om__shim_counts(om_shim_counts *c)

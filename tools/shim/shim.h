@@ -53,7 +53,9 @@ enum {
  *  1. Only the thread that moved state to OWNED, CLAIMED or SHARED (the
  *     latter under the shared lock) touches heap, except for pushes onto
  *     heap's delayed-free list, which any thread makes while it holds a
- *     live block of the heap.
+ *     live block of the heap, and for loads of heap->alloc.pub, which any
+ *     thread makes under the view lock (om__shim_view); a heap is
+ *     destroyed only under that lock.
  *  2. heap != NULL iff state != FREE.
  *  3. A thread that pushes onto an ABANDONED heap sets pending, then tries
  *     to claim the heap; a reaper that gives the heap back re-reads
@@ -102,9 +104,11 @@ void om__shim_shared_free(void *p);
 /* The calling thread's side: 0 no heap yet, 1 making it, 2 has one,
  * 3 exiting (the shared heap serves it). */
 int om__shim_thread_state(void);
-/* Visit every heap with a state in states_mask (bit per OM_SH_*). The
- * visitor must only read. */
-void om__shim_foreach(unsigned states_mask, void (*fn)(om_heap *h, void *arg), void *arg);
+/* Visit every heap with a state in states_mask (bit per OM_SH_*, never
+ * FREE, CLAIMED or ZOMBIE), under the view lock: no heap is destroyed
+ * meanwhile. The visitor reads only the calling thread's own heap and the
+ * others' published figures (invariant 1 of om_shim_heap). */
+void om__shim_view(unsigned states_mask, void (*fn)(om_heap *h, void *arg), void *arg);
 /* Counters for tests and mallinfo2: records made, heaps made, heaps
  * adopted, heaps reaped (destroyed empty). */
 typedef struct om_shim_counts {
