@@ -1042,7 +1042,7 @@ long om__gc_collect_main(om_heap *h, int gen)
     /* expensive tier: the whole heap after each collection (small heaps
      * only, or automatic collections would make building large ones
      * quadratic) */
-    if (h->obj.live < 100000) OM_ASSERT(om_heap_check(h) == 0);
+    if (om__object_count(h) < 100000) OM_ASSERT(om_heap_check(h) == 0);
 #endif
     return (long)(collected + uncollectable);
 }

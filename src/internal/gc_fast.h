@@ -16,21 +16,25 @@
  * not on the young list yet or whose count may trigger a collection. */
 void om__gc_track_new_slow(om_heap *h, om_object *o);
 
-/* om__gc_track_new inline: o (a new GC object of h) enters generation 0;
- * past threshold 0 (or in gc_stress mode) a collection may run. */
+/* om__gc_track_new inline for o, a new GC object in pool (not large):
+ * o enters generation 0. 1 when done; 0 when om__gc_track_new_slow must
+ * follow (the pool is not on the young list yet, or past threshold 0 or
+ * in gc_stress mode a collection may run). */
+static inline int om__gc_track_young(om_heap *h, om__pool *pool, om_object *o)
+{
+    unsigned g = om__granule(pool, o);
+    o->gc |= OM_GCW_TRACKED;
+    om__bm_set(om__gcb_of(o)->young, g);
+    om__bm_set(om__gcb_of(o)->tracked, g);
+    long n = ++h->gc.count[0];
+    return om__likely(pool->on_gen[0] && (n <= h->gc.threshold[0] || !h->gc.enabled) &&
+                      !h->cfg.gc_stress);
+}
+
+/* om__gc_track_new inline: o (a new GC object of h) enters generation 0. */
 static inline void om__gc_track_new_inline(om_heap *h, om_object *o)
 {
-    if (om__likely(!(o->gc & OM_GCW_LARGE))) {
-        om__pool *pool = om__pool_of(o);
-        unsigned g = om__granule(pool, o);
-        o->gc |= OM_GCW_TRACKED;
-        om__bm_set(om__gcb_of(o)->young, g);
-        om__bm_set(om__gcb_of(o)->tracked, g);
-        long n = ++h->gc.count[0];
-        if (om__likely(pool->on_gen[0] && (n <= h->gc.threshold[0] || !h->gc.enabled) &&
-                       !h->cfg.gc_stress))
-            return;
-    }
+    if (om__likely(!(o->gc & OM_GCW_LARGE) && om__gc_track_young(h, om__pool_of(o), o))) return;
     om__gc_track_new_slow(h, o);
 }
 

@@ -56,7 +56,6 @@ static inline void om__gc_set_refs(om_object *o, uint32_t r)
 typedef struct om__objstate {
     om_object *pending; /* head of the list                              */
     int deallocating;   /* nesting depth of running deallocations (0: none) */
-    size_t live;        /* live objects (maintained always)              */
 } om__objstate;
 
 /* Start of o's block (where the debug prefix or nothing precedes it). */
@@ -85,11 +84,17 @@ void om__gc_untrack_dying(om_heap *h, om_object *o);
 
 /* Free o's memory (after dealloc). */
 void om__object_free_memory(om_object *o);
-/* Run the deallocation of o (count at zero) and of everything it frees. */
-void om__object_dealloc(om_object *o);
+/* A count operation op ("om_decref") on o, which is not a live object or
+ * whose count is zero: reported (and, in debug mode, abort); o is left
+ * alone. */
+void om__count_misuse(om_object *o, const char *op);
 /* Drop one reference from each non-NULL u[0..n) (all of heap h), as
  * om_decref on each in turn would, in one deallocation frame. */
 void om__object_drop_array(om_heap *h, om_object *const *u, size_t n);
+/* Object blocks in use (object pools' counts and large object blocks;
+ * freed objects and those on the types' free lists included): no counter
+ * is kept on the creation and deallocation paths. O(pools). */
+size_t om__object_count(om_heap *h);
 /* Walk every live object of h; fn returns non-zero to stop. */
 int om__object_walk(om_heap *h, int (*fn)(om_object *o, void *arg), void *arg);
 /* 1 when p (any pointer) is a live object of h (debug checks, get_referrers). */

@@ -35,8 +35,9 @@ static om_object *pending_pop(om_heap *h)
 
 static inline void free_memory(om_heap *h, om_object *o)
 {
-    h->obj.live--;
-    om__block_free_obj(h, o, (o->gc & OM_GCW_LARGE) != 0);
+    int large = (o->gc & OM_GCW_LARGE) != 0;
+    if (om__likely(!large && om__obj_block_free_fast(h, om__pool_of(o), o))) return;
+    om__block_free_obj(h, o, large);
 }
 
 void om__object_free_memory(om_object *o)
@@ -46,7 +47,7 @@ void om__object_free_memory(om_object *o)
 
 /* The type drops what o owns (its children may join the pending list),
  * then o's block goes back. */
-static void dealloc_one(om_heap *h, om_object *o)
+static inline __attribute__((always_inline)) void dealloc_one(om_heap *h, om_object *o)
 {
     const om_type *t = o->type;
     if (t->dealloc) t->dealloc(o);
@@ -112,7 +113,7 @@ static inline __attribute__((always_inline)) void dealloc_full(om_heap *h, om_ob
     dealloc_one(h, o);
 }
 
-/* The general case of om__object_dealloc: deallocate o now or, nested
+/* The general case of om__decref_slow: deallocate o now or, nested
  * deeper than OM_DEALLOC_DEPTH in other deallocations, queue it for the
  * outermost, which empties the queue. */
 static om__noinline void dealloc_nested(om_heap *h, om_object *o)
@@ -165,19 +166,27 @@ void om__object_drop_array(om_heap *h, om_object *const *u, size_t n)
     h->obj.deallocating = depth;
 }
 
-/* o's count just reached zero. The common plain object (no finalizer, no
- * weak references, not tracked, no dealloc slot) cannot run anything, drop
- * a child or be resurrected, so its block goes back at once, with no depth
- * bookkeeping and no stack frame; everything else takes dealloc_nested. */
-void om__object_dealloc(om_object *o)
+/* A count of 1 is dropped (the inline om_decref leaves counts of 2 up to
+ * OM_IMMORTAL alone, and -DOM_DEBUG_REFS comes here with any count): o
+ * dies now. The common plain object (no finalizer, no weak references,
+ * not tracked, no dealloc slot) cannot run anything, drop a child or be
+ * resurrected, so its block goes back at once, with no depth bookkeeping
+ * and no stack frame; everything else takes dealloc_nested. */
+void om__decref_slow(om_object *o)
 {
+    uint32_t rc = o->refcnt;
+    if (om__unlikely(rc != 1)) {
+        if (rc == 0) return om__count_misuse(o, "om_decref");
+        if (rc < OM_IMMORTAL) o->refcnt = rc - 1;
+        return;
+    }
+    o->refcnt = 0;
     const om_type *t = o->type;
     if (om__likely(!t->dealloc && !t->finalize && !(t->flags & OM_TYPE__OWNS_MEMORY) &&
                    !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED | OM_GCW_LARGE)))) {
         om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
         om_heap *h = pool->heap;
-        h->obj.live--;
-        if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
+            if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
         om__block_free_obj(h, o, 0);
         return;
     }

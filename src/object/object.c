@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "internal/heap.h"
+#include "internal/gc_fast.h"
 
 /* Zero the n bytes after o's header. Small multiples of 8 (the usual
  * object bodies) are a few word stores, with no memset call; the rest goes
@@ -57,7 +57,6 @@ static inline __attribute__((always_inline)) om_object *new_object(om_heap *h, c
     o->gc = bits;
     o->type = t;
     zero_body(o, size - sizeof(om_object));
-    h->obj.live++;
     if (gc) om__gc_track_new(h, o);
     return o;
 }
@@ -80,48 +79,76 @@ static om__noinline om_object *new_slow(om_heap *h, const om_type *t)
     return new_object(h, t, t->basic_size);
 }
 
-/* The fast paths' block: a fresh object of type t and size bytes (a
- * multiple of 8 in 16..64) from the head pool of (kind, class), with its
- * alloc bit, count 1, gc word 0 and a zeroed body; NULL when no pool of the
- * class has a free block. The pool that gave its last block leaves its
- * list here, before anything (a GC object's tracking) may allocate. */
-static inline __attribute__((always_inline)) om_object *pop_object(om_heap *h, const om_type *t,
-                                                                   unsigned kind, size_t size)
+/* The fast paths' zeroing: the whole block after o's header, bsize - 16
+ * bytes (0, 16, 32 or 48), in pairs of word stores with no jump table.
+ * Under valgrind the block's tail past the object's size goes back to no
+ * access, as the exact paths leave it. */
+static inline void zero_block_body(om_object *o, size_t size, size_t bsize)
 {
-    om__pool *pool = h->alloc.avail[kind][(size - 1) >> 4];
+    uint64_t *w = (uint64_t *)(o + 1);
+    om__vg_undefined(o, bsize);
+    if (bsize > 16) {
+        w[0] = w[1] = 0;
+        if (bsize > 32) {
+            w[2] = w[3] = 0;
+            if (bsize > 48) w[4] = w[5] = 0;
+        }
+    }
+    om__vg_noaccess((char *)o + size, bsize - size);
+    (void)size;
+}
+
+/* The fast paths' block: a fresh object of type t and size bytes (16..64)
+ * from the head pool of (kind, class), with its alloc bit, count 1, gc
+ * word 0 and a zeroed body; NULL when no pool of the class has a free
+ * block. The pool that gave its last block leaves its list here, before
+ * anything (a GC object's tracking) may allocate. *poolp: the pool. */
+static inline __attribute__((always_inline)) om_object *
+pop_object(om_heap *h, const om_type *t, unsigned kind, size_t size, om__pool **poolp)
+{
+    size_t cls = (size - 1) >> 4;
+    om__pool *pool = h->alloc.avail[kind][cls];
     if (om__unlikely(pool == NULL)) return NULL;
     int last;
     om_object *o = (om_object *)om__pool_take(h, pool, &last);
-    om__vg_undefined(o, size);
     om__bm_set(om__pool_abm(pool), om__granule(pool, o));
     o->refcnt = 1;
     o->gc = 0;
     o->type = t;
-    zero_body(o, size - sizeof(om_object));
-    h->obj.live++;
+    zero_block_body(o, size, (cls + 1) << 4);
+    *poolp = pool;
     if (om__unlikely(last)) return om__pool_exhausted(h, pool, o);
     return o;
 }
 
 /* 1 when om_new of t on h may take a fast path: a fixed-size type whose
- * basic_size is a multiple of 8 in 16..64 bytes (so it passes bad_type
- * and zero_body is word stores), a GC type only with a traverse, and a
- * heap without hooks. */
+ * basic_size is 16..64 bytes (so it passes bad_type, and its block is at
+ * most 4 pairs of words), a GC type only with a traverse, and a heap
+ * without hooks. */
 static inline int fast_type(const om_heap *h, const om_type *t)
 {
     size_t size = t->basic_size;
-    return ((h->hooks | t->item_size | (size & 7)) == 0 && size - sizeof(om_object) <= 48 &&
+    return ((h->hooks | t->item_size) == 0 && size - sizeof(om_object) <= 48 &&
             (!(t->flags & OM_TYPE_GC) || t->traverse));
+}
+
+/* The rest of a new GC object's tracking, returning it (a tail call: the
+ * fast path below keeps no stack frame). */
+static om__noinline om_object *track_slow(om_heap *h, om_object *o)
+{
+    om__gc_track_new_slow(h, o);
+    return o;
 }
 
 /* The fast path of a GC type: tracked in generation 0 once made (which may
  * run a collection: the new object is alive, count 1). */
 static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
 {
-    om_object *o = pop_object(h, t, OM_KIND_GC, t->basic_size);
+    om__pool *pool;
+    om_object *o = pop_object(h, t, OM_KIND_GC, t->basic_size, &pool);
     if (om__unlikely(!o)) return new_slow(h, t);
-    om__gc_track_new(h, o);
-    return o;
+    if (om__likely(om__gc_track_young(h, pool, o))) return o;
+    return track_slow(h, o);
 }
 
 /* The fast path of a plain type is a leaf: the pop of om__pool_pop_fast
@@ -130,7 +157,8 @@ om_object *om_new(om_heap *h, const om_type *t)
 {
     if (om__unlikely(t == NULL || !fast_type(h, t))) return new_slow(h, t);
     if (t->flags & OM_TYPE_GC) return new_gc_fast(h, t);
-    om_object *o = pop_object(h, t, OM_KIND_OBJ, t->basic_size);
+    om__pool *pool;
+    om_object *o = pop_object(h, t, OM_KIND_OBJ, t->basic_size, &pool);
     if (om__unlikely(!o)) return new_slow(h, t);
     return o;
 }
@@ -173,7 +201,7 @@ void om_make_immortal(om_object *o)
 
 /* A count operation on something that is not a live object: in debug mode
  * a report and abort; otherwise a message, and the object is left alone. */
-static om__cold void misuse(om_object *o, const char *op)
+om__cold void om__count_misuse(om_object *o, const char *op)
 {
     om_heap *h = om_heap_of(o);
     int live = om__object_is_live(h, o);
@@ -190,28 +218,15 @@ static om__cold void misuse(om_object *o, const char *op)
     om__err(h, OM_ESTATE, "%s: %s on object %p", problem, op, (void *)o);
 }
 
-void om__decref_slow(om_object *o)
-{
-    uint32_t rc = o->refcnt;
-    if (rc >= OM_IMMORTAL) return;
-    if (rc == 0) return misuse(o, "om_decref");
-    if (--rc) {
-        o->refcnt = rc;
-        return;
-    }
-    o->refcnt = 0;
-    om__object_dealloc(o);
-}
-
 void om__incref_checked(om_object *o)
 {
-    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return misuse(o, "om_incref");
+    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return om__count_misuse(o, "om_incref");
     if (o->refcnt < OM_IMMORTAL) o->refcnt++;
 }
 
 void om__decref_checked(om_object *o)
 {
-    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return misuse(o, "om_decref");
+    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return om__count_misuse(o, "om_decref");
     om__decref_slow(o);
 }
 _Static_assert(sizeof(om_object) == 16 || sizeof(void *) != 8, "the object header is 16 bytes");

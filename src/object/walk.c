@@ -49,6 +49,25 @@ int om__object_walk(om_heap *h, int (*fn)(om_object *o, void *arg), void *arg)
     return w.stop;
 }
 
+static void count_arena(om_heap *h, om__arena *ar, void *arg)
+{
+    size_t *n = arg;
+    (void)h;
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool) && pool->kind != OM_KIND_RAW) *n += pool->nalloc;
+    }
+}
+
+size_t om__object_count(om_heap *h)
+{
+    size_t n = 0;
+    om__arena_foreach(h, count_arena, &n);
+    for (unsigned k = OM_KIND_OBJ; k <= OM_KIND_GC; k++)
+        for (const om__large *lb = h->alloc.large[k]; lb; lb = lb->next) n++;
+    return n;
+}
+
 int om__object_is_live(om_heap *h, const void *p)
 {
     om__arena *ar = om__arena_of_ptr(&h->alloc, p);
@@ -129,9 +148,10 @@ int om__object_check(om_heap *h, FILE *out)
 {
     check_ctx c = {out, 0, 0};
     om__object_walk(h, check_object, &c);
-    if (!c.bad && !h->obj.deallocating && c.n != h->obj.live) {
-        fprintf(out, "objmem: om_heap_check: %zu objects found, %zu counted live\n", c.n,
-                h->obj.live);
+    size_t blocks = c.bad || h->obj.deallocating ? c.n : om__object_count(h);
+    if (c.n != blocks) {
+        fprintf(out, "objmem: om_heap_check: %zu objects found, %zu object blocks in use\n", c.n,
+                blocks);
         c.bad++;
     }
     return c.bad ? OM_ESTATE : 0;

@@ -22,7 +22,6 @@ static inline om_object *om__types_alloc(om_heap *h, const om_type *t, size_t si
     o->gc = (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
             ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
     o->type = t;
-    h->obj.live++;
     return o;
 }
 
