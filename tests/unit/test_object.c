@@ -345,7 +345,7 @@ static int no_children(om_object *o, om_visit_fn visit, void *arg)
     return 0;
 }
 
-/* om_new's fast path (plain types of 16..64 bytes, multiples of 8) and its
+/* om_new's fast path (fixed-size types of 16..64 bytes, plain and GC) and its
  * slow path (the rest) give the same objects: for every basic_size from 16
  * to 80 in steps of 4, plain and GC (tracked once made), 3000 objects
  * (past the end of several pools, so the last-block unlink runs), each zeroed past its header
