@@ -217,14 +217,35 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
     return b;
 }
 
+/* The end of om_free's fast path: b, a live raw block of pool (of h, no
+ * hook on), goes into the cache of its class, or when that is full onto
+ * its pool's free list; a pool that was full or becomes empty changes
+ * lists out of line (om__pool_free_slow). */
+static inline void om__free_block_fast(om_heap *h, om__pool *pool, om__block *b)
+{
+    om__vg_free(b);
+    om__tcache *c = &h->alloc.tc[pool->cls];
+    if (om__likely(c->n < c->max)) {
+        om__tc_put(h, c, b, pool->bsize);
+        return;
+    }
+    om__block *head = pool->free; /* a full cache: to the pool */
+    if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {
+        om__pool_free_slow(h, pool, b); /* validated: only the lists change */
+        return;
+    }
+    om__link_put(h, b, head, pool->bsize);
+    pool->free = b;
+    pool->nalloc--;
+}
+
 /* om_free's fast path, for callers that inline it: 1 when p was a live raw
  * block of h and is now on the raw block cache (above); 0 when the slow path must decide (p is
  * NULL, outside every arena, not a live block start of a raw pool of h, freed already, or a hook is
  * on). The tests, in order: p is in an arena (one load of the ownership map); the pool is a raw
  * pool of h (its descriptor's first line); p is a block start (one multiplication); p is not free
- * already (its link does not decode into the pool). Into the cache of its class, or when that is
- * full onto its pool's free list; a pool that was full or becomes empty changes lists out of line
- * (om__pool_free_slow; docs/alloc.md, "The fast paths"). */
+ * already (its link does not decode into the pool). Then om__free_block_fast (docs/alloc.md, "The
+ * fast paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
@@ -239,21 +260,20 @@ static inline int om__free_fast(om_heap *h, void *p)
     om__vg_defined(&b->next, sizeof b->next);
     uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
     if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0)) return 0;
-    om__vg_free(p);
-    om__tcache *c = &h->alloc.tc[pool->cls];
-    if (om__likely(c->n < c->max)) {
-        om__tc_put(h, c, b, pool->bsize);
-        return 1;
-    }
-    om__block *head = pool->free; /* a full cache: to the pool */
-    if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {
-        om__pool_free_slow(h, pool, b); /* validated: only the lists change */
-        return 1;
-    }
-    om__link_put(h, b, head, pool->bsize);
-    pool->free = b;
-    pool->nalloc--;
+    om__free_block_fast(h, pool, b);
     return 1;
+}
+
+/* om_free of a raw block that objmem's own types allocated from h and
+ * still hold (a list's items, a dict's table): p is a live block start of
+ * h by construction, so of om__free_fast's tests only "in an arena" (not a
+ * large block) and "no hook" remain; anything else goes to om_free. */
+static inline void om__free_own(om_heap *h, void *p)
+{
+    if (om__likely(om__amap_test((uintptr_t)p) && !h->hooks))
+        om__free_block_fast(h, om__pool_of(p), p);
+    else
+        om_free(h, p);
 }
 
 /* om__block_alloc with its fast path inlined, for object creation. */

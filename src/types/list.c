@@ -24,7 +24,7 @@ static void list_clear_in(om_heap *h, om_object *o)
     l->items = NULL;
     l->len = l->alloc = 0;
     while (n-- > 0) om_decref(items[n]);
-    if (items) om_free(h, items);
+    if (items) om__free_own(h, items);
 }
 
 static void list_clear(om_object *o)
@@ -83,7 +83,7 @@ static om__noinline int list_resize_in(om_heap *h, om__list *l, size_t newsize)
     if (cap > SIZE_MAX / sizeof(om_object *))
         return om__err(h, OM_ENOMEM, "list of %zu items overflows", newsize);
     if (cap == 0) {
-        om_free(h, l->items);
+        om__free_own(h, l->items);
         l->items = NULL;
     } else {
         om_object **p = l->items ? om_realloc(h, l->items, cap * sizeof(om_object *))
