@@ -85,7 +85,13 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
     if (pool->on_avail != om__pool_has_free(pool) || (nbump && !pool->kept && !pool->on_avail))
         FAIL(c, "pool %p: on its list %u, a free list %d, %zu never-used blocks", (void *)pool,
              pool->on_avail, om__pool_has_free(pool), nbump);
-    if (pool->kind != OM_KIND_RAW) {
+    if (pool->kind != OM_KIND_RAW && !(h->hooks & OM_HOOK_DEBUG))
+        for (char *b = om__pool_first(pool); b < pool->bump; b += pool->bsize)
+            if (om__obj_block_is_free(h, b) != om__bm_test(freebm, om__granule(pool, b)))
+                FAIL(c, "pool %p: block %p reads as %s but is %son the free list", (void *)pool,
+                     (void *)b, om__obj_block_is_free(h, b) ? "free" : "live",
+                     om__bm_test(freebm, om__granule(pool, b)) ? "" : "not ");
+    if (pool->kind != OM_KIND_RAW && (h->hooks & OM_HOOK_DEBUG)) {
         if (popcount_bm(om__pool_abm(pool)) != pool->nalloc)
             FAIL(c, "pool %p: %u objects marked, %u blocks used", (void *)pool,
                  popcount_bm(om__pool_abm(pool)), pool->nalloc);
@@ -99,12 +105,19 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
             }
     }
     if (pool->kind == OM_KIND_GC)
-        for (unsigned w = 0; w < OM_BM_WORDS; w++)
-            if ((om__pool_gcb(pool)->young[w] | om__pool_gcb(pool)->middle[w]) &
-                    ~om__pool_gcb(pool)->tracked[w] ||
-                om__pool_gcb(pool)->tracked[w] & ~om__pool_abm(pool)[w] ||
-                (om__pool_gcb(pool)->young[w] & om__pool_gcb(pool)->middle[w]))
+        for (unsigned w = 0; w < OM_BM_WORDS; w++) {
+            const om__gcbits *gb = om__pool_gcb(pool);
+            uint64_t live = (h->hooks & OM_HOOK_DEBUG) ? om__pool_abm(pool)[w] : gb->tracked[w];
+            for (uint64_t m = (h->hooks & OM_HOOK_DEBUG) ? 0 : gb->tracked[w]; m; m &= m - 1) {
+                char *o = om__pool_start(pool) + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4);
+                if (!in_block_area(pool, o) || o >= pool->bump ||
+                    om__bm_test(freebm, om__granule(pool, o)))
+                    live &= ~((uint64_t)1 << __builtin_ctzll(m)); /* tracked, not an object */
+            }
+            if ((gb->young[w] | gb->middle[w]) & ~gb->tracked[w] || gb->tracked[w] & ~live ||
+                (gb->young[w] & gb->middle[w]))
                 FAIL(c, "pool %p: generation bits outside objects or overlapping", (void *)pool);
+        }
     if (h->hooks & OM_HOOK_DEBUG)
         for (char *b = om__pool_first(pool); b < pool->bump; b += pool->bsize) {
             int is_free = om__bm_test(freebm, om__granule(pool, b));

@@ -63,7 +63,8 @@ static void avail_unlink(om_heap *h, om__pool *pool)
 static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
 {
     memset(pool, 0, sizeof *pool);
-    if (kind != OM_KIND_RAW) memset(om__pool_abm(pool), 0, OM_BM_WORDS * sizeof(uint64_t));
+    if (kind != OM_KIND_RAW && (h->hooks & OM_HOOK_DEBUG))
+        memset(om__pool_abm(pool), 0, OM_BM_WORDS * sizeof(uint64_t));
     if (kind == OM_KIND_GC) memset(om__pool_gcb(pool), 0, sizeof(om__gcbits));
     pool->heap = h;
     pool->kind = (uint8_t)kind;
@@ -383,13 +384,16 @@ void *om__block_alloc(om_heap *h, size_t size, unsigned kind)
         p = h->hooks ? block_alloc_hooked(h, size, kind) : block_alloc_plain(h, size, kind);
     if (p && !om__block_is_large(h, size)) {
         om__pool *pool = om__pool_of(p);
-        if (!(h->hooks & OM_HOOK_DEBUG)) om__vg_undefined(p, size); /* debug.c opens its own */
-        om__bm_set(om__pool_abm(pool), om__granule(pool, p));
+        if (!(h->hooks & OM_HOOK_DEBUG))
+            om__vg_undefined(p, size); /* debug.c opens its own */
+        else
+            om__bm_set(om__pool_abm(pool), om__granule(pool, p)); /* alloc.h, invariant 4 */
     }
     return p;
 }
 
-/* An object block freed whose alloc bit is clear: freed twice. */
+/* An object block freed that is free already (its alloc bit clear in
+ * debug mode, its link decoding into its pool otherwise): freed twice. */
 static om__cold void obj_free_twice(om_heap *h, void *p)
 {
     h->alloc.bad_frees++;
@@ -405,8 +409,10 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         om__pool *pool = om__pool_of(p);
         if (om__likely(om__obj_block_free_fast(h, pool, p))) return;
         unsigned g = om__granule(pool, p);
-        if (om__unlikely(!om__bm_test(om__pool_abm(pool), g))) return obj_free_twice(h, p);
-        om__obj_bit_release(pool, g);
+        if (om__unlikely((h->hooks & OM_HOOK_DEBUG) ? !om__bm_test(om__pool_abm(pool), g)
+                                                     : om__obj_block_is_free(h, p)))
+            return obj_free_twice(h, p);
+        om__obj_bit_release(h, pool, g);
     }
     if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
     if (h->hooks & OM_HOOK_DEBUG)

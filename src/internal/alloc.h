@@ -137,11 +137,17 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *     at a time, when the free list runs out (pool.c carve_page, from
  *     om__pool_exhausted): so an empty free list outside a kept pool means
  *     bump == limit, a full pool.
- *  4. Object kinds: the alloc bitmap (om__pool_abm) has a bit for every
- *     live object (at the object's address, after the debug prefix in
- *     debug mode); GC kind: tracked is the subset of the alloc bits of
- *     tracked objects (frozen ones included), young and middle are subsets
- *     of tracked, disjoint (om__pool_gcb); the pool is on the heap's young
+ *  4. Object kinds: a block below bump is free exactly when its link word
+ *     (an object's type pointer while it lives) decodes to an address in
+ *     the pool (om__obj_block_is_free; a type pointer decodes with the
+ *     key's top bit set), so liveness needs no bitmap and the creation and
+ *     free fast paths touch no second cache line. Debug-mode heaps, whose
+ *     blocks carry a prefix and fill patterns, keep the alloc bitmap
+ *     instead (om__pool_abm: a bit for every live object, at the object's
+ *     address after the prefix), set and cleared on their (slow) paths.
+ *     GC kind: tracked has a bit for each tracked live object (frozen
+ *     ones included), young and middle are subsets of tracked, disjoint
+ *     (om__pool_gcb); the pool is on the heap's young
  *     (middle) list when it may have young (middle) bits. A full
  *     collection sweeps tracked, so untracked objects (atomic tuples and
  *     dicts) cost it nothing.

@@ -283,36 +283,56 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
         void *p = om__pool_pop_fast(h, size, kind);
         if (om__likely(p != NULL)) {
             om__pool *pool = om__pool_of(p);
+            (void)pool;
             om__vg_undefined(p, size);
-            om__bm_set(om__pool_abm(pool), om__granule(pool, p));
             return p;
         }
     }
     return om__block_alloc(h, size, kind);
 }
 
-/* The common case of freeing object block p of pool (small, no hooks):
- * its alloc bit is set (else: freed twice, the slow path reports), and the
- * pool stays neither full nor empty. 1 when done; 0 when om__block_free_obj
- * must decide. */
-/* Clear the alloc bit g of a dying object (set: the caller tested it). */
-static inline void om__obj_bit_release(om__pool *pool, unsigned g)
+/* 1 when the object block b of pool (a block start below pool->bump, of
+ * an OBJ or GC pool of h) is free: its link word decodes to an address in
+ * the pool (alloc.h, invariant 4 of om__pool; a live object holds its
+ * type pointer there, whose decoding has the key's top bit). The word is
+ * opened for the read and closed again when the block is free. */
+static inline int om__obj_block_is_free(const om_heap *h, void *b)
+{
+    om__block *blk = b;
+    om__unpoison(&blk->next, sizeof blk->next);
+    om__vg_defined(&blk->next, sizeof blk->next);
+    uintptr_t link = (uintptr_t)blk->next ^ h->alloc.key;
+    if (((link ^ (uintptr_t)b) >> OM_POOL_SHIFT) != 0) return 0;
+    om__poison(&blk->next, sizeof blk->next);
+    om__vg_noaccess(&blk->next, sizeof blk->next);
+    return 1;
+}
+
+/* A dying object o, block g of pool, leaves its pool's object bits: the
+ * alloc bit in a debug-mode heap (the only heaps that keep them). */
+static inline void om__obj_bit_release(const om_heap *h, om__pool *pool, unsigned g)
 {
     /* a dying object left its generation when it was untracked */
     OM_ASSERT(pool->kind != OM_KIND_GC || (!om__bm_test(om__pool_gcb(pool)->young, g) &&
                                            !om__bm_test(om__pool_gcb(pool)->middle, g) &&
                                            !om__bm_test(om__pool_gcb(pool)->tracked, g)));
-    om__bm_clear(om__pool_abm(pool), g);
+    if (h->hooks & OM_HOOK_DEBUG) om__bm_clear(om__pool_abm(pool), g);
 }
 
+/* The common case of freeing object block p of pool (small, no hooks):
+ * p is live (else: freed twice, the slow path reports), and the pool
+ * stays neither full nor empty. 1 when done; 0 when om__block_free_obj
+ * must decide. p's type word becomes its link (the count stays 0). */
 static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
 {
-    unsigned g = om__granule(pool, p);
-    om__block *head = pool->free;
-    if (om__unlikely(!om__bm_test(om__pool_abm(pool), g) || h->hooks || om__is_term(head) ||
-                     pool->nalloc <= 1))
+    om__block *head = pool->free, *b = p;
+    om__unpoison(&b->next, sizeof b->next); /* freed already: the slow path closes it */
+    om__vg_defined(&b->next, sizeof b->next);
+    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key; /* p's type, if live */
+    if (om__unlikely(((link ^ (uintptr_t)p) >> OM_POOL_SHIFT) == 0 || h->hooks ||
+                     om__is_term(head) || pool->nalloc <= 1))
         return 0;
-    om__obj_bit_release(pool, g);
+    om__obj_bit_release(h, pool, om__granule(pool, p));
     om__link_put(h, (om__block *)p, head, pool->bsize);
     pool->free = (om__block *)p;
     pool->nalloc--;

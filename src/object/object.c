@@ -99,7 +99,7 @@ static inline void zero_block_body(om_object *o, size_t size, size_t bsize)
 }
 
 /* The fast paths' block: a fresh object of type t and size bytes (16..64)
- * from the head pool of (kind, class), with its alloc bit, count 1, gc
+ * from the head pool of (kind, class), with count 1, gc
  * word 0 and a zeroed body; NULL when no pool of the class has a free
  * block. The pool that gave its last block leaves its list here, before
  * anything (a GC object's tracking) may allocate. *poolp: the pool. */
@@ -111,7 +111,6 @@ pop_object(om_heap *h, const om_type *t, unsigned kind, size_t size, om__pool **
     if (om__unlikely(pool == NULL)) return NULL;
     int last;
     om_object *o = (om_object *)om__pool_take(h, pool, &last);
-    om__bm_set(om__pool_abm(pool), om__granule(pool, o));
     o->refcnt = 1;
     o->gc = 0;
     o->type = t;
@@ -152,7 +151,7 @@ static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
 }
 
 /* The fast path of a plain type is a leaf: the pop of om__pool_pop_fast
- * written out, so the pool is at hand for the alloc bit and the unlink. */
+ * written out, so the pool is at hand for the unlink. */
 om_object *om_new(om_heap *h, const om_type *t)
 {
     if (om__unlikely(t == NULL || !fast_type(h, t))) return new_slow(h, t);

@@ -1,7 +1,9 @@
 /*
  * walk.c - every live object of a heap: objects live in their own pools
- * (kinds OBJ and GC) with a bit per object, and large objects on their own
- * lists, so a walk is a scan of bitmaps. Per-type statistics, the leak
+ * (kinds OBJ and GC), where a block below the pool's bump is live unless
+ * its link word decodes into the pool (a debug-mode heap keeps a bit per
+ * object instead: its blocks carry a prefix and patterns), and large
+ * objects on their own lists, so a walk is a scan of pools. Per-type statistics, the leak
  * report, the object checker and the liveness test are built on it.
  * Design note: docs/object.md ("Walking the heap").
  */
@@ -13,8 +15,16 @@ typedef struct walk_ctx {
     int stop;
 } walk_ctx;
 
-static void walk_pool(om__pool *pool, walk_ctx *w)
+static void walk_pool(om_heap *h, om__pool *pool, walk_ctx *w)
 {
+    if (!(h->hooks & OM_HOOK_DEBUG)) {
+        for (char *b = om__pool_first(pool); b < pool->bump && !w->stop; b += pool->bsize) {
+            om_object *o = (om_object *)b;
+            if (om__obj_block_is_free(h, b) || (o->gc & OM_GCW_PENDING)) continue;
+            w->stop = w->fn(o, w->arg);
+        }
+        return;
+    }
     for (unsigned i = 0; i < OM_BM_WORDS && !w->stop; i++)
         for (uint64_t m = om__pool_abm(pool)[i]; m && !w->stop; m &= m - 1) {
             om_object *o = (om_object *)(om__pool_start(pool) +
@@ -27,10 +37,9 @@ static void walk_pool(om__pool *pool, walk_ctx *w)
 static void walk_arena(om_heap *h, om__arena *ar, void *arg)
 {
     walk_ctx *w = arg;
-    (void)h;
     for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched && !w->stop; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
-        if (!om__arena_pool_is_free(ar, pool) && pool->kind != OM_KIND_RAW) walk_pool(pool, w);
+        if (!om__arena_pool_is_free(ar, pool) && pool->kind != OM_KIND_RAW) walk_pool(h, pool, w);
     }
 }
 
@@ -79,7 +88,10 @@ int om__object_is_live(om_heap *h, const void *p)
     if (om__arena_pool_is_free(ar, pool) || pool->kind == OM_KIND_RAW) return 0;
     if ((uintptr_t)p & (OM_GRANULE - 1)) return 0;
     if ((const char *)p < om__pool_first(pool)) return 0;
-    return om__bm_test(om__pool_abm(pool), om__granule(pool, p));
+    if (h->hooks & OM_HOOK_DEBUG) return om__bm_test(om__pool_abm(pool), om__granule(pool, p));
+    size_t off = (size_t)((const char *)p - om__pool_first(pool));
+    if ((const char *)p >= pool->bump || off % pool->bsize) return 0;
+    return !om__obj_block_is_free(h, (void *)(uintptr_t)p);
 }
 
 /* ------------------------------------------------- per-type statistics */
