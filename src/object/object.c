@@ -81,12 +81,11 @@ static om__noinline om_object *new_slow(om_heap *h, const om_type *t)
 
 /* The fast paths' zeroing: the whole block after o's header, bsize - 16
  * bytes (0, 16, 32 or 48), in pairs of word stores with no jump table.
- * Under valgrind the block's tail past the object's size goes back to no
- * access, as the exact paths leave it. */
+ * The block was opened whole (pop_object); under valgrind its tail past
+ * the object's size goes back to no access, as the exact paths leave it. */
 static inline void zero_block_body(om_object *o, size_t size, size_t bsize)
 {
     uint64_t *w = (uint64_t *)(o + 1);
-    om__vg_undefined(o, bsize);
     if (bsize > 16) {
         w[0] = w[1] = 0;
         if (bsize > 32) {
@@ -111,6 +110,7 @@ pop_object(om_heap *h, const om_type *t, unsigned kind, size_t size, om__pool **
     if (om__unlikely(pool == NULL)) return NULL;
     int last;
     om_object *o = (om_object *)om__pool_take(h, pool, &last);
+    om__vg_undefined(o, (cls + 1) << 4);
     o->refcnt = 1;
     o->gc = 0;
     o->type = t;
