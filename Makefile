@@ -9,7 +9,7 @@ CMAKE_COMMON := -DOM_BUILD_TESTS=ON
 PREFIX ?= /usr/local
 
 .PHONY: install all build demo test test-release test-asan valgrind bench bench-counts clean cpython-test build-clang docs check-install fuzz \
-	test-tsan shim-test
+	test-tsan test-expensive shim-test
 
 all: build
 
@@ -140,6 +140,15 @@ build-clang:
 	@$(DEPS) clang
 	CC=clang cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_COMMON) >/dev/null
 	cmake --build build/clang -j $(JOBS)
+
+# The unit tests with the expensive assertions on (OM_DEBUG_LEVEL=2: the
+# whole heap checked after every collection of a small heap; docs/gc.md).
+test-expensive:
+	@$(DEPS) test
+	cmake -S . -B build/expensive -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOM_DEBUG_LEVEL=2 \
+		-DOM_BUILD_TOOLS=OFF -DOM_BUILD_EXAMPLES=OFF -DOM_BUILD_CPYTHON=OFF $(CMAKE_COMMON) >/dev/null
+	cmake --build build/expensive -j $(JOBS)
+	cd build/expensive && ctest --output-on-failure -j $(JOBS) -L unit
 
 # The malloc replacement's threads under ThreadSanitizer (tests/shim/).
 test-tsan:
