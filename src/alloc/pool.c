@@ -410,7 +410,7 @@ void om__block_free_obj(om_heap *h, void *p, int large)
         if (om__likely(om__obj_block_free_fast(h, pool, p))) return;
         unsigned g = om__granule(pool, p);
         if (om__unlikely((h->hooks & OM_HOOK_DEBUG) ? !om__bm_test(om__pool_abm(pool), g)
-                                                     : om__obj_block_is_free(h, p)))
+                                                    : om__obj_block_is_free(h, p)))
             return obj_free_twice(h, p);
         om__obj_bit_release(h, pool, g);
     }

@@ -186,7 +186,7 @@ void om__decref_slow(om_object *o)
                    !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED | OM_GCW_LARGE)))) {
         om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
         om_heap *h = pool->heap;
-            if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
+        if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
         om__block_free_obj(h, o, 0);
         return;
     }

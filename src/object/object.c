@@ -219,13 +219,15 @@ om__cold void om__count_misuse(om_object *o, const char *op)
 
 void om__incref_checked(om_object *o)
 {
-    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return om__count_misuse(o, "om_incref");
+    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o))
+        return om__count_misuse(o, "om_incref");
     if (o->refcnt < OM_IMMORTAL) o->refcnt++;
 }
 
 void om__decref_checked(om_object *o)
 {
-    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o)) return om__count_misuse(o, "om_decref");
+    if (o->refcnt == 0 || !om__object_is_live(om_heap_of(o), o))
+        return om__count_misuse(o, "om_decref");
     om__decref_slow(o);
 }
 _Static_assert(sizeof(om_object) == 16 || sizeof(void *) != 8, "the object header is 16 bytes");

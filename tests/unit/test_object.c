@@ -403,8 +403,8 @@ static void test_object_liveness_after_pool_reuse(void **state)
     om_heap *h = OM_HEAP(state);
     enum { N = 6000 };
     static om_type plain = {.name = "reused", .basic_size = 32};
-    static om_type gc = {.name = "reused_gc", .basic_size = 32, .flags = OM_TYPE_GC,
-                         .traverse = no_children};
+    static om_type gc = {
+        .name = "reused_gc", .basic_size = 32, .flags = OM_TYPE_GC, .traverse = no_children};
     void **raw = malloc(N * sizeof *raw);
     om_object **v = malloc(N * sizeof *v);
     om_heap_stats st0, st;

@@ -29,7 +29,7 @@ static pthread_key_t exit_key;          /* its destructor: the thread's exit */
 static _Atomic int once_state;          /* 0 not yet, 1 running, 2 done */
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER; /* om__shim_view; after shared_lock */
-static om_shim_heap *shared_rec; /* under shared_lock */
+static om_shim_heap *shared_rec;                              /* under shared_lock */
 static _Atomic size_t n_records, n_made, n_adopted, n_reaped;
 
 static void key_destructor(void *v);
