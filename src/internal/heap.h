@@ -217,6 +217,18 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
     return b;
 }
 
+/* 1 when b's link word decodes to an address in b's own pool: b is free
+ * (alloc.h, om__pool), or b is a live raw block whose owner stored such a
+ * value there. The word is opened for the read (free blocks are poisoned
+ * whole) and left open. */
+static inline int om__link_in_pool(const om_heap *h, om__block *b)
+{
+    om__unpoison(&b->next, sizeof b->next);
+    om__vg_defined(&b->next, sizeof b->next);
+    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
+    return ((link ^ (uintptr_t)b) >> OM_POOL_SHIFT) == 0;
+}
+
 /* The end of om_free's fast path: b, a live raw block of pool (of h, no
  * hook on), goes into the cache of its class, or when that is full onto
  * its pool's free list; a pool that was full or becomes empty changes
@@ -256,10 +268,7 @@ static inline int om__free_fast(om_heap *h, void *p)
                      off * pool->divmagic > pool->divmagic - 1))
         return 0;
     om__block *b = p;
-    om__unpoison(&b->next, sizeof b->next);
-    om__vg_defined(&b->next, sizeof b->next);
-    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key;
-    if (om__unlikely(((link ^ u) >> OM_POOL_SHIFT) == 0)) return 0;
+    if (om__unlikely(om__link_in_pool(h, b))) return 0;
     om__free_block_fast(h, pool, b);
     return 1;
 }
@@ -299,10 +308,7 @@ static inline void *om__obj_block_alloc(om_heap *h, size_t size, unsigned kind)
 static inline int om__obj_block_is_free(const om_heap *h, void *b)
 {
     om__block *blk = b;
-    om__unpoison(&blk->next, sizeof blk->next);
-    om__vg_defined(&blk->next, sizeof blk->next);
-    uintptr_t link = (uintptr_t)blk->next ^ h->alloc.key;
-    if (((link ^ (uintptr_t)b) >> OM_POOL_SHIFT) != 0) return 0;
+    if (!om__link_in_pool(h, blk)) return 0;
     om__poison(&blk->next, sizeof blk->next);
     om__vg_noaccess(&blk->next, sizeof blk->next);
     return 1;
@@ -325,12 +331,10 @@ static inline void om__obj_bit_release(const om_heap *h, om__pool *pool, unsigne
  * must decide. p's type word becomes its link (the count stays 0). */
 static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
 {
-    om__block *head = pool->free, *b = p;
-    om__unpoison(&b->next, sizeof b->next); /* freed already: the slow path closes it */
-    om__vg_defined(&b->next, sizeof b->next);
-    uintptr_t link = (uintptr_t)b->next ^ h->alloc.key; /* p's type, if live */
-    if (om__unlikely(((link ^ (uintptr_t)p) >> OM_POOL_SHIFT) == 0 || h->hooks ||
-                     om__is_term(head) || pool->nalloc <= 1))
+    om__block *head = pool->free;
+    /* a live object's link word is its type; freed already: the slow path closes the word */
+    if (om__unlikely(om__link_in_pool(h, (om__block *)p) || h->hooks || om__is_term(head) ||
+                     pool->nalloc <= 1))
         return 0;
     om__obj_bit_release(h, pool, om__granule(pool, p));
     om__link_put(h, (om__block *)p, head, pool->bsize);

@@ -33,11 +33,19 @@ static om_object *pending_pop(om_heap *h)
     return o;
 }
 
+/* Free small object o of pool (of heap h): inline when the pool allows. */
+static inline void free_small(om_heap *h, om__pool *pool, om_object *o)
+{
+    if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
+    om__block_free_obj(h, o, 0);
+}
+
 static inline void free_memory(om_heap *h, om_object *o)
 {
-    int large = (o->gc & OM_GCW_LARGE) != 0;
-    if (om__likely(!large && om__obj_block_free_fast(h, om__pool_of(o), o))) return;
-    om__block_free_obj(h, o, large);
+    if (om__likely(!(o->gc & OM_GCW_LARGE)))
+        free_small(h, om__pool_of(o), o);
+    else
+        om__block_free_obj(h, o, 1);
 }
 
 void om__object_free_memory(om_object *o)
@@ -185,9 +193,7 @@ void om__decref_slow(om_object *o)
     if (om__likely(!t->dealloc && !t->finalize && !(t->flags & OM_TYPE__OWNS_MEMORY) &&
                    !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED | OM_GCW_LARGE)))) {
         om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
-        om_heap *h = pool->heap;
-        if (om__likely(om__obj_block_free_fast(h, pool, o))) return;
-        om__block_free_obj(h, o, 0);
+        free_small(pool->heap, pool, o);
         return;
     }
     dealloc_nested(om__heap_of(o), o);
