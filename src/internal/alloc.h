@@ -267,7 +267,7 @@ static inline om__block *om__pool_term(const om__pool *pool)
 /* 1 when b (a decoded link of a well-formed list) is a list's end. */
 static inline int om__is_term(const om__block *b)
 {
-    return (int)(((uintptr_t)b >> 3) & 1);
+    return ((uintptr_t)b & 8) != 0;
 }
 static inline int om__pool_has_free(const om__pool *pool)
 {

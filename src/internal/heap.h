@@ -61,6 +61,16 @@ static inline int om__block_is_large(const om_heap *h, size_t size)
     return size > OM_SMALL_MAX;
 }
 
+/* The gc word of a new object of size bytes on h: its LARGE, DEBUG and
+ * TRACED bits (object.h, invariant 3); 0 on a heap without hooks. */
+static inline uint32_t om__gcw_birth(const om_heap *h, size_t size)
+{
+    if (om__likely(!h->hooks && size <= OM_SMALL_MAX)) return 0;
+    return (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
+           ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0) |
+           ((h->hooks & OM_HOOK_TRACE) ? OM_GCW_TRACED : 0);
+}
+
 /* ------------------------------------------------ allocation fast paths */
 
 /* Free blocks are poisoned (ASan) and no-access (Valgrind) whole, the link
@@ -314,15 +324,39 @@ static inline int om__obj_block_is_free(const om_heap *h, void *b)
     return 1;
 }
 
+/* A dying object's block g of pool left its generation when it was
+ * untracked (checked in builds with assertions). */
+static inline void om__obj_assert_untracked(const om__pool *pool, unsigned g)
+{
+    OM_ASSERT(pool->kind != OM_KIND_GC || (!om__bm_test(om__pool_gcb(pool)->young, g) &&
+                                           !om__bm_test(om__pool_gcb(pool)->middle, g) &&
+                                           !om__bm_test(om__pool_gcb(pool)->tracked, g)));
+    (void)pool, (void)g;
+}
+
 /* A dying object o, block g of pool, leaves its pool's object bits: the
  * alloc bit in a debug-mode heap (the only heaps that keep them). */
 static inline void om__obj_bit_release(const om_heap *h, om__pool *pool, unsigned g)
 {
-    /* a dying object left its generation when it was untracked */
-    OM_ASSERT(pool->kind != OM_KIND_GC || (!om__bm_test(om__pool_gcb(pool)->young, g) &&
-                                           !om__bm_test(om__pool_gcb(pool)->middle, g) &&
-                                           !om__bm_test(om__pool_gcb(pool)->tracked, g)));
+    om__obj_assert_untracked(pool, g);
     if (h->hooks & OM_HOOK_DEBUG) om__bm_clear(om__pool_abm(pool), g);
+}
+
+/* The end of om__obj_block_free_fast, for a caller that knows p live and
+ * no hook concerned (om__decref_slow: a count of 1, a plain object): p
+ * goes to the front of its pool's free list unless the pool was full or
+ * becomes empty (0: om__block_free_obj decides). */
+static inline int om__obj_block_push(om_heap *h, om__pool *pool, void *p)
+{
+    om__block *head = pool->free;
+    if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) return 0;
+    /* no debug hook (both callers know it), so no alloc bit to clear */
+    OM_ASSERT(!(h->hooks & OM_HOOK_DEBUG));
+    om__obj_assert_untracked(pool, om__granule(pool, p));
+    om__link_put(h, (om__block *)p, head, pool->bsize);
+    pool->free = (om__block *)p;
+    pool->nalloc--;
+    return 1;
 }
 
 /* The common case of freeing object block p of pool (small, no hooks):
@@ -331,16 +365,9 @@ static inline void om__obj_bit_release(const om_heap *h, om__pool *pool, unsigne
  * must decide. p's type word becomes its link (the count stays 0). */
 static inline int om__obj_block_free_fast(om_heap *h, om__pool *pool, void *p)
 {
-    om__block *head = pool->free;
     /* a live object's link word is its type; freed already: the slow path closes the word */
-    if (om__unlikely(om__link_in_pool(h, (om__block *)p) || h->hooks || om__is_term(head) ||
-                     pool->nalloc <= 1))
-        return 0;
-    om__obj_bit_release(h, pool, om__granule(pool, p));
-    om__link_put(h, (om__block *)p, head, pool->bsize);
-    pool->free = (om__block *)p;
-    pool->nalloc--;
-    return 1;
+    if (om__unlikely(om__link_in_pool(h, (om__block *)p) || h->hooks)) return 0;
+    return om__obj_block_push(h, pool, p);
 }
 
 /* om_heap_of inlined, for the object and types layers' hot paths. */

@@ -15,8 +15,12 @@
  *     a pool has its young or middle bit set, or neither (old), never both.
  *  2. COLLECTING, REACHABLE, UNREACHABLE and gc_refs are zero outside a
  *     collection.
- *  3. LARGE and DEBUG never change after creation: they say where the
- *     object's block starts (om__obj_block).
+ *  3. LARGE, DEBUG and TRACED never change after creation: LARGE and DEBUG
+ *     say where the object's block starts (om__obj_block), TRACED that it
+ *     was made while tracing was on, so its free must reach the tracer.
+ *     An object with none of OM_GCW_NOT_PLAIN's bits whose type has no
+ *     dealloc and no finalize is plain: its death runs nothing and needs
+ *     no hook, and om__decref_slow frees its block inline.
  *  4. While an object waits on the deferred-deallocation list its refcnt
  *     and gc_refs bits hold the list link (om__pending_*), it is untracked
  *     (WASTRACKED says it was) and nothing else may see it: its finalizer
@@ -36,8 +40,11 @@ enum {
     OM_GCW_FROZEN = 1u << 8,      /* in the permanent generation (freeze)    */
     OM_GCW_PENDING = 1u << 9,     /* waiting on the deferred-dealloc list    */
     OM_GCW_WASTRACKED = 1u << 10, /* pending, was tracked (dealloc.c defer)  */
-    OM_GCW_SPARE2 = 1u << 11,     /* free for the collector's use            */
+    OM_GCW_TRACED = 1u << 11,     /* made while tracing was on               */
 };
+/* The bits that keep an object's death off om__decref_slow's inline free. */
+#define OM_GCW_NOT_PLAIN                                                                           \
+    (OM_GCW_TRACKED | OM_GCW_WEAKREFS | OM_GCW_LARGE | OM_GCW_DEBUG | OM_GCW_TRACED)
 #define OM_GCW_FLAG_BITS  12
 #define OM_GCW_FLAGS_MASK ((1u << OM_GCW_FLAG_BITS) - 1)
 #define OM_GCW_REFS_MAX   ((1u << (32 - OM_GCW_FLAG_BITS)) - 1) /* saturated: bigrefs.c */
@@ -65,7 +72,9 @@ static inline size_t om__obj_prefix(const om_object *o)
 }
 
 /* Internal type flag: the type's dealloc releases the object's memory
- * itself (om__object_free_memory, or keeps it on a free list). */
+ * itself (om__object_free_memory, or keeps it on a free list). A type
+ * with this flag always has a dealloc (a no-op one if need be), so "no
+ * dealloc" alone says that the block is freed at death (dealloc.c). */
 #define OM_TYPE__OWNS_MEMORY (1u << 14)
 /* Internal type flag: the collector offers its objects to
  * om__gcstate.maybe_untrack when they are candidates (tuples, dicts). */

@@ -58,6 +58,7 @@ void om__object_free_memory(om_object *o)
 static inline __attribute__((always_inline)) void dealloc_one(om_heap *h, om_object *o)
 {
     const om_type *t = o->type;
+    OM_ASSERT(t->dealloc || !(t->flags & OM_TYPE__OWNS_MEMORY)); /* object.h */
     if (t->dealloc) t->dealloc(o);
     if (!(t->flags & OM_TYPE__OWNS_MEMORY)) free_memory(h, o); /* h: computed once */
 }
@@ -176,10 +177,13 @@ void om__object_drop_array(om_heap *h, om_object *const *u, size_t n)
 
 /* A count of 1 is dropped (the inline om_decref leaves counts of 2 up to
  * OM_IMMORTAL alone, and -DOM_DEBUG_REFS comes here with any count): o
- * dies now. The common plain object (no finalizer, no weak references,
- * not tracked, no dealloc slot) cannot run anything, drop a child or be
- * resurrected, so its block goes back at once, with no depth bookkeeping
- * and no stack frame; everything else takes dealloc_nested. */
+ * dies now. A plain object (object.h, invariant 3: no dealloc, no
+ * finalizer, and none of OM_GCW_NOT_PLAIN: not tracked, no weak
+ * references, small, made on a heap without hooks) cannot run anything,
+ * drop a child or be resurrected, and no hook needs to see it, so its
+ * block goes back at once, with no depth bookkeeping and no stack frame;
+ * everything else takes dealloc_nested. "No dealloc" implies "not
+ * OM_TYPE__OWNS_MEMORY" (object.h). */
 void om__decref_slow(om_object *o)
 {
     uint32_t rc = o->refcnt;
@@ -190,10 +194,14 @@ void om__decref_slow(om_object *o)
     }
     o->refcnt = 0;
     const om_type *t = o->type;
-    if (om__likely(!t->dealloc && !t->finalize && !(t->flags & OM_TYPE__OWNS_MEMORY) &&
-                   !(o->gc & (OM_GCW_WEAKREFS | OM_GCW_TRACKED | OM_GCW_LARGE)))) {
+    if (om__likely(!t->dealloc && !t->finalize && !(o->gc & OM_GCW_NOT_PLAIN))) {
         om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
-        free_small(pool->heap, pool, o);
+        om_heap *h = pool->heap;
+        /* the link test still catches a block freed already (an unchecked
+         * om_incref of a freed object, then this om_decref) */
+        if (om__likely(!om__link_in_pool(h, (om__block *)o) && om__obj_block_push(h, pool, o)))
+            return;
+        om__block_free_obj(h, o, 0);
         return;
     }
     dealloc_nested(om__heap_of(o), o);

@@ -39,8 +39,8 @@ static inline void zero_body(om_object *o, size_t n)
 /* The creation path of om_new and om_new_var: the pool fast path inlined
  * (om__obj_block_alloc), the header's count and gc word written together
  * (adjacent stores the compiler merges), the body zeroed without a memset
- * call for small objects, and the LARGE/DEBUG bits computed only when the
- * heap has hooks or the block is large. */
+ * call for small objects, and the LARGE/DEBUG/TRACED bits computed only
+ * when the heap has hooks or the block is large. */
 static inline __attribute__((always_inline)) om_object *new_object(om_heap *h, const om_type *t,
                                                                    size_t size)
 {
@@ -49,12 +49,8 @@ static inline __attribute__((always_inline)) om_object *new_object(om_heap *h, c
         return om__err_null(h, OM_EINVAL, "type %s is OM_TYPE_GC but has no traverse", t->name);
     om_object *o = om__obj_block_alloc(h, size, gc ? OM_KIND_GC : OM_KIND_OBJ);
     if (om__unlikely(!o)) return NULL;
-    uint32_t bits = 0;
-    if (om__unlikely(h->hooks || size > OM_SMALL_MAX))
-        bits = (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
-               ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
     o->refcnt = 1;
-    o->gc = bits;
+    o->gc = om__gcw_birth(h, size);
     o->type = t;
     zero_body(o, size - sizeof(om_object));
     if (gc) om__gc_track_new(h, o);
@@ -86,11 +82,12 @@ static om__noinline om_object *new_slow(om_heap *h, const om_type *t)
 static inline void zero_block_body(om_object *o, size_t size, size_t bsize)
 {
     uint64_t *w = (uint64_t *)(o + 1);
-    if (bsize > 16) {
+    /* bsize is size rounded up to 16: the tests on size say the same */
+    if (size > 16) {
         w[0] = w[1] = 0;
-        if (bsize > 32) {
+        if (size > 32) {
             w[2] = w[3] = 0;
-            if (bsize > 48) w[4] = w[5] = 0;
+            if (size > 48) w[4] = w[5] = 0;
         }
     }
     om__vg_noaccess((char *)o + size, bsize - size);

@@ -13,10 +13,15 @@
 /* What a parked free-list object looks like to the heap walk: a valid,
  * untracked, non-GC object of this type (never one of a real type, so a
  * walker cannot traverse a stale item). */
+static void freelist_dealloc(om_object *o)
+{
+    (void)o; /* an OWNS_MEMORY type has a dealloc (object.h); the free list keeps the block */
+}
 const om_type om__freelist_type = {
     .name = "(free list)",
     .basic_size = sizeof(om__flnode),
     .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__HIDDEN,
+    .dealloc = freelist_dealloc,
 };
 
 static int none_repr(om_object *o, char *buf, size_t n)

@@ -19,8 +19,7 @@ static inline om_object *om__types_alloc(om_heap *h, const om_type *t, size_t si
     if (om__unlikely(o == NULL))
         return om__err_null(h, OM_ENOMEM, "no memory for a %s of %zu bytes", t->name, size);
     o->refcnt = 1;
-    o->gc = (om__block_is_large(h, size) ? OM_GCW_LARGE : 0) |
-            ((h->hooks & OM_HOOK_DEBUG) ? OM_GCW_DEBUG : 0);
+    o->gc = om__gcw_birth(h, size);
     o->type = t;
     return o;
 }

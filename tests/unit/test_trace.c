@@ -197,6 +197,48 @@ static void test_trace_objects_and_object_traceback(void **state)
     om_trace_stop(h);
 }
 
+/* Plain objects (no dealloc: freed inline by om_decref) made before,
+ * during and between tracing sessions, thousands of them, freed in an
+ * interleaved order: every free of an object made while tracing reaches
+ * the tracer, the others cost it nothing, and the heap stays consistent. */
+static void test_trace_plain_objects_across_sessions(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 3000 };
+    static om_object *a[N], *b[N];
+    for (int i = 0; i < N; i++) assert_non_null(a[i] = om_new(h, &point_type));
+    assert_int_equal(om_trace_start(h, 1), 0);
+    for (int i = 0; i < N; i++) assert_non_null(b[i] = om_new(h, &point_type));
+    assert_int_equal(current_of(h), N * sizeof(point));
+    for (int i = 0; i < N; i += 2) {
+        om_decref(a[i]);
+        om_decref(b[i]);
+    }
+    assert_int_equal(current_of(h), N / 2 * sizeof(point));
+    om_trace_stop(h);
+    for (int i = 1; i < N; i += 4) om_decref(b[i]); /* made traced, freed untraced */
+    assert_int_equal(om_trace_start(h, 1), 0);
+    assert_int_equal(current_of(h), 0);
+    for (int i = 1; i < N; i += 2) {
+        om_decref(a[i]);
+        if (i % 4 == 3) om_decref(b[i]); /* traced by the last session only */
+    }
+    assert_int_equal(current_of(h), 0);
+    for (int i = 0; i < N; i++) { /* the freed blocks serve again, traced */
+        assert_non_null(a[i] = om_new(h, &point_type));
+        assert_non_null(b[i] = om_new(h, &point_type));
+    }
+    assert_int_equal(current_of(h), 2 * N * sizeof(point));
+    assert_int_equal(om_heap_check(h), 0);
+    for (int i = N - 1; i >= 0; i--) {
+        om_decref(b[i]);
+        om_decref(a[i]);
+    }
+    assert_int_equal(current_of(h), 0);
+    assert_int_equal(om_heap_check(h), 0);
+    om_trace_stop(h);
+}
+
 static void test_trace_nframe_limit_and_total(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -452,6 +494,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trace_large_blocks, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_realloc, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_objects_and_object_traceback, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_plain_objects_across_sessions, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_trace_nframe_limit_and_total, om_test_setup,
                                         om_test_teardown),
