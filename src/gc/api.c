@@ -3,15 +3,27 @@
  * counts, statistics, debug flags and output, freeze, gc.garbage and
  * gc.callbacks. Design note: docs/gc.md ("API").
  */
+#include <limits.h>
+
 #include "internal/heap.h"
+
+void om__gc_limit_update(om_heap *h)
+{
+    om__gcstate *g = &h->gc;
+    g->young_limit = !g->enabled || g->threshold[0] == 0 ? LONG_MAX
+                     : h->cfg.gc_stress                  ? -1
+                                                         : g->threshold[0];
+}
 
 void om_gc_enable(om_heap *h)
 {
     h->gc.enabled = 1;
+    om__gc_limit_update(h);
 }
 void om_gc_disable(om_heap *h)
 {
     h->gc.enabled = 0;
+    om__gc_limit_update(h);
 }
 int om_gc_is_enabled(om_heap *h)
 {
@@ -25,6 +37,7 @@ int om_gc_set_threshold(om_heap *h, long t0, long t1, long t2)
     h->gc.threshold[0] = t0;
     h->gc.threshold[1] = t1;
     h->gc.threshold[2] = t2;
+    om__gc_limit_update(h);
     return 0;
 }
 

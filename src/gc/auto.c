@@ -70,6 +70,7 @@ int om__gc_init(om_heap *h)
     h->gc.threshold[1] = 10;
     h->gc.threshold[2] = 10;
     h->gc.enabled = 1;
+    om__gc_limit_update(h);
     h->gc.on_threshold = om__gc_on_threshold;
     return 0;
 }

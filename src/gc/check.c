@@ -66,6 +66,12 @@ int om__gc_check(om_heap *h, FILE *out)
     om__object_walk(h, check_obj, &c);
     if (c.bad) return OM_ESTATE;
     if (h->gc.ngarbage > h->gc.garbage_cap) return OM_ESTATE;
+    long limit = h->gc.young_limit;
+    om__gc_limit_update(h); /* the value its inputs give */
+    if (limit != h->gc.young_limit) {
+        fprintf(out, "gc: young_limit %ld, but the settings give %ld\n", limit, h->gc.young_limit);
+        return OM_ESTATE;
+    }
     return om__weakref_check(h, out);
 }
 

@@ -77,6 +77,12 @@ void om__gc_track_new_slow(om_heap *h, om_object *o)
     if (h->gc.on_threshold && (due || h->cfg.gc_stress)) h->gc.on_threshold(h);
 }
 
+om_object *om__gc_track_new_tail(om_heap *h, om_object *o)
+{
+    om__gc_track_new_slow(h, o);
+    return o;
+}
+
 void om__gc_track_new(om_heap *h, om_object *o)
 {
     om__gc_track_new_inline(h, o);

@@ -54,7 +54,12 @@ typedef struct om__gcstate {
                                gen1, gen2: collections of the younger one   */
     long threshold[3];      /* 700, 10, 10 as in CPython 3.11               */
     int enabled;            /* automatic collection                        */
-    int collecting;         /* a collection is running                     */
+    /* A new tracked object whose count[0] passes this takes the slow path
+     * (om__gc_track_young): threshold[0] while automatic collection is on,
+     * LONG_MAX when it is off or t0 is 0, -1 in stress mode (every tracked
+     * creation). Kept by om__gc_limit_update whenever its inputs change. */
+    long young_limit;
+    int collecting; /* a collection is running                     */
     /* Called by object creation when count[0] passes threshold[0] (set by
      * the collector at init; NULL = none). */
     void (*on_threshold)(om_heap *h);
@@ -97,6 +102,8 @@ uint32_t om__gc_bigrefs_dec(om_object *o);
 void om__gc_bigrefs_free(om_heap *h);
 
 int om__gc_init(om_heap *h);
+/* Recompute young_limit from enabled, threshold[0] and the stress mode. */
+void om__gc_limit_update(om_heap *h);
 void om__gc_fini(om_heap *h);
 /* The generation lists of GC pools (track.c). */
 void om__pool_gen_push(om_heap *h, om__pool *pool, int which);

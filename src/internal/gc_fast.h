@@ -15,6 +15,9 @@
  * a pool object whose bits and count are set already but whose pool is
  * not on the young list yet or whose count may trigger a collection. */
 void om__gc_track_new_slow(om_heap *h, om_object *o);
+/* The same, returning o: a creation fast path tail-calls it (and so keeps
+ * no stack frame) when om__gc_track_young returned 0. */
+om_object *om__gc_track_new_tail(om_heap *h, om_object *o);
 
 /* om__gc_track_new inline for o, a new GC object in pool (not large):
  * o enters generation 0. 1 when done; 0 when om__gc_track_new_slow must
@@ -27,8 +30,7 @@ static inline int om__gc_track_young(om_heap *h, om__pool *pool, om_object *o)
     om__bm_set(om__gcb_of(o)->young, g);
     om__bm_set(om__gcb_of(o)->tracked, g);
     long n = ++h->gc.count[0];
-    return om__likely(pool->on_gen[0] && (n <= h->gc.threshold[0] || !h->gc.enabled) &&
-                      !h->cfg.gc_stress);
+    return om__likely(pool->on_gen[0] && n <= h->gc.young_limit);
 }
 
 /* om__gc_track_new inline: o (a new GC object of h) enters generation 0. */

@@ -175,6 +175,14 @@ int om__tc_holds_blocks(const om_heap *h);
  * (out of line, a tail call) and returns b. */
 void *om__pool_exhausted(om_heap *h, om__pool *pool, void *b) __attribute__((returns_nonnull));
 
+/* Take b, the first free block of pool, whose link decoded to next. */
+static inline void om__pool_advance(om__pool *pool, om__block *b, om__block *next)
+{
+    pool->free = next;
+    om__unpoison(b, pool->bsize);
+    pool->nalloc++;
+}
+
 /* Take the first free block of pool, which is on its list and so has one
  * (alloc.h, pool invariant 3). *last says it was the pool's last: the
  * caller then unlinks the pool (om__pool_exhausted) once it is done with
@@ -183,10 +191,24 @@ static inline om__block *om__pool_take(const om_heap *h, om__pool *pool, int *la
 {
     om__block *b = pool->free;
     om__block *next = om__link_get(h, b);
-    pool->free = next;
-    om__unpoison(b, pool->bsize);
-    pool->nalloc++;
+    om__pool_advance(pool, b, next);
     *last = om__is_term(next);
+    return b;
+}
+
+/* A leaf's pop (it may call nothing, so it cannot unlink a pool): the
+ * first free block of the head pool of (kind, size's class) unless it is
+ * the pool's last, else NULL (the caller's slow path then pops and
+ * unlinks). *poolp: the pool. No hooks may be on. */
+static inline void *om__pool_pop_leaf(om_heap *h, size_t size, unsigned kind, om__pool **poolp)
+{
+    om__pool *pool = h->alloc.avail[kind][om__size_class(size)];
+    if (om__unlikely(pool == NULL)) return NULL;
+    om__block *b = pool->free;
+    om__block *next = om__link_get(h, b);
+    if (om__unlikely(om__is_term(next))) return NULL;
+    om__pool_advance(pool, b, next);
+    *poolp = pool;
     return b;
 }
 
@@ -208,10 +230,12 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
  * plug-in): a raw block of size bytes from the cache of its class, else
  * from the head pool of its class, or
  * NULL when the slow path must decide (size 0 or over OM_FINE_MAX: medium
- * and large sizes, a hook, no pool with a free block). size - 1 < 512 is
- * 1..512 (0 wraps), and (size - 1) >> 4 is then its class. No counter
- * (docs/alloc.md). */
-static inline void *om__malloc_fast(om_heap *h, size_t size)
+ * and large sizes, a hook, no pool with a free block; with leaf set, also
+ * the pool's last free block, so that the caller calls nothing and keeps
+ * no stack frame). size - 1 < 512 is 1..512 (0 wraps), and (size - 1) >> 4
+ * is then its class. No counter (docs/alloc.md). */
+static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h, size_t size,
+                                                                     int leaf)
 {
     if (om__unlikely(size - 1 >= OM_FINE_MAX || h->hooks)) return NULL;
     unsigned cls = (unsigned)((size - 1) >> 4);
@@ -219,12 +243,26 @@ static inline void *om__malloc_fast(om_heap *h, size_t size)
     if (om__likely(c->head != NULL)) return om__tc_take(h, c, ((size_t)cls + 1) << 4);
     om__pool *pool = h->alloc.avail[OM_KIND_RAW][cls];
     if (om__unlikely(pool == NULL)) return NULL;
-    int last;
-    om__block *b = om__pool_take(h, pool, &last);
+    om__block *b = pool->free;
+    om__block *next = om__link_get(h, b);
+    int last = om__is_term(next);
+    if (leaf && om__unlikely(last)) return NULL;
+    om__pool_advance(pool, b, next);
     b->next = NULL;                  /* no stale link: om_free's double-free test */
     om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
     if (om__unlikely(last)) return om__pool_exhausted(h, pool, b);
     return b;
+}
+
+static inline void *om__malloc_fast(om_heap *h, size_t size)
+{
+    return om__malloc_inline(h, size, 0);
+}
+
+/* The same for a leaf: NULL also for a pool's last free block. */
+static inline void *om__malloc_leaf(om_heap *h, size_t size)
+{
+    return om__malloc_inline(h, size, 1);
 }
 
 /* 1 when b's link word decodes to an address in b's own pool: b is free

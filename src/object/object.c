@@ -128,14 +128,6 @@ static inline int fast_type(const om_heap *h, const om_type *t)
             (!(t->flags & OM_TYPE_GC) || t->traverse));
 }
 
-/* The rest of a new GC object's tracking, returning it (a tail call: the
- * fast path below keeps no stack frame). */
-static om__noinline om_object *track_slow(om_heap *h, om_object *o)
-{
-    om__gc_track_new_slow(h, o);
-    return o;
-}
-
 /* The fast path of a GC type: tracked in generation 0 once made (which may
  * run a collection: the new object is alive, count 1). */
 static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
@@ -144,7 +136,7 @@ static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
     om_object *o = pop_object(h, t, OM_KIND_GC, t->basic_size, &pool);
     if (om__unlikely(!o)) return new_slow(h, t);
     if (om__likely(om__gc_track_young(h, pool, o))) return o;
-    return track_slow(h, o);
+    return om__gc_track_new_tail(h, o);
 }
 
 /* The fast path of a plain type is a leaf: the pop of om__pool_pop_fast

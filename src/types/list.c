@@ -100,7 +100,8 @@ static int list_resize(om__list *l, size_t newsize)
     return list_resize_in(om__heap_of(&l->ob), l, newsize);
 }
 
-om_object *om_list_new(om_heap *h, size_t capacity)
+/* om_list_new past its fast path: any capacity, hooks, no block at hand. */
+static om__noinline om_object *list_new_slow(om_heap *h, size_t capacity)
 {
     om_object *o = om__freelist_take(h, &h->types.lists, &om_list_type);
     if (!o && !(o = om__types_alloc(h, &om_list_type, sizeof(om__list)))) return NULL;
@@ -117,6 +118,33 @@ om_object *om_list_new(om_heap *h, size_t capacity)
     }
     om__gc_track_new_inline(h, o);
     return o;
+}
+
+/* An empty list on a heap without hooks, as a leaf (no call but tail
+ * calls): from the free list, else from a pool's free block that is not
+ * its last; tracked in generation 0 unless a collection is due. */
+om_object *om_list_new(om_heap *h, size_t capacity)
+{
+    if (om__unlikely(capacity || h->hooks)) return list_new_slow(h, capacity);
+    om__freelist *fl = &h->types.lists;
+    om_object *o;
+    om__pool *pool;
+    if (fl->head) {
+        o = om__freelist_pop(fl, &om_list_type);
+        pool = om__pool_of(o);
+    } else {
+        o = om__pool_pop_leaf(h, sizeof(om__list), OM_KIND_GC, &pool);
+        if (om__unlikely(!o)) return list_new_slow(h, 0);
+        fl->misses++;
+        o->refcnt = 1;
+        o->gc = 0;
+        o->type = &om_list_type;
+    }
+    om__list *l = (om__list *)o;
+    l->len = l->alloc = 0;
+    l->items = NULL;
+    if (om__likely(om__gc_track_young(h, pool, o))) return o;
+    return om__gc_track_new_tail(h, o);
 }
 
 static om__list *as_list(om_object *o, const char *fn)
@@ -153,13 +181,13 @@ static om__noinline int append_slow(om_object *o, om__list *l, om_object *v)
 
 /* The first append to a list without storage, inline: the 4 slots
  * list_resize_in would choose for one item ((1 + 6) & ~3), from the
- * allocator's fast path. 0 when v was stored; 1 when append_slow must
+ * allocator's leaf fast path. 0 when v was stored; 1 when append_more must
  * decide (a hook, an item of another heap, no free block at hand). */
 static inline int append_first(om_object *o, om__list *l, om_object *v)
 {
-    om_heap *h = om__heap_of(o);
-    if (om__unlikely(om__heap_of(v) != h)) return 1;
-    om_object **p = om__malloc_fast(h, 4 * sizeof(om_object *));
+    om_heap *h = om__pool_of(o)->heap; /* a list is small, but on debug heaps */
+    if (om__unlikely(!om__same_heap_as_small(o, v))) return 1;
+    om_object **p = om__malloc_leaf(h, 4 * sizeof(om_object *));
     if (om__unlikely(!p)) return 1;
     p[0] = v;
     l->items = p;
@@ -168,20 +196,31 @@ static inline int append_first(om_object *o, om__list *l, om_object *v)
     return 0;
 }
 
-int om_list_append_steal(om_object *o, om_object *v)
+/* om_list_append_steal past its fast path: a bad argument, a first append
+ * the leaf could not serve, growth, or a debug-mode heap. */
+static om__noinline int append_more(om_object *o, om_object *v)
 {
     om__list *l = as_list(o, "om_list_append");
     if (om__unlikely(!l || !v)) {
         om_xdecref(v);
         return l ? om__err(om_heap_of(o), OM_EINVAL, "om_list_append: NULL item") : OM_ETYPE;
     }
-    if (om__unlikely(l->len == l->alloc || ((o->gc | v->gc) & OM_GCW_DEBUG))) {
-        if (l->alloc == 0 && !((o->gc | v->gc) & OM_GCW_DEBUG) && append_first(o, l, v) == 0)
+    return append_slow(o, l, v);
+}
+
+/* A leaf (tail calls only): a list with room, or a first append, on heaps
+ * without debug mode. */
+int om_list_append_steal(om_object *o, om_object *v)
+{
+    om__list *l = (om__list *)o;
+    if (om__likely(o->type == &om_list_type && v != NULL && !((o->gc | v->gc) & OM_GCW_DEBUG))) {
+        if (om__likely(l->len < l->alloc)) {
+            l->items[l->len++] = v;
             return 0;
-        return append_slow(o, l, v);
+        }
+        if (l->alloc == 0 && append_first(o, l, v) == 0) return 0;
     }
-    l->items[l->len++] = v;
-    return 0;
+    return append_more(o, v);
 }
 
 int om_list_append(om_object *o, om_object *v)

@@ -24,19 +24,24 @@ static inline om_object *om__types_alloc(om_heap *h, const om_type *t, size_t si
     return o;
 }
 
+/* Take the head of non-empty fl, re-typed as t with count 1, not tracked
+ * (om__freelist_take, for a caller that tested the head and the hooks). */
+static inline om_object *om__freelist_pop(om__freelist *fl, const om_type *t)
+{
+    om__flnode *n = fl->head;
+    fl->head = n->next;
+    fl->n--;
+    fl->hits++;
+    n->ob.type = t;
+    return &n->ob;
+}
+
 /* Take an object off fl (NULL when empty, or when the heap has hooks: in
  * debug and tracing mode every object comes from the allocator so that it
  * is checked and traced), re-typed as t with count 1, not tracked. */
 static inline om_object *om__freelist_take(om_heap *h, om__freelist *fl, const om_type *t)
 {
-    om__flnode *n = fl->head;
-    if (om__likely(n != NULL && !h->hooks)) {
-        fl->head = n->next;
-        fl->n--;
-        fl->hits++;
-        n->ob.type = t;
-        return &n->ob;
-    }
+    if (om__likely(fl->head != NULL && !h->hooks)) return om__freelist_pop(fl, t);
     fl->misses++;
     return NULL;
 }
@@ -52,6 +57,15 @@ static inline int om__check_item_heap(om_object *c, const om_object *v, const ch
 {
     if (om__likely(!((c->gc | v->gc) & OM_GCW_DEBUG))) return 0;
     return om__foreign_item(c, v, fn);
+}
+
+/* 1 when v is of the heap of small (an object in a pool, not large): v in
+ * small's arena (an arena is one heap's, and no large block shares its
+ * aligned MiB) is the test that needs no memory read. */
+static inline int om__same_heap_as_small(const om_object *small, const om_object *v)
+{
+    if (om__likely((((uintptr_t)small ^ (uintptr_t)v) >> OM_ARENA_SHIFT) == 0)) return 1;
+    return om__heap_of(v) == om__pool_of(small)->heap;
 }
 
 /* The same for two objects stored together (a dict's key and value). */

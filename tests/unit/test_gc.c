@@ -444,6 +444,45 @@ static void test_gc_threshold_triggers(void **state)
     assert_int_equal(live_objects(h), 0);
 }
 
+/* Collections made automatically: the list pairs a phase of n cycles made
+ * (each list is created on om_list_new's leaf path). */
+static size_t list_cycle_collections(om_heap *h, int n)
+{
+    om_gc_stats st[3];
+    om_gc_get_stats(h, st);
+    size_t before = st[0].collections + st[1].collections + st[2].collections;
+    for (int i = 0; i < n; i++) {
+        om_object *a = om_list_new(h, 0), *b = om_list_new(h, 0);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(om_list_append(a, b), 0);
+        assert_int_equal(om_list_append_steal(b, a), 0);
+        om_decref(b);
+    }
+    assert_int_equal(om_heap_check(h), 0); /* the collector's young limit too */
+    om_gc_get_stats(h, st);
+    return st[0].collections + st[1].collections + st[2].collections - before;
+}
+
+/* Every setting that decides automatic collection (threshold, t0 = 0,
+ * disable, enable), changed back and forth, on thousands of lists. */
+static void test_gc_threshold_settings_lists(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    assert_int_equal(om_gc_set_threshold(h, 50, 10, 10), 0);
+    assert_true(list_cycle_collections(h, 5000) >= 5000 * 2 / 51); /* one per 25 pairs */
+    assert_int_equal(om_gc_set_threshold(h, 0, 10, 10), 0);        /* t0 = 0: none */
+    assert_int_equal(list_cycle_collections(h, 2000), 0);
+    assert_int_equal(om_gc_set_threshold(h, 50, 10, 10), 0);
+    assert_true(list_cycle_collections(h, 2000) >= 1);
+    om_gc_disable(h);
+    assert_int_equal(list_cycle_collections(h, 2000), 0);
+    om_gc_enable(h);
+    assert_true(list_cycle_collections(h, 2000) >= 2000 * 2 / 51);
+    om_gc_collect(h, -1);
+    assert_int_equal(live_objects(h), 0);
+}
+
 /* The full-collection rule: long-lived pending must exceed 25 % of the
  * long-lived total (CPython 3.11 gc_collect_generations). */
 static void test_gc_full_needs_pending(void **state)
@@ -977,6 +1016,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_get_objects_generations, gc_setup_nostress,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_threshold_triggers, gc_setup_nostress,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gc_threshold_settings_lists, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_gc_full_needs_pending, gc_setup_nostress,
                                         om_test_teardown),
