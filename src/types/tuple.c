@@ -61,6 +61,23 @@ const om_type om_tuple_type = {
     .name_referent = tuple_name_referent,
 };
 
+/* Set the n > 0 slots of a new tuple to NULL. Short tuples (the usual
+ * ones) take word stores: each om_tuple_set reads its slot right after,
+ * and a load from memset's wide or string stores waits for them to retire
+ * (store forwarding fails; measured: 69 % of om_tuple_set_steal's time on
+ * that load, bench/RESULTS.md). */
+static inline void clear_items(om_object **it, size_t n)
+{
+    if (n > 4) {
+        memset(it, 0, n * sizeof *it);
+        return;
+    }
+    it[0] = NULL;
+    if (n > 1) it[1] = NULL;
+    if (n > 2) it[2] = NULL;
+    if (n > 3) it[3] = NULL;
+}
+
 /* A tuple of n > 0 NULL items, untracked. */
 static om__tuple *tuple_alloc(om_heap *h, size_t n)
 {
@@ -74,7 +91,7 @@ static om__tuple *tuple_alloc(om_heap *h, size_t n)
     }
     om__tuple *t = (om__tuple *)o;
     t->ob.size = n;
-    memset(t->items, 0, n * sizeof(om_object *));
+    clear_items(t->items, n);
     return t;
 }
 
@@ -159,7 +176,8 @@ om_object *om_tuple_get(om_object *o, ptrdiff_t i)
     return om_incref(t->items[k]);
 }
 
-int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
+/* om_tuple_set_steal past its fast path: every check, any slot. */
+static om__noinline int set_slow(om_object *o, ptrdiff_t i, om_object *v)
 {
     size_t k = 0;
     om__tuple *t = checked(o, i, &k, "om_tuple_set");
@@ -188,6 +206,37 @@ int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
     }
     om_xdecref(old);
     return 0;
+}
+
+/* The last slot of a tracked tuple was filled: untracked if atomic. */
+static om__noinline int set_filled(om_object *o)
+{
+    om_tuple_maybe_untrack(o);
+    return 0;
+}
+
+/* An untracked tuple got an item that may form a cycle. */
+static om__noinline int set_track(om_object *o)
+{
+    om_gc_track(o);
+    return 0;
+}
+
+/* The first fill of slot i of a tuple on a heap without debug mode, as a
+ * leaf (tail calls only): the store, then tracking if v may form a cycle
+ * (an untracked tuple holds only atomic items), or the untracking check
+ * once the last slot of a tracked tuple is set. Anything else: set_slow. */
+int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
+{
+    om__tuple *t = (om__tuple *)o;
+    size_t k = (size_t)i; /* a negative index is huge here: set_slow resolves it */
+    if (om__likely(o->type == &om_tuple_type && k < t->ob.size && v != NULL && !t->items[k] &&
+                   !((o->gc | v->gc) & OM_GCW_DEBUG))) {
+        t->items[k] = v;
+        if (o->gc & OM_GCW_TRACKED) return k + 1 == t->ob.size ? set_filled(o) : 0;
+        return om__is_atomic(v) ? 0 : set_track(o);
+    }
+    return set_slow(o, i, v);
 }
 
 int om_tuple_set(om_object *o, ptrdiff_t i, om_object *v)

@@ -118,6 +118,59 @@ static void test_tuple_of_atomics_is_untracked(void **state)
     for (int k = 0; k < 8; k++) om_decref(objs[k]);
 }
 
+/* Thousands of tuples of 1..7 slots (both sides of the short-tuple
+ * clearing), filled in three orders (forward, backward, negative indexes),
+ * half of them holding a list that holds the tuple back: each reads back
+ * what was stored, stays tracked exactly when it holds the list, and every
+ * cycle is collected. */
+static void test_tuple_fill_orders_and_cycles(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 6000 };
+    om_heap_stats st;
+    om_heap_get_stats(h, &st);
+    size_t before = st.objects - st.heap_objects; /* the program's */
+    om_gc_disable(h);                             /* the final collection finds every cycle */
+    for (int k = 0; k < N; k++) {
+        size_t n = 1 + (size_t)k % 7;
+        int cyclic = (k / 7) % 2;
+        om_object *t = om_tuple_new(h, n), *l = cyclic ? om_list_new(h, 0) : NULL;
+        assert_non_null(t);
+        for (size_t j = 0; j < n; j++) {
+            size_t slot = k % 3 == 0 ? j : n - 1 - j;
+            ptrdiff_t at = k % 3 == 2 ? (ptrdiff_t)slot - (ptrdiff_t)n : (ptrdiff_t)slot;
+            om_object *v =
+                cyclic && slot == n / 2 ? om_incref(l) : om_int_new(h, k * 8 + (int)slot);
+            assert_int_equal(om_tuple_set_steal(t, at, v), 0);
+        }
+        /* untracked at once when the last index is filled last, else by
+         * the collector's check (om_tuple_maybe_untrack) */
+        if (k % 3 == 0 || n == 1) assert_int_equal(om_gc_is_tracked(t), cyclic);
+        assert_int_equal(om_tuple_maybe_untrack(t), !cyclic);
+        assert_int_equal(om_gc_is_tracked(t), cyclic);
+        for (size_t j = 0; j < n; j++) {
+            om_object *v = om_tuple_get(t, (ptrdiff_t)j);
+            if (cyclic && j == n / 2)
+                assert_ptr_equal(v, l);
+            else
+                assert_int_equal(om_int_value(v), k * 8 + (int)j);
+            om_decref(v);
+        }
+        assert_int_equal(om_tuple_set_steal(t, 0, NULL), OM_EINVAL); /* refused, slot kept */
+        if (cyclic) {
+            assert_int_equal(om_list_append(l, t), 0);
+            om_decref(l);
+        }
+        om_decref(t);
+    }
+    /* the cycles: k with k / 7 odd, a tuple and a list each */
+    assert_int_equal(om_gc_collect(h, -1), 2 * ((N / 14) * 7 + (N % 14 > 7 ? N % 14 - 7 : 0)));
+    om_gc_enable(h);
+    om_heap_get_stats(h, &st);
+    assert_int_equal(st.objects - st.heap_objects, before);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 static void test_tuple_free_list_reuses_blocks(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -229,6 +282,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_get_set_len, om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_from_and_pack, om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tuple_fill_orders_and_cycles, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup,
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tuple_of_atomics_is_untracked, om_test_setup_debug,
