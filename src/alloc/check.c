@@ -12,6 +12,8 @@ typedef struct check_ctx {
     FILE *out;
     int bad;
     size_t on_avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools saying on_avail, by list */
+    size_t raw_unmarked; /* used raw blocks without their bit: the cached ones */
+    size_t raw_cached;   /* blocks on the raw block caches                     */
 } check_ctx;
 
 #define FAIL(c, ...)                                                                               \
@@ -66,7 +68,7 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
 static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
 {
     if (pool->heap != h || om__pool_arena(pool) != ar ||
-        pool->raw_owner != (pool->kind == OM_KIND_RAW ? h : NULL))
+        pool->raw_owner != (pool->kind == OM_KIND_RAW && !h->hooks ? h : NULL))
         FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
     if (pool->kind >= OM_NKINDS || pool->cls >= OM_NUM_CLASSES)
         FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
@@ -103,6 +105,21 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
                     om__bm_test(freebm, om__granule(pool, o - shift)))
                     FAIL(c, "pool %p: live bit at %p is not a used block", (void *)pool, o);
             }
+    }
+    if (pool->kind == OM_KIND_RAW) { /* the live bits (alloc.h, pool invariant 7) */
+        unsigned nbits = popcount_bm(om__pool_abm(pool));
+        for (unsigned w = 0; w < OM_BM_WORDS; w++)
+            for (uint64_t m = om__pool_abm(pool)[w]; m; m &= m - 1) {
+                char *o = om__pool_start(pool) + ((w * 64 + (unsigned)__builtin_ctzll(m)) << 4);
+                if (!in_block_area(pool, o) || o >= pool->bump ||
+                    om__bm_test(freebm, om__granule(pool, o)))
+                    FAIL(c, "pool %p: live bit at %p is not a used block", (void *)pool, o);
+            }
+        if (nbits > pool->nalloc)
+            FAIL(c, "pool %p: %u raw blocks marked live, %u used", (void *)pool, nbits,
+                 pool->nalloc);
+        else
+            c->raw_unmarked += pool->nalloc - nbits;
     }
     if (pool->kind == OM_KIND_GC)
         for (unsigned w = 0; w < OM_BM_WORDS; w++) {
@@ -257,17 +274,16 @@ static void check_tcache(om_heap *h, check_ctx *c, unsigned k)
             !in_block_area(pool, b) || (char *)b >= pool->bump)
             FAIL(c, "raw block cache %u: %p is not a used raw block of the class", k, (void *)b);
         seen[n] = b;
-        if (on_free_list(h, pool, b) || om__link_get(h, b) != b)
-            FAIL(c, "raw block cache %u: %p is on its pool's free list or lost its mark", k,
+        if (on_free_list(h, pool, b) || om__raw_bit_test(b))
+            FAIL(c, "raw block cache %u: %p is on its pool's free list or marked live", k,
                  (void *)b);
-        om__poison(&b->next, sizeof b->next);
-        om__vg_noaccess(&b->next, sizeof b->next);
         om__block *next = om__tc_next(h, b);
         om__poison(&b->keep, sizeof b->keep);
         om__vg_noaccess(&b->keep, sizeof b->keep);
         b = next;
     }
     if (n != tc->n) FAIL(c, "raw block cache %u: %u blocks listed, %u counted", k, n, tc->n);
+    c->raw_cached += n;
     qsort(seen, n, sizeof *seen, ptr_cmp);
     for (uint32_t i = 1; i < n; i++)
         if (seen[i] == seen[i - 1])
@@ -280,5 +296,12 @@ int om__alloc_check(om_heap *h, FILE *out)
     om__arena_foreach(h, check_arena, &c);
     check_lists(h, &c);
     for (unsigned k = 0; k < OM_NUM_CLASSES; k++) check_tcache(h, &c, k);
+    if (!c.bad && c.raw_unmarked != c.raw_cached) { /* every used raw block: marked or cached */
+        fprintf(out,
+                "objmem: om_heap_check: %zu used raw blocks are not marked live, %zu are "
+                "cached\n",
+                c.raw_unmarked, c.raw_cached);
+        c.bad++;
+    }
     return c.bad ? OM_ESTATE : 0;
 }

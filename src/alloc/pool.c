@@ -63,13 +63,13 @@ static void avail_unlink(om_heap *h, om__pool *pool)
 static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
 {
     memset(pool, 0, sizeof *pool);
-    if (kind != OM_KIND_RAW && (h->hooks & OM_HOOK_DEBUG))
+    if (kind == OM_KIND_RAW || (h->hooks & OM_HOOK_DEBUG)) /* alloc.h, invariants 4 and 7 */
         memset(om__pool_abm(pool), 0, OM_BM_WORDS * sizeof(uint64_t));
     if (kind == OM_KIND_GC) memset(om__pool_gcb(pool), 0, sizeof(om__gcbits));
     pool->heap = h;
     pool->kind = (uint8_t)kind;
     pool->cls = (uint8_t)cls;
-    pool->raw_owner = kind == OM_KIND_RAW ? h : NULL;
+    pool->raw_owner = kind == OM_KIND_RAW && !h->hooks ? h : NULL; /* alloc.h, invariant 5 */
     pool->bsize = (uint32_t)om__class_size(cls);
     pool->divmagic = UINT64_MAX / pool->bsize + 1;
     pool->capacity = om__pool_capacity(kind, pool->bsize);
@@ -142,7 +142,7 @@ static inline void *pool_pop(om_heap *h, om__pool *pool, unsigned kind)
 {
     int last;
     om__block *b = om__pool_take(h, pool, &last);
-    if (kind == OM_KIND_RAW) b->next = NULL; /* no stale link: om_free's double-free test */
+    if (kind == OM_KIND_RAW) om__raw_bit_set(b); /* live (alloc.h, pool invariant 7) */
     if (last && !carve_page(h, pool)) avail_unlink(h, pool);
     return b;
 }
@@ -245,6 +245,7 @@ static om__noinline void pool_emptied(om_heap *h, om__pool *pool)
  * pool was full (off its list: it goes to the front) or becomes empty. */
 void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
 {
+    if (pool->kind == OM_KIND_RAW) om__raw_bit_clear(b); /* alloc.h, pool invariant 7 */
     link_write(h, pool, b, pool->free);
     pool->free = b;
     if (!pool->on_avail) avail_push(h, pool);
@@ -288,19 +289,20 @@ void om__tc_flush_all(om_heap *h)
         if (h->alloc.tc[k].head) tc_flush(h, &h->alloc.tc[k]);
 }
 
-/* 1 when b is on the raw block cache of its class (bounded: invariant 1). */
-static int is_cached(const om_heap *h, const om__pool *pool, const void *b)
+static void set_raw_owners(om_heap *h, om__arena *ar, void *arg)
 {
-    const om__tcache *c = &h->alloc.tc[pool->cls];
-    om__block *q = c->head;
-    for (uint32_t n = 0; q && n < c->n; n++) {
-        if (q == b) return 1;
-        om__block *next = om__tc_next(h, q);
-        om__poison(&q->keep, sizeof q->keep);
-        om__vg_noaccess(&q->keep, sizeof q->keep);
-        q = next;
+    (void)arg;
+    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
+        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
+        if (!om__arena_pool_is_free(ar, pool) && pool->kind == OM_KIND_RAW)
+            pool->raw_owner = h->hooks ? NULL : h;
     }
-    return 0;
+}
+
+void om__alloc_set_hooks(om_heap *h, unsigned hooks)
+{
+    h->hooks = hooks;
+    om__arena_foreach(h, set_raw_owners, NULL);
 }
 
 /* om_heap_trim: the kept empty pools go back to their arenas too, where
@@ -493,36 +495,12 @@ static inline int is_block_start(const om_heap *h, const om__pool *pool, const v
     return off < pool->span && off * pool->divmagic <= pool->divmagic - 1;
 }
 
-/* 1 when block start b of pool is free: its link word decodes to an
- * address in the pool (the fast path's test; a live block matches only by
- * accident), confirmed by finding b on the free list or the stash, or among
- * the never-used blocks. O(1) for a live block unless its word matches. */
-static om__noinline int is_free_block(const om_heap *h, const om__pool *pool, void *b)
+/* 1 when block start b of raw pool pool is free: its bit in the pool's
+ * alloc bitmap is clear (alloc.h, pool invariant 7). */
+static int is_free_block(const om__pool *pool, const void *b)
 {
-    if ((char *)b >= pool->bump) return 1;
-    uintptr_t *w = (uintptr_t *)(void *)&((om__block *)b)->next;
-    om__unpoison(w, sizeof *w);
-    om__vg_defined(w, sizeof *w);
-    /* a cached block carries its own address as its mark (heap.h): walk
-     * the cache only then, and close the word again */
-    if (pool->kind == OM_KIND_RAW && (*w ^ h->alloc.key) == (uintptr_t)b && is_cached(h, pool, b)) {
-        om__poison(w, sizeof *w);
-        om__vg_noaccess(w, sizeof *w);
-        return 1;
-    }
-    int maybe = pool->kept || ((((*w ^ h->alloc.key) ^ (uintptr_t)b) >> OM_POOL_SHIFT) == 0);
-    int found = 0;
-    om__block *q = pool->kept ? pool->stash : pool->free;
-    for (uint32_t n = 0; maybe && q != om__pool_term(pool) && n <= pool->capacity; n++) {
-        if (q == b) found = 1;
-        if (found) break;
-        q = link_read(h, pool, q);
-    }
-    if (found) { /* closed again, as every free block is */
-        om__poison(w, sizeof *w);
-        om__vg_noaccess(w, sizeof *w);
-    }
-    return found;
+    OM_ASSERT(pool->kind == OM_KIND_RAW);
+    return (const char *)b >= pool->bump || !om__raw_bit_test(b);
 }
 
 static om__noinline void free_slow(om_heap *h, void *p)
@@ -542,7 +520,7 @@ static om__noinline void free_slow(om_heap *h, void *p)
         if (!is_block_start(h, pool, p))
             return free_bad(h, p,
                             "not the start of a block (an interior pointer or a pool header)");
-        if (is_free_block(h, pool, p))
+        if (is_free_block(pool, p))
             return free_bad(h, p, "double free (the block is free already)");
         if (h->hooks & OM_HOOK_TRACE) h->alloc.up.on_free(h, p);
         om__vg_free(p);
@@ -619,7 +597,7 @@ void *om_realloc(om_heap *h, void *p, size_t size)
     int small = om__amap_test((uintptr_t)p);
     if (small && om__pool_of(p)->kind != OM_KIND_RAW)
         return om__err_null(h, OM_EINVAL, "om_realloc(%p): an object's block", p);
-    if (small && is_free_block(h, om__pool_of(p), p))
+    if (small && is_free_block(om__pool_of(p), p))
         return om__err_null(h, OM_EFOREIGN, "om_realloc(%p): the block is free", p);
     if (small && size <= OM_SMALL_MAX && om__size_class(size) == om__pool_of(p)->cls) {
         if (h->hooks & OM_HOOK_TRACE) {

@@ -102,13 +102,11 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  * (om__alloc.key), and every list ends at om__pool_term(pool), the pool's
  * start + 8, never at NULL: an address inside the pool that no block
  * starts at (blocks are 16-byte aligned), so the fast paths test the end
- * of a list by its bit 3 (om__is_term). Every raw block handed out gets a
- * zero link word (pool.c). So the word a free is about to overwrite
- * decodes to an address inside the same pool when the block is already
- * free, and for a live block only when its owner stored there a value
- * whose top bits equal the key's (the key has its top bit set: no address
- * and no small integer does): that is how om_free sees a double free
- * without a bitmap (pool.c; confirmed on the slow path by a list walk).
+ * of a list by its bit 3 (om__is_term). So the link word of a free object
+ * block decodes to an address inside its own pool, and a live object's
+ * (its type pointer) never does (the key has its top bit set): that is how
+ * an object's free sees a double free without a bitmap (invariant 4). Raw
+ * blocks, whose words belong to their owners, have live bits (invariant 7).
  *
  * Invariants:
  *  1. nalloc counts blocks handed out; nalloc <= capacity. A pool whose
@@ -152,18 +150,31 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *     collection sweeps tracked, so untracked objects (atomic tuples and
  *     dicts) cost it nothing.
  *  5. heap is the owner while the pool is carved and NULL while it is free
- *     or was never carved; raw_owner is heap for RAW pools and NULL for the
- *     others. Descriptors live in the metadata, which is never poisoned,
- *     purged while the arena has a pool in use, or handed out, so a free
- *     can read the first line for any pointer the ownership map (om__amap)
- *     places in an arena, before it knows the pool is carved; a pointer
- *     into the metadata reads descriptor 0, whose heap and raw_owner are
- *     NULL (a purge of a wholly free arena zeroes every descriptor: all
- *     free).
+ *     or was never carved; raw_owner is heap for RAW pools while the heap
+ *     has no hook on (om__alloc_set_hooks keeps it), and NULL otherwise, so
+ *     om_free's fast path tests one word for "a raw pool of h, no hook". Descriptors live in the
+ * metadata, which is never poisoned, purged while the arena has a pool in use, or handed out, so a
+ * free can read the first line for any pointer the ownership map (om__amap) places in an arena,
+ * before it knows the pool is carved; a pointer into the metadata reads descriptor 0, whose heap
+ * and raw_owner are NULL (a purge of a wholly free arena zeroes every descriptor: all free).
  *  6. span == capacity * bsize; divmagic == UINT64_MAX / bsize + 1, so that
  *     an offset n < span from the first block is a block start exactly
  *     when n * divmagic <= divmagic - 1 (Lemire, Kaser, Kurz, "Faster
  *     remainder by direct computation", 2019): one multiplication.
+ *  7. RAW kind: the alloc bitmap (om__pool_abm, unused by raw pools
+ *     otherwise) has the bit of a block's first granule set exactly while
+ *     the block is handed out: not on the free list or in the stash, not
+ *     in the raw block cache (heap.h), below bump. Every path that hands a
+ *     raw block out sets it (om__malloc_inline, om__tc_take, pool.c
+ *     pool_pop); every path that takes one back clears it
+ *     (om__free_block_fast, om__pool_free_slow). Raw blocks start at the
+ *     pool's start and their sizes are multiples of 16, so a 16-aligned
+ *     pointer whose bit is set is a live block start: om_free's whole
+ *     validation after the ownership map, with no read of the block
+ *     itself, whose line is cold in a random free (a load the free must
+ *     wait for: 15.9 -> 13.6 ns per churn pair, bench/RESULTS.md). The bit
+ *     is found from the address alone (om__raw_bit_word). A wholly free
+ *     arena's purge zeroes the bitmaps with the descriptors: all free.
  */
 typedef struct om__pool {
     om__block *free;       /* free list of used-before blocks        */
@@ -233,10 +244,49 @@ static inline char *om__pool_end(const om__pool *pool)
 {
     return om__pool_start(pool) + OM_POOL_SIZE;
 }
-/* The alloc bitmap of an OBJ or GC pool, in the metadata. */
+/* The alloc bitmap of a pool, in the metadata (invariants 4 and 7). */
 static inline uint64_t *om__pool_abm(const om__pool *pool)
 {
     return (uint64_t *)(void *)((char *)(uintptr_t)pool + OM_META_ABM);
+}
+
+/* The word of om__pool_abm(om__pool_of(p)) that holds the bit of p's
+ * granule, from p's address alone: the arena's base, + 8 KiB, + 128 * the
+ * pool's index (bits 14-19 of p), + 8 * the granule's word (bits 10-13):
+ * bits 10-19 of p shifted down 7, one mask. */
+static inline uint64_t *om__raw_bit_word(const void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (uint64_t *)((u & ~(uintptr_t)(OM_ARENA_SIZE - 1)) | OM_META_ABM |
+                        ((u >> 7) & ((OM_POOLS_PER_ARENA << 7) - 8)));
+}
+/* p's bit in that word: its granule's number modulo 64. */
+static inline uint64_t om__raw_bit(const void *p)
+{
+    return (uint64_t)1 << (((uintptr_t)p >> 4) & 63);
+}
+/* A raw block b is handed out / comes back (invariant 7). */
+static inline void om__raw_bit_set(void *b)
+{
+    *om__raw_bit_word(b) |= om__raw_bit(b);
+}
+static inline void om__raw_bit_clear(void *b)
+{
+    *om__raw_bit_word(b) &= ~om__raw_bit(b);
+}
+static inline int om__raw_bit_test(const void *b)
+{
+    return (*om__raw_bit_word(b) & om__raw_bit(b)) != 0;
+}
+/* Clear b's bit if it is set: 1 when it was (om_free's test and clear,
+ * written as shifts so that they compile to bt and btr on one load). */
+static inline int om__raw_bit_take(void *b)
+{
+    uint64_t *w = om__raw_bit_word(b), v = *w;
+    unsigned s = (unsigned)((uintptr_t)b >> 4) & 63;
+    if (!((v >> s) & 1)) return 0;
+    *w = v & ~((uint64_t)1 << s);
+    return 1;
 }
 /* The generation bitmaps of a GC pool, at its start. */
 static inline om__gcbits *om__pool_gcb(const om__pool *pool)
@@ -580,6 +630,9 @@ void om__pool_release_kept(om_heap *h);
 void om__pool_release_idle(om_heap *h, uint64_t now, uint64_t age);
 void om__arena_release_all(om_heap *h);
 void om__arena_foreach(om_heap *h, void (*fn)(om_heap *h, om__arena *ar, void *arg), void *arg);
+/* Turn h's hooks (heap.h, OM_HOOK_*) to hooks: every raw pool's raw_owner
+ * follows (pool invariant 5). The only writer of h->hooks after creation. */
+void om__alloc_set_hooks(om_heap *h, unsigned hooks);
 int om__arena_pool_is_free(const om__arena *ar, const om__pool *pool);
 /* Statistics (stats.c). */
 /* Bytes of blocks handed out now (small blocks' sizes + large bytes),

@@ -120,9 +120,8 @@ static inline void om__link_put(const om_heap *h, om__block *b, om__block *next,
  *     pool's nalloc; tc[c] lists n distinct blocks, n <= max (the blocks
  *     of one 16 KiB pool of the class: at most 44 * 16 KiB of blocks, but
  *     they may lie one per pool and keep up to sum(max) pools in use).
- *  2. A cached block's second word decodes (key) to the block's own
- *     address, so om_free's double-free test suspects it, and the slow
- *     path finds it on the cache (pool.c is_free_block).
+ *  2. A cached block's bit in its pool's alloc bitmap is clear (alloc.h,
+ *     pool invariant 7): to om_free it is free, as on its pool's list.
  *  3. Every cache is empty while a hook is on (tracing flushes them when
  *     it starts; a debug heap never fills them), and is flushed before
  *     anything counts a pool's blocks: statistics, leak reports, a trim,
@@ -144,7 +143,6 @@ static inline void om__tc_put(const om_heap *h, om__tcache *c, om__block *b, siz
     om__unpoison(b, sizeof *b);
     om__vg_undefined(b, sizeof *b);
     b->keep = (uintptr_t)c->head ^ h->alloc.key;
-    b->next = (om__block *)((uintptr_t)b ^ h->alloc.key); /* invariant 2 */
     c->head = b;
     c->n++;
     om__poison(b, bsize);
@@ -160,7 +158,7 @@ static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsi
     om__unpoison(b, bsize);
     om__vg_alloc(b, bsize, 0); /* usable: the whole block */
     b->keep = 0;               /* no key material handed out */
-    b->next = NULL;            /* no stale link: om_free's double-free test */
+    om__raw_bit_set(b);        /* live (alloc.h, pool invariant 7) */
     return b;
 }
 
@@ -248,7 +246,7 @@ static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h,
     int last = om__is_term(next);
     if (leaf && om__unlikely(last)) return NULL;
     om__pool_advance(pool, b, next);
-    b->next = NULL;                  /* no stale link: om_free's double-free test */
+    om__raw_bit_set(b);              /* live (alloc.h, pool invariant 7) */
     om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
     if (om__unlikely(last)) return om__pool_exhausted(h, pool, b);
     return b;
@@ -265,9 +263,10 @@ static inline void *om__malloc_leaf(om_heap *h, size_t size)
     return om__malloc_inline(h, size, 1);
 }
 
-/* 1 when b's link word decodes to an address in b's own pool: b is free
- * (alloc.h, om__pool), or b is a live raw block whose owner stored such a
- * value there. The word is opened for the read (free blocks are poisoned
+/* 1 when object block b's link word decodes to an address in b's own
+ * pool: b is free (alloc.h, pool invariant 4; a live object's type pointer
+ * decodes with the key's top bit). Raw blocks use their live bits instead
+ * (invariant 7). The word is opened for the read (free blocks are poisoned
  * whole) and left open. */
 static inline int om__link_in_pool(const om_heap *h, om__block *b)
 {
@@ -278,9 +277,9 @@ static inline int om__link_in_pool(const om_heap *h, om__block *b)
 }
 
 /* The end of om_free's fast path: b, a live raw block of pool (of h, no
- * hook on), goes into the cache of its class, or when that is full onto
- * its pool's free list; a pool that was full or becomes empty changes
- * lists out of line (om__pool_free_slow). */
+ * hook on) whose live bit the caller cleared, goes into the cache of its class, or when that is
+ * full onto its pool's free list; a pool that was full or becomes empty changes lists out of line
+ * (om__pool_free_slow). */
 static inline void om__free_block_fast(om_heap *h, om__pool *pool, om__block *b)
 {
     om__vg_free(b);
@@ -300,24 +299,23 @@ static inline void om__free_block_fast(om_heap *h, om__pool *pool, om__block *b)
 }
 
 /* om_free's fast path, for callers that inline it: 1 when p was a live raw
- * block of h and is now on the raw block cache (above); 0 when the slow path must decide (p is
- * NULL, outside every arena, not a live block start of a raw pool of h, freed already, or a hook is
- * on). The tests, in order: p is in an arena (one load of the ownership map); the pool is a raw
- * pool of h (its descriptor's first line); p is a block start (one multiplication); p is not free
- * already (its link does not decode into the pool). Then om__free_block_fast (docs/alloc.md, "The
- * fast paths"). */
+ * block of h and is now on the raw block cache (above); 0 when the slow
+ * path must decide (p is NULL, outside every arena, not a live block start
+ * of a raw pool of h, freed already, or a hook is on). The tests, in
+ * order: p is in an arena (one load of the ownership map); the pool is a
+ * raw pool of h and no hook is on (raw_owner, in its descriptor's first
+ * line: alloc.h, pool invariant 5); p is 16-aligned and its bit
+ * in the pool's alloc bitmap is set (alloc.h, pool invariant 7: a live
+ * block start). The block itself is not read. Then om__free_block_fast
+ * (docs/alloc.md, "The fast paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
     if (om__unlikely(!om__amap_test(u))) return 0;
     om__pool *pool = om__pool_of(p);
-    uint64_t off = (uint64_t)(u & (OM_POOL_SIZE - 1)); /* raw blocks start at the pool's start */
-    if (om__unlikely(pool->raw_owner != h || h->hooks || off >= pool->span ||
-                     off * pool->divmagic > pool->divmagic - 1))
+    if (om__unlikely(pool->raw_owner != h || (u & (OM_GRANULE - 1)) || !om__raw_bit_take(p)))
         return 0;
-    om__block *b = p;
-    if (om__unlikely(om__link_in_pool(h, b))) return 0;
-    om__free_block_fast(h, pool, b);
+    om__free_block_fast(h, pool, p);
     return 1;
 }
 
@@ -327,10 +325,12 @@ static inline int om__free_fast(om_heap *h, void *p)
  * large block) and "no hook" remain; anything else goes to om_free. */
 static inline void om__free_own(om_heap *h, void *p)
 {
-    if (om__likely(om__amap_test((uintptr_t)p) && !h->hooks))
+    if (om__likely(om__amap_test((uintptr_t)p) && !h->hooks)) {
+        om__raw_bit_clear(p); /* free (alloc.h, pool invariant 7) */
         om__free_block_fast(h, om__pool_of(p), p);
-    else
+    } else {
         om_free(h, p);
+    }
 }
 
 /* om__block_alloc with its fast path inlined, for object creation. */

@@ -313,7 +313,7 @@ int om_trace_start(om_heap *h, int nframe)
     t->nranges = om__objmem_text_ranges(h, t->range_lo, t->range_hi, OM_TRACE_MAX_RANGES);
     h->trace = t;
     om__tc_flush_all(h); /* no cached block while a hook is on (heap.h) */
-    h->hooks |= OM_HOOK_TRACE;
+    om__alloc_set_hooks(h, h->hooks | OM_HOOK_TRACE);
     om__trace_series_init(t);
     const char *uw = getenv("OBJMEM_TRACE_UNWIND");
     om_trace_set_unwind(h, !uw                         ? OM_UNWIND_AUTO
@@ -353,7 +353,7 @@ void om_trace_stop(om_heap *h)
 {
     om__tracestate *t = h->trace;
     if (!t) return;
-    h->hooks &= ~(unsigned)OM_HOOK_TRACE;
+    om__alloc_set_hooks(h, h->hooks & ~(unsigned)OM_HOOK_TRACE);
     h->trace = NULL;
     om__symtab_free(t->symtab);
     om__trace_series_free(h, t);

@@ -135,6 +135,7 @@ om_object *om_list_new(om_heap *h, size_t capacity)
     } else {
         o = om__pool_pop_leaf(h, sizeof(om__list), OM_KIND_GC, &pool);
         if (om__unlikely(!o)) return list_new_slow(h, 0);
+        om__vg_undefined(o, sizeof(om__list)); /* as om__obj_block_alloc opens it */
         fl->misses++;
         o->refcnt = 1;
         o->gc = 0;

@@ -100,6 +100,41 @@ static void test_check_finds_a_corrupt_metadata_descriptor(void **state)
     free_all(h, p);
 }
 
+/* The raw pools' live bits (alloc.h, pool invariant 7) over thousands of
+ * blocks of every fine class, some freed to the pools and some cached: a
+ * live block without its bit, a free or cached block with one, and a bit
+ * inside a block are each reported. */
+static void test_check_finds_wrong_raw_live_bits(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 4000 };
+    static char *p[N];
+    for (int i = 0; i < N; i++) assert_non_null(p[i] = om_malloc(h, 16 + (size_t)(i % 32) * 16));
+    for (int i = 0; i < N; i += 3) om_free(h, p[i]); /* some cached, some on their pools */
+    assert_int_equal(om_heap_check(h), 0);
+    if (!(h->hooks & OM_HOOK_DEBUG)) {
+        char *live = p[N - 2], *cached = p[N - 1], *pooled = p[0]; /* N - 1: freed last */
+        om__raw_bit_clear(live);                                   /* live, unmarked */
+        assert_int_equal(om_heap_check(h), OM_ESTATE);
+        om__raw_bit_set(live);
+        assert_int_equal(om_heap_check(h), 0);
+        om__raw_bit_set(cached); /* cached, marked */
+        assert_int_equal(om_heap_check(h), OM_ESTATE);
+        om__raw_bit_clear(cached);
+        om__tc_flush_all(h);
+        om__raw_bit_set(pooled); /* on its pool's free list, marked */
+        assert_int_equal(om_heap_check(h), OM_ESTATE);
+        om__raw_bit_clear(pooled);
+        om__raw_bit_set(live + 16); /* inside a block of 32 bytes or more */
+        assert_int_equal(om_heap_check(h), OM_ESTATE);
+        om__raw_bit_clear(live + 16);
+        assert_int_equal(om_heap_check(h), 0);
+    }
+    for (int i = 0; i < N; i++)
+        if (i % 3) om_free(h, p[i]);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +146,8 @@ int main(void)
                                         om_test_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_a_corrupt_metadata_descriptor,
                                         om_test_setup, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_check_finds_wrong_raw_live_bits, om_test_setup,
+                                        om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
