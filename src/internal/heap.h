@@ -319,13 +319,16 @@ static inline int om__free_fast(om_heap *h, void *p)
     return 1;
 }
 
-/* om_free of a raw block that objmem's own types allocated from h and
- * still hold (a list's items, a dict's table): p is a live block start of
- * h by construction, so of om__free_fast's tests only "in an arena" (not a
- * large block) and "no hook" remain; anything else goes to om_free. */
-static inline void om__free_own(om_heap *h, void *p)
+/* om_free of a raw block that objmem's own types allocated from h with
+ * om_malloc or om_realloc of size bytes and still hold (a list's items, a
+ * dict's table): p is a live block start of h by construction, and a
+ * block asked for with at most OM_SMALL_MAX bytes is a pool's (om_realloc
+ * moves a block that crosses the line), so of om__free_fast's tests only
+ * "no hook" remains; anything else goes to om_free. */
+static inline void om__free_own(om_heap *h, void *p, size_t size)
 {
-    if (om__likely(om__amap_test((uintptr_t)p) && !h->hooks)) {
+    if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
+        OM_ASSERT(om__amap_test((uintptr_t)p) && om__raw_bit_test(p));
         om__raw_bit_clear(p); /* free (alloc.h, pool invariant 7) */
         om__free_block_fast(h, om__pool_of(p), p);
     } else {

@@ -53,7 +53,7 @@ static void dict_clear(om_object *o)
         om_decref(e[i].key);
         om_decref(e[i].value);
     }
-    om__free_own(om__heap_of(o), table);
+    om__free_own(om__heap_of(o), table, table_bytes(log2));
 }
 
 static void dict_dealloc(om_object *o)
@@ -255,7 +255,7 @@ static int resize(om__dict *d, uint32_t log2)
             ni[free_slot(ni, log2, oe[i].hash)] = tag_of(oe[i].hash, fmask) | (uint32_t)(n + 1);
             n++;
         }
-        om__free_own(h, d->table);
+        om__free_own(h, d->table, table_bytes(d->log2));
     }
     d->table = nt;
     d->log2 = log2;

@@ -20,11 +20,11 @@ static void list_clear_in(om_heap *h, om_object *o)
 {
     om__list *l = (om__list *)o;
     om_object **items = l->items;
-    size_t n = l->len;
+    size_t n = l->len, bytes = l->alloc * sizeof(om_object *);
     l->items = NULL;
     l->len = l->alloc = 0;
     while (n-- > 0) om_decref(items[n]);
-    if (items) om__free_own(h, items);
+    if (items) om__free_own(h, items, bytes);
 }
 
 static void list_clear(om_object *o)
@@ -83,7 +83,7 @@ static om__noinline int list_resize_in(om_heap *h, om__list *l, size_t newsize)
     if (cap > SIZE_MAX / sizeof(om_object *))
         return om__err(h, OM_ENOMEM, "list of %zu items overflows", newsize);
     if (cap == 0) {
-        om__free_own(h, l->items);
+        if (l->items) om__free_own(h, l->items, l->alloc * sizeof(om_object *));
         l->items = NULL;
     } else {
         om_object **p = l->items ? om_realloc(h, l->items, cap * sizeof(om_object *))
