@@ -433,7 +433,7 @@ static om__noinline void *malloc_small_slow(om_heap *h, size_t size)
     om__tcache *c = &h->alloc.tc[cls];
     if (!c->head && om__unlikely(om__delayed_pending(h)))
         (void)om__delayed_drain(h); /* other threads' frees: into the cache, first */
-    if (c->head) return om__tc_take(h, c, om__class_size(cls)); /* (or a medium class) */
+    if (c->head) return om__tc_take(h, c, om__class_size(cls), 1); /* (or a medium class) */
     void *p = om__pool_alloc_slow(h, OM_KIND_RAW, cls);
     if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
     return p;
@@ -614,6 +614,25 @@ void *om_realloc(om_heap *h, void *p, size_t size)
     if (!q) return NULL;
     memcpy(q, p, old < size ? old : size);
     om_free(h, p);
+    return q;
+}
+
+/* Own blocks (heap.h): the raw API with the block's bit lent, then taken. */
+void *om__malloc_own(om_heap *h, size_t size)
+{
+    void *p = om_malloc(h, size);
+    if (p) om__own_take(h, p, size);
+    return p;
+}
+
+void *om__realloc_own(om_heap *h, void *p, size_t old, size_t size)
+{
+    om__own_lend(h, p, old);
+    void *q = om_realloc(h, p, size);
+    if (q)
+        om__own_take(h, q, size);
+    else
+        om__own_take(h, p, old); /* p is unchanged */
     return q;
 }
 

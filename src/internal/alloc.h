@@ -164,10 +164,12 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *  7. RAW kind: the alloc bitmap (om__pool_abm, unused by raw pools
  *     otherwise) has the bit of a block's first granule set exactly while
  *     the block is handed out: not on the free list or in the stash, not
- *     in the raw block cache (heap.h), below bump. Every path that hands a
- *     raw block out sets it (om__malloc_inline, om__tc_take, pool.c
- *     pool_pop); every path that takes one back clears it
- *     (om__free_block_fast, om__pool_free_slow). Raw blocks start at the
+ *     in the raw block cache (heap.h), below bump, and not one of objmem's
+ *     own blocks (heap.h, "Own blocks": a list's items, a dict's table,
+ *     which have none on heaps without debug mode). Every path that hands
+ *     a raw block out to the program sets it (om__malloc_inline,
+ *     om__tc_take, pool.c pool_pop); om_free's paths clear it
+ *     (om__free_fast, om__pool_free_slow). Raw blocks start at the
  *     pool's start and their sizes are multiples of 16, so a 16-aligned
  *     pointer whose bit is set is a live block start: om_free's whole
  *     validation after the ownership map, with no read of the block
@@ -524,6 +526,7 @@ typedef struct om__alloc {
     uint64_t next_sweep;                        /* clock time of the next decay sweep         */
     int dirty;                                  /* some free memory is not yet given back     */
     uint64_t swept_at;                          /* clock time of the last sweep               */
+    size_t own_unmarked; /* om_heap_check: used raw blocks with no live bit, not cached */
     uint64_t clock_last, clock_prev;            /* the last two clock readings (arena.c)      */
     uint64_t give_at;                           /* nonzero: the time pools given back get     */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;

@@ -149,16 +149,17 @@ static inline void om__tc_put(const om_heap *h, om__tcache *c, om__block *b, siz
     om__vg_noaccess(b, bsize);
 }
 
-/* Take the head of non-empty cache c: a raw block of bsize bytes. */
-static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsize)
+/* Take the head of non-empty cache c: a raw block of bsize bytes, for the
+ * program (live: its bit set) or for objmem's own use (live 0). */
+static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsize, int live)
 {
     om__block *b = c->head;
     c->head = om__tc_next(h, b);
     c->n--;
     om__unpoison(b, bsize);
-    om__vg_alloc(b, bsize, 0); /* usable: the whole block */
-    b->keep = 0;               /* no key material handed out */
-    om__raw_bit_set(b);        /* live (alloc.h, pool invariant 7) */
+    om__vg_alloc(b, bsize, 0);    /* usable: the whole block */
+    b->keep = 0;                  /* no key material handed out */
+    if (live) om__raw_bit_set(b); /* alloc.h, pool invariant 7 */
     return b;
 }
 
@@ -233,12 +234,12 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
  * no stack frame). size - 1 < 512 is 1..512 (0 wraps), and (size - 1) >> 4
  * is then its class. No counter (docs/alloc.md). */
 static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h, size_t size,
-                                                                     int leaf)
+                                                                     int leaf, int own)
 {
     if (om__unlikely(size - 1 >= OM_FINE_MAX || h->hooks)) return NULL;
     unsigned cls = (unsigned)((size - 1) >> 4);
     om__tcache *c = &h->alloc.tc[cls];
-    if (om__likely(c->head != NULL)) return om__tc_take(h, c, ((size_t)cls + 1) << 4);
+    if (om__likely(c->head != NULL)) return om__tc_take(h, c, ((size_t)cls + 1) << 4, !own);
     om__pool *pool = h->alloc.avail[OM_KIND_RAW][cls];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
@@ -246,7 +247,7 @@ static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h,
     int last = om__is_term(next);
     if (leaf && om__unlikely(last)) return NULL;
     om__pool_advance(pool, b, next);
-    om__raw_bit_set(b);              /* live (alloc.h, pool invariant 7) */
+    if (!own) om__raw_bit_set(b);    /* live (alloc.h, pool invariant 7) */
     om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
     if (om__unlikely(last)) return om__pool_exhausted(h, pool, b);
     return b;
@@ -254,13 +255,13 @@ static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h,
 
 static inline void *om__malloc_fast(om_heap *h, size_t size)
 {
-    return om__malloc_inline(h, size, 0);
+    return om__malloc_inline(h, size, 0, 0);
 }
 
-/* The same for a leaf: NULL also for a pool's last free block. */
-static inline void *om__malloc_leaf(om_heap *h, size_t size)
+/* An own block (below) for a leaf: NULL also for a pool's last free block. */
+static inline void *om__malloc_own_leaf(om_heap *h, size_t size)
 {
-    return om__malloc_inline(h, size, 1);
+    return om__malloc_inline(h, size, 1, 1);
 }
 
 /* 1 when object block b's link word decodes to an address in b's own
@@ -319,21 +320,54 @@ static inline int om__free_fast(om_heap *h, void *p)
     return 1;
 }
 
-/* om_free of a raw block that objmem's own types allocated from h with
- * om_malloc or om_realloc of size bytes and still hold (a list's items, a
- * dict's table): p is a live block start of h by construction, and a
- * block asked for with at most OM_SMALL_MAX bytes is a pool's (om_realloc
- * moves a block that crosses the line), so of om__free_fast's tests only
- * "no hook" remains; anything else goes to om_free. */
+/* ------------------------------------------------ own blocks
+ *
+ * The raw blocks objmem's types allocate for themselves and hold (a list's
+ * items, a dict's table) are own blocks. Invariants:
+ *  1. On a heap without debug mode an own block of at most OM_SMALL_MAX
+ *     bytes (as asked for) is a pool block with no live bit (alloc.h,
+ *     pool invariant 7): the program never had it, so om_free refuses it,
+ *     and its allocation and free skip the bit. On a debug heap, and when
+ *     large, an own block is an ordinary raw block.
+ *  2. Every own block is made, resized and freed by om__malloc_own(_leaf),
+ *     om__realloc_own and om__free_own, with the size it was asked for
+ *     (om_realloc moves a block across OM_SMALL_MAX, so the size says
+ *     whether it is a pool's). Their slow paths lend the block its bit for
+ *     the general raw API (tracing, which may have started since, sees
+ *     every one) and take it back.
+ *  3. om_heap_check counts them: the used raw blocks without a bit that
+ *     are not cached (alloc check) are the lists' and dicts' own blocks
+ *     (types check). */
+static inline int om__own_small(const om_heap *h, size_t size)
+{
+    return size <= OM_SMALL_MAX && !(h->hooks & OM_HOOK_DEBUG);
+}
+/* An own block p of size bytes becomes an ordinary raw block (its bit set),
+ * and back. */
+static inline void om__own_lend(const om_heap *h, void *p, size_t size)
+{
+    if (om__own_small(h, size)) om__raw_bit_set(p);
+}
+static inline void om__own_take(const om_heap *h, void *p, size_t size)
+{
+    if (om__own_small(h, size)) om__raw_bit_clear(p);
+}
+
+void *om__malloc_own(om_heap *h, size_t size);
+void *om__realloc_own(om_heap *h, void *p, size_t old, size_t size);
+
+/* Free own block p of size bytes: on a heap without hooks, a small one
+ * goes straight to the cache (invariant 1: no ownership-map load, no
+ * bit); anything else through om_free with its bit lent. */
 static inline void om__free_own(om_heap *h, void *p, size_t size)
 {
     if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
-        OM_ASSERT(om__amap_test((uintptr_t)p) && om__raw_bit_test(p));
-        om__raw_bit_clear(p); /* free (alloc.h, pool invariant 7) */
+        OM_ASSERT(om__amap_test((uintptr_t)p) && !om__raw_bit_test(p));
         om__free_block_fast(h, om__pool_of(p), p);
-    } else {
-        om_free(h, p);
+        return;
     }
+    om__own_lend(h, p, size);
+    om_free(h, p);
 }
 
 /* om__block_alloc with its fast path inlined, for object creation. */

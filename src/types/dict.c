@@ -240,7 +240,7 @@ static int resize(om__dict *d, uint32_t log2)
 {
     om_heap *h = om__heap_of(&d->ob);
     if (log2 > MAX_LOG2) return om__err(h, OM_ENOMEM, "dict: too many items");
-    void *nt = om_malloc(h, table_bytes(log2));
+    void *nt = om__malloc_own(h, table_bytes(log2));
     if (!nt)
         return om__err(h, OM_ENOMEM, "no memory for a dict table of %zu bytes", table_bytes(log2));
     uint32_t *ni = nt, fmask = field_mask(log2);

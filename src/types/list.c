@@ -86,8 +86,9 @@ static om__noinline int list_resize_in(om_heap *h, om__list *l, size_t newsize)
         if (l->items) om__free_own(h, l->items, l->alloc * sizeof(om_object *));
         l->items = NULL;
     } else {
-        om_object **p = l->items ? om_realloc(h, l->items, cap * sizeof(om_object *))
-                                 : om_malloc(h, cap * sizeof(om_object *));
+        om_object **p = l->items ? om__realloc_own(h, l->items, l->alloc * sizeof(om_object *),
+                                                   cap * sizeof(om_object *))
+                                 : om__malloc_own(h, cap * sizeof(om_object *));
         if (!p) return om__err(h, OM_ENOMEM, "no memory for %zu list items", cap);
         l->items = p;
     }
@@ -110,7 +111,7 @@ static om__noinline om_object *list_new_slow(om_heap *h, size_t capacity)
     l->items = NULL;
     if (capacity) {
         if (capacity > SIZE_MAX / sizeof(om_object *) ||
-            !(l->items = om_malloc(h, capacity * sizeof(om_object *)))) {
+            !(l->items = om__malloc_own(h, capacity * sizeof(om_object *)))) {
             om__freelist_put(h, &h->types.lists, o);
             return om__err_null(h, OM_ENOMEM, "no memory for %zu list items", capacity);
         }
@@ -188,7 +189,7 @@ static inline int append_first(om_object *o, om__list *l, om_object *v)
 {
     om_heap *h = om__pool_of(o)->heap; /* a list is small, but on debug heaps */
     if (om__unlikely(!om__same_heap_as_small(o, v))) return 1;
-    om_object **p = om__malloc_leaf(h, 4 * sizeof(om_object *));
+    om_object **p = om__malloc_own_leaf(h, 4 * sizeof(om_object *));
     if (om__unlikely(!p)) return 1;
     p[0] = v;
     l->items = p;

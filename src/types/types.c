@@ -311,12 +311,17 @@ static int check_fl(FILE *out, const char *name, const om__freelist *fl)
 typedef struct obj_check {
     FILE *out;
     int rc;
+    size_t own; /* own raw blocks in pools (heap.h, "Own blocks") */
 } obj_check;
 
 /* Per object: a list's length within its allocation, a dict's table. */
 static int check_object(om_object *o, void *arg)
 {
     obj_check *c = arg;
+    if (o->type == &om_dict_type || o->type == &om_list_type) {
+        size_t own = o->type->sizeof_extra(o); /* the table's or the items' bytes */
+        c->own += own && own <= OM_SMALL_MAX;
+    }
     if (o->type == &om_dict_type)
         c->rc = om__dict_check(o, c->out);
     else if (o->type == &om_list_type) {
@@ -349,11 +354,20 @@ int om__types_check(om_heap *h, FILE *out)
     }
     if (!rc) rc = om__intern_check(h, out);
     if (!rc && !h->obj.deallocating) {
-        obj_check c = {out, 0};
+        obj_check c = {out, 0, 0};
         uint64_t probes = h->types.dict_probes; /* checking is not a lookup */
         om__object_walk(h, check_object, &c);
         h->types.dict_probes = probes;
         rc = c.rc;
+        /* the alloc check's count of unmarked used raw blocks (heap.h,
+         * "Own blocks", invariant 3; a debug heap's own blocks are marked) */
+        if (!rc && !(h->hooks & OM_HOOK_DEBUG) && c.own != h->alloc.own_unmarked) {
+            fprintf(out,
+                    "objmem: om_heap_check: %zu raw blocks are unmarked, lists and dicts hold "
+                    "%zu\n",
+                    h->alloc.own_unmarked, c.own);
+            rc = OM_ESTATE;
+        }
     }
     return rc;
 }

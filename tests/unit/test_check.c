@@ -135,6 +135,49 @@ static void test_check_finds_wrong_raw_live_bits(void **state)
     assert_int_equal(om_heap_check(h), 0);
 }
 
+/* objmem's own raw blocks (heap.h, "Own blocks"): thousands of lists and
+ * dicts of every size up to past OM_SMALL_MAX, grown, shrunk and dropped
+ * with tracing off, on, and off again: om_free refuses their storage, and
+ * om_heap_check's count of unmarked blocks matches what they hold at every
+ * step, the traced run included (it lends them their bits). */
+static void test_check_counts_own_blocks_across_tracing(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 3000 };
+    static om_object *l[N], *d[N / 10];
+    for (int i = 0; i < N; i++) {
+        assert_non_null(l[i] = om_list_new(h, (size_t)(i % 7)));
+        for (int k = 0; k < i % 300; k++) assert_int_equal(om_list_append(l[i], om_none(h)), 0);
+    }
+    for (int i = 0; i < N / 10; i++) {
+        assert_non_null(d[i] = om_dict_new(h));
+        for (int k = 0; k < i % 90; k++)
+            assert_int_equal(om_dict_set_steal(d[i], om_int_new(h, k), om_int_new(h, k)), 0);
+    }
+    assert_int_equal(om_heap_check(h), 0);
+    if (!(h->hooks & OM_HOOK_DEBUG)) {
+        om__list *one = (om__list *)l[5]; /* 5 items in a small block */
+        om_free(h, one->items);
+        assert_int_equal(om_errcode(h), OM_EFOREIGN);
+        assert_int_equal(om_heap_check(h), 0);
+    }
+    assert_int_equal(om_trace_start(h, 1), 0);
+    for (int i = 0; i < N; i += 2) { /* grow past the line, shrink, drop: traced */
+        for (int k = 0; k < 300; k++) assert_int_equal(om_list_append(l[i], om_none(h)), 0);
+        while (om_list_len(l[i]) > 3) om_decref(om_list_pop(l[i], -1));
+        if (i % 4 == 0) {
+            om_decref(l[i]);
+            l[i] = NULL;
+        }
+    }
+    assert_int_equal(om_heap_check(h), 0);
+    om_trace_stop(h);
+    for (int i = 0; i < N; i++)
+        if (l[i]) om_decref(l[i]);
+    for (int i = 0; i < N / 10; i++) om_decref(d[i]);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +190,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_finds_a_corrupt_metadata_descriptor,
                                         om_test_setup, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_check_finds_wrong_raw_live_bits, om_test_setup,
+                                        om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_check_counts_own_blocks_across_tracing, om_test_setup,
                                         om_test_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
