@@ -16,12 +16,6 @@
 
 /* ------------------------------------------------- free-list link access */
 
-static inline om__block *link_read(const om_heap *h, const om__pool *pool, om__block *b)
-{
-    (void)pool;
-    return om__link_get(h, b);
-}
-
 static inline void link_write(const om_heap *h, const om__pool *pool, om__block *b, om__block *next)
 {
     om__link_put(h, b, next, pool->bsize);
@@ -340,7 +334,7 @@ void om__pool_vg_forget(om_heap *h, om__pool *pool)
     if (pool->kind != OM_KIND_RAW || (h->hooks & OM_HOOK_DEBUG)) return;
     uint64_t freebm[OM_BM_WORDS] = {0};
     om__block *b = pool->kept ? pool->stash : pool->free;
-    for (; b != om__pool_term(pool); b = link_read(h, pool, b))
+    for (; b != om__pool_term(pool); b = om__link_get(h, b))
         om__bm_set(freebm, om__granule(pool, b));
     for (char *q = om__pool_first(pool); q < pool->bump; q += pool->bsize)
         if (!om__bm_test(freebm, om__granule(pool, q))) om__vg_free(q);
