@@ -136,7 +136,10 @@ static inline void *pool_pop(om_heap *h, om__pool *pool, unsigned kind)
 {
     int last;
     om__block *b = om__pool_take(h, pool, &last);
-    if (kind == OM_KIND_RAW) om__raw_bit_set(b); /* live (alloc.h, pool invariant 7) */
+    if (kind == OM_KIND_RAW) {
+        b->next = NULL;     /* its encoded link would hand out key material */
+        om__raw_bit_set(b); /* live (alloc.h, pool invariant 7) */
+    }
     if (last && !carve_page(h, pool)) avail_unlink(h, pool);
     return b;
 }
@@ -257,6 +260,7 @@ static void tc_flush(om_heap *h, om__tcache *c)
     c->n = 0;
     while (b) {
         om__block *next = om__tc_next(h, b);
+        b->keep = 0; /* the cache's link (opened by om__tc_next) is key material */
         om__pool *pool = om__pool_of(b);
         om__block *head = pool->free;
         if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {

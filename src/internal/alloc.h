@@ -152,11 +152,13 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *  5. heap is the owner while the pool is carved and NULL while it is free
  *     or was never carved; raw_owner is heap for RAW pools while the heap
  *     has no hook on (om__alloc_set_hooks keeps it), and NULL otherwise, so
- *     om_free's fast path tests one word for "a raw pool of h, no hook". Descriptors live in the
- * metadata, which is never poisoned, purged while the arena has a pool in use, or handed out, so a
- * free can read the first line for any pointer the ownership map (om__amap) places in an arena,
- * before it knows the pool is carved; a pointer into the metadata reads descriptor 0, whose heap
- * and raw_owner are NULL (a purge of a wholly free arena zeroes every descriptor: all free).
+ *     om_free's fast path tests one word for "a raw pool of h, no hook".
+ *     Descriptors live in the metadata, which is never poisoned, purged
+ *     while the arena has a pool in use, or handed out, so a free can read
+ *     the first line for any pointer the ownership map (om__amap) places
+ *     in an arena, before it knows the pool is carved; a pointer into the
+ *     metadata reads descriptor 0, whose heap and raw_owner are NULL (a
+ *     purge of a wholly free arena zeroes every descriptor: all free).
  *  6. span == capacity * bsize; divmagic == UINT64_MAX / bsize + 1, so that
  *     an offset n < span from the first block is a block start exactly
  *     when n * divmagic <= divmagic - 1 (Lemire, Kaser, Kurz, "Faster
@@ -527,8 +529,8 @@ typedef struct om__alloc {
     int dirty;                                  /* some free memory is not yet given back     */
     uint64_t swept_at;                          /* clock time of the last sweep               */
     size_t own_unmarked; /* om_heap_check: used raw blocks with no live bit, not cached */
-    uint64_t clock_last, clock_prev;            /* the last two clock readings (arena.c)      */
-    uint64_t give_at;                           /* nonzero: the time pools given back get     */
+    uint64_t clock_last, clock_prev; /* the last two clock readings (arena.c)      */
+    uint64_t give_at;                /* nonzero: the time pools given back get     */
     size_t narenas, narenas_peak, mapped_total, unmapped_total;
     om__arena_slot *atab;        /* arena table (seam malloc)                  */
     size_t atab_mask;            /* capacity - 1 (power of two)                */

@@ -247,6 +247,7 @@ static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h,
     int last = om__is_term(next);
     if (leaf && om__unlikely(last)) return NULL;
     om__pool_advance(pool, b, next);
+    b->next = NULL;                  /* its encoded link would hand out key material */
     if (!own) om__raw_bit_set(b);    /* live (alloc.h, pool invariant 7) */
     om__vg_alloc(b, pool->bsize, 0); /* usable: the whole block */
     if (om__unlikely(last)) return om__pool_exhausted(h, pool, b);
@@ -278,9 +279,10 @@ static inline int om__link_in_pool(const om_heap *h, om__block *b)
 }
 
 /* The end of om_free's fast path: b, a live raw block of pool (of h, no
- * hook on) whose live bit the caller cleared, goes into the cache of its class, or when that is
- * full onto its pool's free list; a pool that was full or becomes empty changes lists out of line
- * (om__pool_free_slow). */
+ * hook on) with no live bit (the caller cleared it, or b is an own block),
+ * goes into the cache of its class, or when that is full onto its pool's
+ * free list; a pool that was full or becomes empty changes lists out of
+ * line (om__pool_free_slow). */
 static inline void om__free_block_fast(om_heap *h, om__pool *pool, om__block *b)
 {
     om__vg_free(b);

@@ -72,8 +72,9 @@ const om_type om_list_type = {
 
 /* Make room for newsize items in l (of heap h), growing by CPython's rule
  * (~1/8 extra, rounded to 4) or shrinking when less than half would be
- * used. A list's first storage comes from om_malloc, not through
- * om_realloc's general path (young lists die before they grow twice). */
+ * used. Items are own blocks (heap.h): a list's first storage comes from
+ * om__malloc_own(_leaf), not through om_realloc's general path (young
+ * lists die before they grow twice). */
 static om__noinline int list_resize_in(om_heap *h, om__list *l, size_t newsize)
 {
     if (l->alloc >= newsize && newsize >= (l->alloc >> 1)) return 0;

@@ -14,6 +14,16 @@
 #include "../../src/internal/heap.h"
 #include "om_test.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define HAVE_VALGRIND 1
+#endif
+#endif
+#ifndef HAVE_VALGRIND
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
 /* The sanitizers' allocators (the system allocator in this build) must
  * answer impossible sizes with NULL, as glibc's does (sizes_near_the_limits). */
 const char *__asan_default_options(void);
@@ -317,6 +327,37 @@ static void test_tcache_sizes_near_the_limits(void **state)
     assert_int_equal(om_heap_check(h), 0);
 }
 
+/* No handed-out raw block carries key material (the free-list links are
+ * xor-ed with the heap's key): over thousands of blocks of every fine and
+ * medium class, handed out fresh from carved pages, again after a round
+ * trip through the pools' lists (the cache flushed), and from the cache,
+ * neither of a block's first two words decodes with the key to an address
+ * in the block's pool. */
+static void test_tcache_no_key_material_handed_out(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 6000 };
+    static uintptr_t *p[N];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            size_t n = i % 5 == 4 ? 513 + (size_t)(i % 1500) : 16 + (size_t)(i % 32) * 16;
+            assert_non_null(p[i] = om_malloc(h, n));
+            if (h->hooks & OM_HOOK_DEBUG) continue;            /* debug blocks are patterned */
+            VALGRIND_MAKE_MEM_DEFINED(p[i], 2 * sizeof *p[i]); /* read what was handed out */
+            for (int w = 0; w < 2; w++) {
+                uintptr_t link = p[i][w] ^ h->alloc.key;
+                assert_false(((link ^ (uintptr_t)p[i]) >> OM_POOL_SHIFT) == 0);
+            }
+        }
+        for (int i = 0; i < N; i++) {
+            p[i][0] = p[i][1] = (uintptr_t)i; /* the program's own data */
+            om_free(h, p[i]);
+        }
+        if (round == 0) om__tc_flush_all(h); /* round 1 pops the pools' lists */
+    }
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +384,8 @@ int main(void)
                                         om_test_setup_debug, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tcache_freed_block_is_next_in_every_class,
                                         om_test_setup_debug, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_tcache_no_key_material_handed_out, om_test_setup,
+                                        om_test_teardown),
         cmocka_unit_test_setup_teardown(test_tcache_random_churn, om_test_setup_debug,
                                         om_test_teardown),
     };
