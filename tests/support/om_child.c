@@ -7,16 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define HAVE_VALGRIND 1
-#endif
-#endif
-#ifndef HAVE_VALGRIND
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#define RUNNING_ON_VALGRIND             0
-#endif
+#include "om_valgrind.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1

@@ -15,15 +15,7 @@
 
 #include "om_child.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define HAVE_VALGRIND 1
-#endif
-#endif
-#ifndef HAVE_VALGRIND
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
+#include "om_valgrind.h"
 
 /* The mode of the heaps the children make: each case runs on a release
  * heap and on a debug-mode heap (set by the parent before the fork). */

@@ -14,15 +14,7 @@
 #include "../../src/internal/heap.h"
 #include "om_test.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define HAVE_VALGRIND 1
-#endif
-#endif
-#ifndef HAVE_VALGRIND
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
+#include "om_valgrind.h"
 
 /* The sanitizers' allocators (the system allocator in this build) must
  * answer impossible sizes with NULL, as glibc's does (sizes_near_the_limits). */
