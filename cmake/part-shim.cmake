@@ -54,11 +54,11 @@ endfunction()
 if(NOT OM_SANITIZE AND NOT OM_TSAN)
   find_program(OM_SHIM_OBJCOPY NAMES objcopy llvm-objcopy)
   # objmem without libunwind and libdw for the plain library: the core's
-  # objects but the unwinder and symbolizer built without them (the
+  # objects but the unwinders and symbolizer built without them (the
   # frame-pointer walk and dladdr names: what a debug-mode report of the
   # plain library gets)
   set(OM_TRACE_DEP_SOURCES ${PROJECT_SOURCE_DIR}/src/trace/frames.c
-      ${PROJECT_SOURCE_DIR}/src/trace/symbolize.c)
+      ${PROJECT_SOURCE_DIR}/src/trace/symbolize.c ${PROJECT_SOURCE_DIR}/src/trace/unwind.c)
   add_library(objmem_obj_nodeps OBJECT ${OM_TRACE_DEP_SOURCES})
   target_include_directories(objmem_obj_nodeps PRIVATE ${PROJECT_SOURCE_DIR}/include
                              ${PROJECT_SOURCE_DIR}/src)
@@ -69,7 +69,7 @@ if(NOT OM_SANITIZE AND NOT OM_TSAN)
   if(om_launcher)
     set_property(TARGET objmem_obj_nodeps PROPERTY C_COMPILER_LAUNCHER ${om_launcher})
   endif()
-  set(om_dep_objects "/src/trace/(frames|symbolize)[.]c[.]o")
+  set(om_dep_objects "/src/trace/(frames|symbolize|unwind)[.]c[.]o")
   add_library(objmem_nodeps STATIC
     $<FILTER:$<TARGET_OBJECTS:objmem_obj>,EXCLUDE,${om_dep_objects}>
     $<TARGET_OBJECTS:objmem_obj_nodeps>)

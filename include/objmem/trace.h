@@ -121,12 +121,14 @@ typedef enum om_unwind {
                             the unwind tables for deeper stacks (the default) */
     OM_UNWIND_FP = 1,    /* the frame-pointer chain only: the cheapest, right only
                             through code built with -fno-omit-frame-pointer       */
-    OM_UNWIND_TABLES = 2 /* the .eh_frame unwind tables (libunwind, cached) always */
+    OM_UNWIND_TABLES = 2 /* the .eh_frame unwind tables always: objmem's own walk
+                            (x86-64, libdw), libunwind where it gives up      */
 } om_unwind;
 
 /* Choose how native frames are unwound from the next allocation on
  * (om_trace_start reads OBJMEM_TRACE_UNWIND=auto|fp|tables first). A build
- * without libunwind walks frame pointers whatever the mode. Returns 0,
+ * with neither libdw on x86-64 nor libunwind walks frame pointers whatever
+ * the mode (docs/trace.md, "Frames"). Returns 0,
  * OM_ESTATE when not tracing, OM_EINVAL for an unknown mode. */
 int om_trace_set_unwind(om_heap *h, om_unwind mode);
 /* 1 when h's tracer unwinds with the tables now (mode and build allow it). */

@@ -1,7 +1,7 @@
 /*
  * frames.c - capturing tracebacks at allocation: the native stack (raw
  * return addresses, nothing resolved) by a walk of the frame-pointer chain
- * or by libunwind over the .eh_frame tables, or an embedder's frame
+ * or over the .eh_frame tables (unwind.c, libunwind), or an embedder's frame
  * provider; then interning, so that identical stacks are stored once. Also
  * the bump arena and the pointer sets the tracer and snapshots are built
  * from. Design note: docs/trace.md ("Frames").
@@ -11,9 +11,8 @@
  * code built with frame pointers. objmem itself is, so the first frame of
  * the caller is always right, and nframe 1 needs nothing else. Deeper
  * stacks of code built without frame pointers (gcc's default at -O2) need
- * the unwind tables: libunwind's unw_backtrace, which caches a frame
- * description per return address (per thread) and walks frame-pointer
- * frames by their chain, so its cost is a hash lookup per frame once warm.
+ * the unwind tables: the table walk (unwind.c), else libunwind's
+ * unw_backtrace where it gives up (a signal frame, JIT code).
  * Every frame address of the frame-pointer walk is checked against the
  * stack bounds: a wrong chain stops early, never reads outside the stack.
  */
@@ -103,7 +102,7 @@ static inline uint32_t mix64(uint64_t x)
 
 /* Find the bounds of the calling thread's stack (once per thread that
  * uses the heap while tracing: the heap remembers the last one). */
-static om__noinline void find_stack_bounds(om__tracestate *t)
+om__noinline void om__trace_stack_bounds(om__tracestate *t)
 {
     pthread_attr_t attr;
     void *addr;
@@ -122,13 +121,6 @@ static om__noinline void find_stack_bounds(om__tracestate *t)
     }
 }
 
-static inline int in_objmem(const om__tracestate *t, uintptr_t pc)
-{
-    for (int i = 0; i < t->nranges; i++)
-        if (pc - t->range_lo[i] < t->range_hi[i] - t->range_lo[i]) return 1;
-    return 0;
-}
-
 /* Return addresses of the stack above this function, up to max, after
  * skipping objmem's own frames when its text ranges are known. *depth is
  * the number of frames walked past the skipped ones (>= the count when the
@@ -139,7 +131,7 @@ static om__noinline int walk_native(om__tracestate *t, uintptr_t *out, int max, 
     /* the stacks of live threads are disjoint: a frame inside the bounds
      * found last means the same thread, with no pthread_self() call */
     if (om__unlikely((uintptr_t)fp - t->stack_lo >= t->stack_hi - t->stack_lo))
-        find_stack_bounds(t);
+        om__trace_stack_bounds(t);
     uintptr_t lo = t->stack_lo, hi = t->stack_hi;
     int n = 0, skipping = t->nranges > 0;
     uint32_t d = 0;
@@ -148,7 +140,7 @@ static om__noinline int walk_native(om__tracestate *t, uintptr_t *out, int max, 
         if (a < lo || a + 2 * sizeof(uintptr_t) > hi || (a & (sizeof(uintptr_t) - 1))) break;
         uintptr_t ret = fp[1];
         if (!ret) break;
-        if (skipping && in_objmem(t, ret)) {
+        if (skipping && om__trace_in_objmem(t, ret)) {
         } else {
             skipping = 0;
             d++;
@@ -171,8 +163,8 @@ static om__noinline int walk_tables(om__tracestate *t, uintptr_t *out, int max, 
     void *buf[OM_TRACE_MAX_FRAMES + 4 * OM_TRACE_SKIP];
     int cap = max + 3 * OM_TRACE_SKIP, n = unw_backtrace(buf, cap), k = 0, i = 0;
     if (t->nranges) {
-        while (i < n && !in_objmem(t, (uintptr_t)buf[i])) i++;
-        while (i < n && in_objmem(t, (uintptr_t)buf[i])) i++;
+        while (i < n && !om__trace_in_objmem(t, (uintptr_t)buf[i])) i++;
+        while (i < n && om__trace_in_objmem(t, (uintptr_t)buf[i])) i++;
     } else {
         i = n > 0; /* unw_backtrace's own frame */
     }
@@ -184,7 +176,7 @@ static om__noinline int walk_tables(om__tracestate *t, uintptr_t *out, int max, 
 
 int om__trace_unwind_tables_available(void)
 {
-#ifdef OM_HAVE_LIBUNWIND
+#if defined(OM_HAVE_LIBUNWIND) || (defined(OM_HAVE_LIBDW) && defined(__x86_64__))
     return 1;
 #else
     return 0;
@@ -262,6 +254,10 @@ static inline int tb_eq(const void *rec, const void *key)
 
 static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
 {
+    /* a program's consecutive allocations often come from one stack: the
+     * last one found, compared, before a hash and a probe */
+    om__tb *last = t->last_tb;
+    if (last && tb_eq(last, k)) return last;
     uint64_t x = ((uint64_t)k->kind << 32) ^ k->nframe ^ ((uint64_t)k->total << 16);
     for (unsigned i = 0; i < k->nframe; i++) x = ((x << 7) | (x >> 57)) ^ k->frames[i];
     uint32_t hash = mix64(x) | 1;
@@ -269,7 +265,7 @@ static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
         for (size_t i = hash & t->tbset.mask;; i = (i + 1) & t->tbset.mask) {
             om__tb *r = t->tbset.slots[i];
             if (!r) break;
-            if (r->hash == hash && tb_eq(r, k)) return r;
+            if (r->hash == hash && tb_eq(r, k)) return t->last_tb = r;
         }
     }
     void **slot = om__pset_slot(h, &t->tbset, hash, tb_eq, k);
@@ -294,7 +290,7 @@ static om__tb *intern_tb(om_heap *h, om__tracestate *t, const tbkey *k)
     t->tbs[t->ntbs++] = tb;
     *slot = tb;
     t->tbset.n++;
-    return tb;
+    return t->last_tb = tb;
 }
 
 static int str_eq(const void *rec, const void *key)
@@ -371,12 +367,11 @@ om__tb *om__trace_capture(om_heap *h, om__tracestate *t)
     /* objmem's text ranges known: its frames are skipped during the walk;
      * else nframe + OM_TRACE_SKIP are kept and dropped by name later */
     int max = t->nframe + (t->nranges ? 0 : OM_TRACE_SKIP), n;
+    n = t->tables ? om__cfi_walk(h, t, buf, max, &depth) : -1;
 #ifdef OM_HAVE_LIBUNWIND
-    if (t->tables)
-        n = walk_tables(t, buf, max, &depth);
-    else
+    if (n < 0 && t->tables) n = walk_tables(t, buf, max, &depth);
 #endif
-        n = walk_native(t, buf, max, &depth);
+    if (n < 0) n = walk_native(t, buf, max, &depth);
     tbkey k = {buf, (uint16_t)n, t->nranges ? OM_TB_NATIVE_EXACT : OM_TB_NATIVE,
                t->nranges ? depth : (uint32_t)n};
     return intern_tb(h, t, &k);

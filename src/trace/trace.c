@@ -356,6 +356,7 @@ void om_trace_stop(om_heap *h)
     om__alloc_set_hooks(h, h->hooks & ~(unsigned)OM_HOOK_TRACE);
     h->trace = NULL;
     om__symtab_free(t->symtab);
+    om__cfi_free(h, t);
     om__trace_series_free(h, t);
     if (t->traces) om__sys_free(h, t->traces, (t->mask + 1) * sizeof *t->traces);
     side_release(h, t);

@@ -124,12 +124,14 @@ struct om__tracestate {
     size_t n_small, n_pools; /* traces in side tables, their pools      */
     om__pset tbset;          /* interned tracebacks                     */
     om__tb **tbs;            /* by id                                   */
+    om__tb *last_tb;         /* the one intern_tb found last            */
     size_t ntbs, tbs_cap;
     om__pset frameset;            /* interned provided frames                */
     om__pset strset;              /* interned strings (om__istr)             */
     om__bump bump;                /* tracebacks, frames, strings             */
     om_frame *scratch;            /* provider output buffer (nframe)         */
     uintptr_t stack_lo, stack_hi; /* the stack of the thread last seen      */
+    struct om__cfi *cfi;          /* the table walk's rules (unwind.c)       */
     struct om__symtab *symtab;    /* symbolization cache, made when needed  */
     int unwind;                   /* OM_UNWIND_* asked for                   */
     int tables;                   /* 1: walk with the unwind tables          */
@@ -188,6 +190,41 @@ typedef struct om__istr {
 
 /* frames.c */
 om__tb *om__trace_capture(om_heap *h, om__tracestate *t);
+/* Find the bounds of the calling thread's stack (t->stack_lo, _hi). */
+void om__trace_stack_bounds(om__tracestate *t);
+/* 1 when pc lies in objmem's own code (its text ranges). */
+static inline int om__trace_in_objmem(const om__tracestate *t, uintptr_t pc)
+{
+    for (int i = 0; i < t->nranges; i++)
+        if (pc - t->range_lo[i] < t->range_hi[i] - t->range_lo[i]) return 1;
+    return 0;
+}
+/* unwind.c: the table walk. The return addresses of the stack outside
+ * objmem, most recent first, up to max, and in *depth the frames walked
+ * (max + 1 when there were more); -1 when the walk gave up (a frame it has
+ * no rule for, a stack address out of bounds, objmem's text ranges
+ * unknown): the caller walks with libunwind instead. */
+typedef struct om__cfi om__cfi;
+int om__cfi_walk(om_heap *h, om__tracestate *t, uintptr_t *out, int max, uint32_t *depth);
+/* Tests: set the rule of return address ip by hand (OM_CFI_*: the CFA is
+ * rsp or rbp + cfa_off, rbp saved at CFA + rbp_off or, 0, unchanged; the
+ * outermost frame; a frame the walk gives up at; -1 when ip has a rule
+ * already: rules never change), and walk from the state
+ * st = {ip, rsp, rbp, stack low, stack high} over a stack the test made.
+ * 0 / the walk's result, -1 without the table walk. */
+enum {
+    OM_CFI_RSP = 1, /* the CFA is rsp + cfa_off                          */
+    OM_CFI_RBP,     /* the CFA is rbp + cfa_off                          */
+    OM_CFI_END,     /* the outermost frame (its return address undefined) */
+    OM_CFI_OTHER    /* anything else: the walk gives up there             */
+};
+int om__cfi_test_rule(om_heap *h, om__tracestate *t, uintptr_t ip, int kind, int cfa_off,
+                      int rbp_off);
+int om__cfi_test_walk(om_heap *h, om__tracestate *t, uintptr_t *out, int max, uint32_t *depth,
+                      const uintptr_t st[5]);
+/* Rules made, walks started, walks given up (tests, bench_trace). */
+void om__cfi_stats(const om__tracestate *t, size_t *rules, size_t *walks, size_t *gave_up);
+void om__cfi_free(om_heap *h, om__tracestate *t);
 /* 1 when the build can unwind with the tables (libunwind). */
 int om__trace_unwind_tables_available(void);
 /* Once per process before the first walk with the tables. */
