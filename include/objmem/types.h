@@ -150,7 +150,8 @@ int om_str_is_interned(const om_object *s);
 /* ----------------------------------------------------------------- tuple */
 
 /* A new tuple of n items, all NULL, to be filled with om_tuple_set (n = 0:
- * the immortal empty tuple). NULL on OM_ENOMEM. */
+ * the immortal empty tuple). Untracked by the collector until it gets an
+ * item that may form a cycle (docs/types.md). NULL on OM_ENOMEM. */
 om_object *om_tuple_new(om_heap *h, size_t n);
 /* A new tuple holding the n objects of items (borrowed; none NULL). */
 om_object *om_tuple_from(om_heap *h, size_t n, om_object *const *items);
@@ -168,8 +169,10 @@ om_object *om_tuple_get_borrow(om_object *t, ptrdiff_t i);
  * what was there. Meant for filling a new tuple. 0 or OM_ERANGE/OM_ETYPE/
  * OM_EINVAL (v NULL), OM_ESTATE when the slot is already set and the tuple
  * has more than one reference (shared tuples are immutable: it may be a
- * dict key; CPython's PyTuple_SetItem rule). Filling the last slot
- * untracks a tuple whose items are all atomic (see om_tuple_maybe_untrack). */
+ * dict key; CPython's PyTuple_SetItem rule). An item that may form a cycle
+ * (a GC object, not an untracked tuple) tracks the tuple (it counts as a
+ * new GC object: a collection may run); filling the last slot untracks a
+ * tracked tuple whose items are all atomic (see om_tuple_maybe_untrack). */
 int om_tuple_set(om_object *t, ptrdiff_t i, om_object *v);
 /* om_tuple_set taking over the reference v (also when it fails): fill a
  * new tuple with fresh objects without a decref each. */

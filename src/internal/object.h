@@ -85,6 +85,12 @@ static inline size_t om__obj_prefix(const om_object *o)
 /* Internal type flag: the weak reference type (a collection that finds no
  * candidate of it, nor one with weak references, skips handle_weakrefs). */
 #define OM_TYPE__WEAKREF (1u << 11)
+/* Internal type flag: the type's dealloc drops no reference and runs none
+ * of the program's code (a float's free-list push, a str leaving the
+ * intern table), so no deallocation can nest under it: a death that is
+ * otherwise plain (no finalizer, none of OM_GCW_NOT_PLAIN) calls it
+ * without the nesting depth's bookkeeping (dealloc.c om__decref_slow). */
+#define OM_TYPE__LEAF (1u << 10)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);

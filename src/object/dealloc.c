@@ -175,6 +175,13 @@ void om__object_drop_array(om_heap *h, om_object *const *u, size_t n)
     h->obj.deallocating = depth;
 }
 
+/* The death of o of an OM_TYPE__LEAF type that does not own its memory. */
+static om__noinline void leaf_death(om_object *o, const om_type *t)
+{
+    t->dealloc(o);
+    om__object_free_memory(o);
+}
+
 /* A count of 1 is dropped (the inline om_decref leaves counts of 2 up to
  * OM_IMMORTAL alone, and -DOM_DEBUG_REFS comes here with any count): o
  * dies now. A plain object (object.h, invariant 3: no dealloc, no
@@ -182,7 +189,8 @@ void om__object_drop_array(om_heap *h, om_object *const *u, size_t n)
  * references, small, made on a heap without hooks) cannot run anything,
  * drop a child or be resurrected, and no hook needs to see it, so its
  * block goes back at once, with no depth bookkeeping and no stack frame;
- * everything else takes dealloc_nested. "No dealloc" implies "not
+ * one of a type whose dealloc cannot nest (OM_TYPE__LEAF) is that dealloc
+ * and the block's free; everything else takes dealloc_nested. "No dealloc" implies "not
  * OM_TYPE__OWNS_MEMORY" (object.h). */
 void om__decref_slow(om_object *o)
 {
@@ -194,15 +202,21 @@ void om__decref_slow(om_object *o)
     }
     o->refcnt = 0;
     const om_type *t = o->type;
-    if (om__likely(!t->dealloc && !t->finalize && !(o->gc & OM_GCW_NOT_PLAIN))) {
-        om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
-        om_heap *h = pool->heap;
-        /* the link test still catches a block freed already (an unchecked
-         * om_incref of a freed object, then this om_decref) */
-        if (om__likely(!om__link_in_pool(h, (om__block *)o) && om__obj_block_push(h, pool, o)))
+    if (om__likely(!t->finalize && !(o->gc & OM_GCW_NOT_PLAIN))) {
+        if (om__likely(!t->dealloc)) {
+            om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
+            om_heap *h = pool->heap;
+            /* the link test still catches a block freed already (an unchecked
+             * om_incref of a freed object, then this om_decref) */
+            if (om__likely(!om__link_in_pool(h, (om__block *)o) && om__obj_block_push(h, pool, o)))
+                return;
+            om__block_free_obj(h, o, 0);
             return;
-        om__block_free_obj(h, o, 0);
-        return;
+        }
+        if (t->flags & OM_TYPE__LEAF) { /* nothing can nest: no depth to keep */
+            if (t->flags & OM_TYPE__OWNS_MEMORY) return t->dealloc(o);
+            return leaf_death(o, t);
+        }
     }
     dealloc_nested(om__heap_of(o), o);
 }

@@ -31,7 +31,7 @@ const om_type om_int_type = {
 const om_type om_float_type = {
     .name = "float",
     .basic_size = sizeof(om__float),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__LEAF,
     .dealloc = float_dealloc,
     .repr = float_repr,
 };

@@ -29,7 +29,7 @@ static int str_repr(om_object *o, char *buf, size_t n)
 const om_type om_str_type = {
     .name = "str",
     .basic_size = STR_HDR,
-    .flags = OM_TYPE__BUILTIN,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE__LEAF,
     .dealloc = str_dealloc,
     .sizeof_extra = str_extra,
     .repr = str_repr,

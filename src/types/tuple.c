@@ -95,13 +95,41 @@ static om__tuple *tuple_alloc(om_heap *h, size_t n)
     return t;
 }
 
-om_object *om_tuple_new(om_heap *h, size_t n)
+/* Untracked: it holds only NULL, and an untracked tuple holds only atomic
+ * items or NULL (the invariant every store below keeps: a store of an item
+ * that may form a cycle tracks the tuple, counted as a new GC object). So
+ * the usual fill with atomic items never tracks it at all. */
+static om__noinline om_object *tuple_new_slow(om_heap *h, size_t n)
 {
     if (n == 0) return h->types.empty_tuple;
     om__tuple *t = tuple_alloc(h, n);
-    if (!t) return NULL;
-    om__gc_track_new(h, &t->ob.ob_base);
-    return &t->ob.ob_base;
+    return t ? &t->ob.ob_base : NULL;
+}
+
+om_object *om_tuple_new(om_heap *h, size_t n)
+{
+    /* a short tuple on a heap without hooks, as a leaf (no call but tail
+     * calls): from its length's free list, else a pool's block that is
+     * not its last */
+    if (om__unlikely(n - 1 >= 4 || h->hooks)) return tuple_new_slow(h, n);
+    om__freelist *fl = &h->types.tuples[n];
+    om_object *o;
+    if (fl->head) {
+        o = om__freelist_pop(fl, &om_tuple_type);
+    } else {
+        om__pool *pool;
+        o = om__pool_pop_leaf(h, TUPLE_SIZE(n), OM_KIND_GC, &pool);
+        if (om__unlikely(!o)) return tuple_new_slow(h, n);
+        om__vg_undefined(o, TUPLE_SIZE(n)); /* as om__obj_block_alloc opens it */
+        fl->misses++;
+        o->refcnt = 1;
+        o->gc = 0;
+        o->type = &om_tuple_type;
+    }
+    om__tuple *t = (om__tuple *)o;
+    t->ob.size = n;
+    clear_items(t->items, n);
+    return o;
 }
 
 /* t is filled; track it only when an item could be part of a cycle. */
@@ -200,7 +228,7 @@ static om__noinline int set_slow(om_object *o, ptrdiff_t i, om_object *v)
     }
     t->items[k] = v;
     if (!(o->gc & OM_GCW_TRACKED)) {
-        if (!om__is_atomic(v)) om_gc_track(o);
+        if (!om__is_atomic(v)) om__gc_track_new(om__heap_of(o), o);
     } else if (k + 1 == t->ob.size) {
         om_tuple_maybe_untrack(o);
     }
@@ -215,17 +243,19 @@ static om__noinline int set_filled(om_object *o)
     return 0;
 }
 
-/* An untracked tuple got an item that may form a cycle. */
+/* An untracked tuple got an item that may form a cycle: it enters
+ * generation 0 now, counted as a new GC object (a collection may run). */
 static om__noinline int set_track(om_object *o)
 {
-    om_gc_track(o);
+    om__gc_track_new(om__heap_of(o), o);
     return 0;
 }
 
 /* The first fill of slot i of a tuple on a heap without debug mode, as a
  * leaf (tail calls only): the store, then tracking if v may form a cycle
  * (an untracked tuple holds only atomic items), or the untracking check
- * once the last slot of a tracked tuple is set. Anything else: set_slow. */
+ * once the last slot of a tracked tuple is set (a tuple tracked for an
+ * item that was replaced since). Anything else: set_slow. */
 int om_tuple_set_steal(om_object *o, ptrdiff_t i, om_object *v)
 {
     om__tuple *t = (om__tuple *)o;

@@ -20,7 +20,7 @@ static void freelist_dealloc(om_object *o)
 const om_type om__freelist_type = {
     .name = "(free list)",
     .basic_size = sizeof(om__flnode),
-    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__HIDDEN,
+    .flags = OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__HIDDEN | OM_TYPE__LEAF,
     .dealloc = freelist_dealloc,
 };
 
