@@ -128,21 +128,9 @@ static om__noinline om_object *list_new_slow(om_heap *h, size_t capacity)
 om_object *om_list_new(om_heap *h, size_t capacity)
 {
     if (om__unlikely(capacity || h->hooks)) return list_new_slow(h, capacity);
-    om__freelist *fl = &h->types.lists;
-    om_object *o;
     om__pool *pool;
-    if (fl->head) {
-        o = om__freelist_pop(fl, &om_list_type);
-        pool = om__pool_of(o);
-    } else {
-        o = om__pool_pop_leaf(h, sizeof(om__list), OM_KIND_GC, &pool);
-        if (om__unlikely(!o)) return list_new_slow(h, 0);
-        om__vg_undefined(o, sizeof(om__list)); /* as om__obj_block_alloc opens it */
-        fl->misses++;
-        o->refcnt = 1;
-        o->gc = 0;
-        o->type = &om_list_type;
-    }
+    om_object *o = om__types_new_leaf(h, &h->types.lists, &om_list_type, sizeof(om__list), &pool);
+    if (om__unlikely(!o)) return list_new_slow(h, 0);
     om__list *l = (om__list *)o;
     l->len = l->alloc = 0;
     l->items = NULL;

@@ -112,20 +112,9 @@ om_object *om_tuple_new(om_heap *h, size_t n)
      * calls): from its length's free list, else a pool's block that is
      * not its last */
     if (om__unlikely(n - 1 >= 4 || h->hooks)) return tuple_new_slow(h, n);
-    om__freelist *fl = &h->types.tuples[n];
-    om_object *o;
-    if (fl->head) {
-        o = om__freelist_pop(fl, &om_tuple_type);
-    } else {
-        om__pool *pool;
-        o = om__pool_pop_leaf(h, TUPLE_SIZE(n), OM_KIND_GC, &pool);
-        if (om__unlikely(!o)) return tuple_new_slow(h, n);
-        om__vg_undefined(o, TUPLE_SIZE(n)); /* as om__obj_block_alloc opens it */
-        fl->misses++;
-        o->refcnt = 1;
-        o->gc = 0;
-        o->type = &om_tuple_type;
-    }
+    om__pool *pool;
+    om_object *o = om__types_new_leaf(h, &h->types.tuples[n], &om_tuple_type, TUPLE_SIZE(n), &pool);
+    if (om__unlikely(!o)) return tuple_new_slow(h, n);
     om__tuple *t = (om__tuple *)o;
     t->ob.size = n;
     clear_items(t->items, n);

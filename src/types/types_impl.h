@@ -36,6 +36,29 @@ static inline om_object *om__freelist_pop(om__freelist *fl, const om_type *t)
     return &n->ob;
 }
 
+/* A leaf's new object of the built-in GC type t, size bytes, on a heap
+ * without hooks: the head of fl, else a pool's free block that is not its
+ * last (om__pool_pop_leaf); count 1, gc word 0 (small, no hooks), not
+ * tracked. NULL when the caller's slow path must decide. *poolp: its pool. */
+static inline om_object *om__types_new_leaf(om_heap *h, om__freelist *fl, const om_type *t,
+                                            size_t size, om__pool **poolp)
+{
+    om_object *o;
+    if (fl->head) {
+        o = om__freelist_pop(fl, t);
+        *poolp = om__pool_of(o);
+        return o;
+    }
+    o = om__pool_pop_leaf(h, size, OM_KIND_GC, poolp);
+    if (om__unlikely(!o)) return NULL;
+    om__vg_undefined(o, size); /* as om__obj_block_alloc opens it */
+    fl->misses++;
+    o->refcnt = 1;
+    o->gc = 0;
+    o->type = t;
+    return o;
+}
+
 /* Take an object off fl (NULL when empty, or when the heap has hooks: in
  * debug and tracing mode every object comes from the allocator so that it
  * is checked and traced), re-typed as t with count 1, not tracked. */

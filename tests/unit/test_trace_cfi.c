@@ -103,22 +103,24 @@ static __attribute__((noinline)) int step(chain *c)
     return r;
 }
 
-static int start_tables(om_heap *h)
+/* Tracing with the tables, or the case skipped: no table walk in this
+ * build (no libdw, not x86-64). */
+static void start_tables(om_heap *h)
 {
     assert_int_equal(om_trace_start(h, MAXF), 0);
     assert_int_equal(om_trace_set_unwind(h, OM_UNWIND_TABLES), 0);
     chain c = {.h = h, .left = 1};
     step(&c);
-    return c.ncfi >= 0; /* 0: no table walk in this build (no libdw, not x86-64) */
+    if (c.ncfi < 0) {
+        om_trace_stop(h);
+        skip();
+    }
 }
 
 static void test_trace_cfi_matches_backtrace_on_many_sites(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     chain c = {.h = h};
     for (unsigned i = 0; i < 6000; i++) {
         c.left = 1 + (int)(i % 40);
@@ -138,10 +140,7 @@ static void test_trace_cfi_matches_backtrace_on_many_sites(void **state)
 static void test_trace_cfi_stops_at_max(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     chain c = {.h = h, .left = 30, .seed = 7};
     step(&c);
     assert_same_walk(&c);
@@ -190,10 +189,7 @@ static __attribute__((noinline)) int deeper(chain *c, int k)
 static void test_trace_cfi_sees_changed_outer_frames(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     chain c = {.h = h};
     uintptr_t ret_a = 0, ret_b = 0;
     for (int i = 0; i < 200; i++) {
@@ -230,10 +226,7 @@ static int on_thread(void *arg)
 static void test_trace_cfi_on_another_stack(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     chain c = {.h = h, .left = 12, .seed = 3};
     step(&c);
     assert_same_walk(&c);
@@ -268,10 +261,7 @@ static __attribute__((noinline)) void interrupted(void)
 static void test_trace_cfi_leaves_signal_frames_to_libunwind(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
@@ -330,10 +320,7 @@ static int fake_walk(om_heap *h, uintptr_t *stk, size_t words, uintptr_t ip, uin
 static void test_trace_cfi_compares_the_rbp_an_outer_frame_uses(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     fake_rules(h);
     uintptr_t stk[16] = {0}, out[8];
     uintptr_t s = (uintptr_t)stk;
@@ -369,10 +356,7 @@ static void test_trace_cfi_compares_the_rbp_an_outer_frame_uses(void **state)
 static void test_trace_cfi_stays_inside_the_stack(void **state)
 {
     om_heap *h = OM_HEAP(state);
-    if (!start_tables(h)) {
-        om_trace_stop(h);
-        skip();
-    }
+    start_tables(h);
     fake_rules(h);
     uintptr_t stk[16] = {0}, out[8];
     uintptr_t s = (uintptr_t)stk;
