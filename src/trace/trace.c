@@ -407,7 +407,7 @@ size_t om_trace_get_memory(const om_heap *h)
            om__pset_bytes(&t->tbset) + om__pset_bytes(&t->frameset) +
            (t->arenas ? (t->amask + 1) * sizeof *t->arenas : 0) + t->narenas * sizeof(om__tarena) +
            t->n_pools * OM_POOL_GRANULES * sizeof(uint64_t) + om__pset_bytes(&t->strset) +
-           t->bump.bytes;
+           t->bump.bytes + om__cfi_bytes(t);
 }
 
 void om_trace_clear_traces(om_heap *h)

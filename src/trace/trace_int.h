@@ -225,6 +225,8 @@ int om__cfi_test_walk(om_heap *h, om__tracestate *t, uintptr_t *out, int max, ui
 /* Rules made, walks started, walks given up (tests, bench_trace). */
 void om__cfi_stats(const om__tracestate *t, size_t *rules, size_t *walks, size_t *gave_up);
 void om__cfi_free(om_heap *h, om__tracestate *t);
+/* Bytes the table walk holds (its rules and walk records; not libdw's). */
+size_t om__cfi_bytes(const om__tracestate *t);
 /* 1 when the build can unwind with the tables (libunwind). */
 int om__trace_unwind_tables_available(void);
 /* Once per process before the first walk with the tables. */

@@ -403,6 +403,12 @@ void om__cfi_stats(const om__tracestate *t, size_t *rules, size_t *walks, size_t
     *gave_up = c ? c->gave_up : 0;
 }
 
+size_t om__cfi_bytes(const om__tracestate *t)
+{
+    const om__cfi *c = t->cfi;
+    return c ? sizeof *c + (c->rules ? (c->mask + 1) * sizeof *c->rules : 0) : 0;
+}
+
 void om__cfi_free(om_heap *h, om__tracestate *t)
 {
     om__cfi *c = t->cfi;
@@ -439,6 +445,12 @@ void om__cfi_stats(const om__tracestate *t, size_t *rules, size_t *walks, size_t
 {
     (void)t;
     *rules = *walks = *gave_up = 0;
+}
+
+size_t om__cfi_bytes(const om__tracestate *t)
+{
+    (void)t;
+    return 0;
 }
 
 void om__cfi_free(om_heap *h, om__tracestate *t)

@@ -131,6 +131,8 @@ static void test_trace_cfi_matches_backtrace_on_many_sites(void **state)
     size_t rules, walks, gave_up;
     om__cfi_stats(h->trace, &rules, &walks, &gave_up);
     assert_true(rules > 2000); /* the rule table past several growths */
+    assert_true(om__cfi_bytes(h->trace) >= rules * 2 * 16); /* load <= 1/2, 16-byte rules */
+    assert_true(om_trace_get_memory(h) > om__cfi_bytes(h->trace));
     assert_int_equal(walks, 6001);
     assert_int_equal(gave_up, 0);
     om_trace_stop(h);
