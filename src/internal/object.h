@@ -87,9 +87,9 @@ static inline size_t om__obj_prefix(const om_object *o)
 #define OM_TYPE__WEAKREF (1u << 11)
 /* Internal type flag: the type's dealloc drops no reference and runs none
  * of the program's code (a float's free-list push, a str leaving the
- * intern table), so no deallocation can nest under it: a death that is
- * otherwise plain (no finalizer, none of OM_GCW_NOT_PLAIN) calls it
- * without the nesting depth's bookkeeping (dealloc.c om__decref_slow). */
+ * intern table), so no deallocation can nest under it, and has no
+ * finalizer: a death with none of OM_GCW_NOT_PLAIN calls it without the
+ * nesting depth's bookkeeping (dealloc.c om__decref_slow). */
 #define OM_TYPE__LEAF (1u << 10)
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */

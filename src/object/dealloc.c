@@ -182,6 +182,20 @@ static om__noinline void leaf_death(om_object *o, const om_type *t)
     om__object_free_memory(o);
 }
 
+/* The death of o (count zero) past the plain one, out of line so that the
+ * plain one's code stays as short (a tail call): nothing can nest under a
+ * leaf type's dealloc (none has a finalizer), so there is no depth to keep;
+ * everything else is dealloc_nested. */
+static om__noinline void not_plain_death(om_object *o, const om_type *t)
+{
+    if ((t->flags & OM_TYPE__LEAF) && !(o->gc & OM_GCW_NOT_PLAIN)) {
+        OM_ASSERT(!t->finalize); /* object.h */
+        if (t->flags & OM_TYPE__OWNS_MEMORY) return t->dealloc(o);
+        return leaf_death(o, t);
+    }
+    dealloc_nested(om__heap_of(o), o);
+}
+
 /* A count of 1 is dropped (the inline om_decref leaves counts of 2 up to
  * OM_IMMORTAL alone, and -DOM_DEBUG_REFS comes here with any count): o
  * dies now. A plain object (object.h, invariant 3: no dealloc, no
@@ -202,21 +216,15 @@ void om__decref_slow(om_object *o)
     }
     o->refcnt = 0;
     const om_type *t = o->type;
-    if (om__likely(!t->finalize && !(o->gc & OM_GCW_NOT_PLAIN))) {
-        if (om__likely(!t->dealloc)) {
-            om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
-            om_heap *h = pool->heap;
-            /* the link test still catches a block freed already (an unchecked
-             * om_incref of a freed object, then this om_decref) */
-            if (om__likely(!om__link_in_pool(h, (om__block *)o) && om__obj_block_push(h, pool, o)))
-                return;
-            om__block_free_obj(h, o, 0);
+    if (om__likely(!t->dealloc && !t->finalize && !(o->gc & OM_GCW_NOT_PLAIN))) {
+        om__pool *pool = om__pool_of(o); /* a small block: its pool names the heap */
+        om_heap *h = pool->heap;
+        /* the link test still catches a block freed already (an unchecked
+         * om_incref of a freed object, then this om_decref) */
+        if (om__likely(!om__link_in_pool(h, (om__block *)o) && om__obj_block_push(h, pool, o)))
             return;
-        }
-        if (t->flags & OM_TYPE__LEAF) { /* nothing can nest: no depth to keep */
-            if (t->flags & OM_TYPE__OWNS_MEMORY) return t->dealloc(o);
-            return leaf_death(o, t);
-        }
+        om__block_free_obj(h, o, 0);
+        return;
     }
-    dealloc_nested(om__heap_of(o), o);
+    not_plain_death(o, t);
 }
