@@ -110,14 +110,26 @@ static inline int om__index(ptrdiff_t i, size_t len, size_t *out)
     return 0;
 }
 
+/* 1 when every slot of tuple o is set. */
+static inline int om__tuple_filled(const om_object *o)
+{
+    const om__tuple *t = (const om__tuple *)o;
+    for (size_t i = 0; i < t->ob.size; i++)
+        if (!t->items[i]) return 0;
+    return 1;
+}
+
 /* 1 when o cannot be part of a cycle now or later: not a GC object, or an
- * untracked tuple (CPython's _PyObject_GC_MAY_BE_TRACKED, negated). Any
- * other GC object may be (or become) tracked: an untracked dict is tracked
- * as soon as a container is stored in it. */
+ * untracked tuple with every slot set (CPython's _PyObject_GC_MAY_BE_TRACKED,
+ * negated). Any other GC object may be (or become) tracked: an untracked
+ * dict is tracked as soon as a container is stored in it, and an untracked
+ * tuple with an empty slot (om_tuple_new's) when that slot gets one; a
+ * filled tuple's slots change no more once it is shared (tuple.c set_slow),
+ * so one stored somewhere stays as it is. */
 static inline int om__is_atomic(const om_object *o)
 {
     return !(o->type->flags & OM_TYPE_GC) ||
-           (o->type == &om_tuple_type && !(o->gc & OM_GCW_TRACKED));
+           (o->type == &om_tuple_type && !(o->gc & OM_GCW_TRACKED) && om__tuple_filled(o));
 }
 
 /* The collector's untracking hook (om__gcstate.maybe_untrack): tuples on
