@@ -63,7 +63,8 @@ enum {
  *     capacity mask + 1 a power of two, n <= capacity / 2. A rule never
  *     changes once made (code does not move while it can be on a stack;
  *     docs/trace.md, "Limits", for modules unloaded and others mapped at
- *     their addresses).
+ *     their addresses). A return address in no known module has no rule
+ *     (describe): its module may be mapped after the modules were read.
  *  2. The last walk: last[0 .. nlast - 1] are the frames of the last
  *     walk that did not give up, last[nlast] the state it stopped at (ip
  *     0: it reached the outermost frame), flags as mark_bp_used sets them. A walk is a function of
@@ -82,7 +83,8 @@ struct om__cfi {
     size_t mask, n;
     Dwfl *dwfl;            /* the process's modules, from /proc/self/maps */
     int dwfl_failed;       /* dwfl_begin or the report failed: no more tries */
-    size_t report_at;      /* n at which a miss may report the modules again */
+    size_t misses;         /* return addresses found in no module (uncached) */
+    size_t report_at;      /* misses at which the modules are read again     */
     size_t walks, gave_up; /* walks, and those that gave up (om__cfi_stats) */
     size_t frames;         /* frames found by the walks                      */
     om__wframe *last;      /* the last walk: last[0 .. nlast] (invariant 2)  */
@@ -118,7 +120,7 @@ static Dwfl *modules(om__cfi *c, int again)
         c->dwfl_failed = 1;
         return NULL;
     }
-    c->report_at = 2 * c->n + 16; /* a module mapped since: backing off */
+    c->report_at = 2 * c->misses + 1; /* the next miss, then backing off (JIT code) */
     return c->dwfl;
 }
 
@@ -165,22 +167,29 @@ static void rule_from_frame(Dwarf_Frame *f, rule *r)
     r->kind = (uint8_t)kind;
 }
 
-/* Work out the rule of return address ip from the tables. */
-static void describe(om__cfi *c, uintptr_t ip, rule *r)
+/* Work out the rule of return address ip from the tables: 1, or 0 when
+ * no module holds ip. A miss is not kept (a module mapped since the
+ * modules were read, by dlopen, is found when they are read again: on the
+ * next miss, then after each doubling of the misses, so that JIT code does
+ * not reread /proc/self/maps on every walk). */
+static int describe(om__cfi *c, uintptr_t ip, rule *r)
 {
     r->ip = ip;
     r->kind = OM_CFI_OTHER;
     Dwfl *d = modules(c, 0);
-    Dwfl_Module *m = d ? dwfl_addrmodule(d, ip - 1) : NULL;
-    if (!m && d && c->n >= c->report_at) /* a module mapped since? */
-        if ((d = modules(c, 1)) != NULL) m = dwfl_addrmodule(d, ip - 1);
-    if (!m) return;
+    if (!d) return 1; /* no modules at all: nothing will change */
+    Dwfl_Module *m = dwfl_addrmodule(d, ip - 1);
+    if (!m) {
+        if (++c->misses < c->report_at || !(d = modules(c, 1))) return 0;
+        if (!(m = dwfl_addrmodule(d, ip - 1))) return 0;
+    }
     Dwarf_Addr bias;
     Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
     Dwarf_Frame *f = NULL;
-    if (!cfi || dwarf_cfi_addrframe(cfi, ip - 1 - bias, &f) != 0) return;
+    if (!cfi || dwarf_cfi_addrframe(cfi, ip - 1 - bias, &f) != 0) return 1;
     rule_from_frame(f, r);
     free(f);
+    return 1;
 }
 
 static int grow(om_heap *h, om__cfi *c)
@@ -206,8 +215,9 @@ static int grow(om_heap *h, om__cfi *c)
 static om__noinline const rule *rule_new(om_heap *h, om__cfi *c, uintptr_t ip)
 {
     if ((c->n + 1) * 2 > c->mask + 1 && grow(h, c) < 0) return NULL;
+    static const rule miss = {.kind = OM_CFI_OTHER};
     rule r = {0};
-    describe(c, ip, &r);
+    if (!describe(c, ip, &r)) return &miss;
     size_t i = slot_of(c, ip);
     while (c->rules[i].ip) i = (i + 1) & c->mask;
     c->rules[i] = r;
@@ -392,6 +402,7 @@ int om__cfi_test_walk(om_heap *h, om__tracestate *t, uintptr_t *out, int max, ui
     om__cfi *c = cfi_of(h, t);
     if (!c) return -1;
     c->walks++;
+    if (max > OM_TRACE_MAX_FRAMES) max = OM_TRACE_MAX_FRAMES;
     return walk(h, c, out, max, depth, st[3], st[4], st[0], st[1], st[2]);
 }
 
