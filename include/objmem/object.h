@@ -84,6 +84,8 @@ enum {
     OM_TYPE_WEAKREFABLE = 1u << 2,      /* om_weakref_new accepts its objects       */
     OM_TYPE__BUILTIN = 1u << 15,        /* internal: objmem's own types             */
 };
+/* Bits 10..15 of om_type.flags are objmem's own: om_new and om_new_var
+ * refuse a type that sets one (OM_EINVAL, the type named). */
 
 /* A type. Static storage is the norm; a type must outlive its objects.
  * Slot contracts (NULL is allowed for every slot):

@@ -91,6 +91,14 @@ static inline size_t om__obj_prefix(const om_object *o)
  * finalizer: a death with none of OM_GCW_NOT_PLAIN calls it without the
  * nesting depth's bookkeeping (dealloc.c om__decref_slow). */
 #define OM_TYPE__LEAF (1u << 10)
+/* The flag bits objmem keeps for its own types (OM_TYPE__BUILTIN and the
+ * five above): om_new refuses a program's type that sets one (object.c
+ * bad_type), which would otherwise be freed by rules it does not keep. */
+#define OM_TYPE__INTERNAL_BITS (0x3fu << 10)
+_Static_assert((OM_TYPE__INTERNAL_BITS &
+                (OM_TYPE__BUILTIN | OM_TYPE__OWNS_MEMORY | OM_TYPE__UNTRACKS | OM_TYPE__HIDDEN |
+                 OM_TYPE__WEAKREF | OM_TYPE__LEAF)) == OM_TYPE__INTERNAL_BITS,
+               "the internal bits are the internal flags");
 
 /* Tracking (src/gc/track.c): a new GC object enters generation 0. */
 void om__gc_track_new(om_heap *h, om_object *o);

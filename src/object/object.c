@@ -63,6 +63,10 @@ static int bad_type(om_heap *h, const om_type *t)
     if (t->basic_size < sizeof(om_object))
         return om__err(h, OM_EINVAL, "type %s: basic_size %zu is smaller than the header",
                        t->name ? t->name : "?", t->basic_size);
+    if ((t->flags & OM_TYPE__INTERNAL_BITS) && !(t->flags & OM_TYPE__BUILTIN))
+        return om__err(h, OM_EINVAL,
+                       "type %s: flags 0x%x set bits objmem keeps for its own types (0x%x)",
+                       t->name ? t->name : "?", t->flags, OM_TYPE__INTERNAL_BITS);
     return 0;
 }
 
@@ -118,20 +122,24 @@ pop_object(om_heap *h, const om_type *t, unsigned kind, size_t size, om__pool **
 }
 
 /* 1 when om_new of t on h may take a fast path: a fixed-size type whose
- * basic_size is 16..64 bytes (so it passes bad_type, and its block is at
- * most 4 pairs of words), a GC type only with a traverse, and a heap
- * without hooks. */
+ * basic_size is 16..64 bytes (so it passes bad_type's size test, and its
+ * block is at most 4 pairs of words) on a heap without hooks. Its flags
+ * are tested next: none (a plain type's fast path) or new_gc_fast's. */
 static inline int fast_type(const om_heap *h, const om_type *t)
 {
     size_t size = t->basic_size;
-    return ((h->hooks | t->item_size) == 0 && size - sizeof(om_object) <= 48 &&
-            (!(t->flags & OM_TYPE_GC) || t->traverse));
+    return (h->hooks | t->item_size) == 0 && size - sizeof(om_object) <= 48;
 }
 
-/* The fast path of a GC type: tracked in generation 0 once made (which may
- * run a collection: the new object is alive, count 1). */
+/* The fast path of a type with flags: a GC type with a traverse, tracked
+ * in generation 0 once made (which may run a collection: the new object
+ * is alive, count 1); anything else (a flag of objmem's own types, a GC
+ * type without traverse, a flag that is not GC) takes new_slow. */
 static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
 {
+    unsigned f = t->flags; /* the usual: GC and none of objmem's bits, one test */
+    if (om__unlikely((f & (OM_TYPE_GC | OM_TYPE__INTERNAL_BITS)) != OM_TYPE_GC || !t->traverse))
+        if (!(f & OM_TYPE_GC) || !(f & OM_TYPE__BUILTIN) || !t->traverse) return new_slow(h, t);
     om__pool *pool;
     om_object *o = pop_object(h, t, OM_KIND_GC, t->basic_size, &pool);
     if (om__unlikely(!o)) return new_slow(h, t);
@@ -144,7 +152,7 @@ static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
 om_object *om_new(om_heap *h, const om_type *t)
 {
     if (om__unlikely(t == NULL || !fast_type(h, t))) return new_slow(h, t);
-    if (t->flags & OM_TYPE_GC) return new_gc_fast(h, t);
+    if (t->flags & (OM_TYPE_GC | OM_TYPE__INTERNAL_BITS)) return new_gc_fast(h, t);
     om__pool *pool;
     om_object *o = pop_object(h, t, OM_KIND_OBJ, t->basic_size, &pool);
     if (om__unlikely(!o)) return new_slow(h, t);

@@ -191,6 +191,29 @@ static void test_object_new_errors(void **state)
     om_errclear(h);
     assert_null(om_new_var(h, &vec_type, SIZE_MAX / 4));
     assert_int_equal(om_errcode(h), OM_ENOMEM);
+    /* a program's type may not set the flag bits objmem keeps for its own
+     * types (bits 10..15: a "leaf" or "owns its memory" type would be freed
+     * by rules it does not keep), plain, GC or var, each bit alone */
+    for (unsigned bit = 10; bit < 16; bit++) {
+        if (bit == 15) continue; /* OM_TYPE__BUILTIN says "objmem's own" */
+        om_type plain = {.name = "flagged", .basic_size = 32, .flags = 1u << bit};
+        om_type gc = {.name = "flaggedgc", .basic_size = 32, .flags = OM_TYPE_GC | 1u << bit,
+                      .traverse = box_traverse};
+        om_type var = {.name = "flaggedvar", .basic_size = vec_type.basic_size,
+                       .item_size = 8, .flags = 1u << bit};
+        om_errclear(h);
+        assert_null(om_new(h, &plain));
+        assert_int_equal(om_errcode(h), OM_EINVAL);
+        assert_non_null(strstr(om_errmsg(h), "flagged"));
+        assert_non_null(strstr(om_errmsg(h), "keeps for its own types"));
+        om_errclear(h);
+        assert_null(om_new(h, &gc));
+        assert_int_equal(om_errcode(h), OM_EINVAL);
+        om_errclear(h);
+        assert_null(om_new_var(h, &var, 2));
+        assert_int_equal(om_errcode(h), OM_EINVAL);
+    }
+    om_errclear(h);
     om_heap_stats st;
     om_heap_get_stats(h, &st);
     assert_int_equal(st.objects - st.heap_objects, 0);
