@@ -197,10 +197,14 @@ static void test_object_new_errors(void **state)
     for (unsigned bit = 10; bit < 16; bit++) {
         if (bit == 15) continue; /* OM_TYPE__BUILTIN says "objmem's own" */
         om_type plain = {.name = "flagged", .basic_size = 32, .flags = 1u << bit};
-        om_type gc = {.name = "flaggedgc", .basic_size = 32, .flags = OM_TYPE_GC | 1u << bit,
+        om_type gc = {.name = "flaggedgc",
+                      .basic_size = 32,
+                      .flags = OM_TYPE_GC | 1u << bit,
                       .traverse = box_traverse};
-        om_type var = {.name = "flaggedvar", .basic_size = vec_type.basic_size,
-                       .item_size = 8, .flags = 1u << bit};
+        om_type var = {.name = "flaggedvar",
+                       .basic_size = vec_type.basic_size,
+                       .item_size = 8,
+                       .flags = 1u << bit};
         om_errclear(h);
         assert_null(om_new(h, &plain));
         assert_int_equal(om_errcode(h), OM_EINVAL);
