@@ -58,7 +58,8 @@ if(NOT OM_SANITIZE AND NOT OM_TSAN)
   # frame-pointer walk and dladdr names: what a debug-mode report of the
   # plain library gets)
   set(OM_TRACE_DEP_SOURCES ${PROJECT_SOURCE_DIR}/src/trace/frames.c
-      ${PROJECT_SOURCE_DIR}/src/trace/symbolize.c ${PROJECT_SOURCE_DIR}/src/trace/unwind.c)
+      ${PROJECT_SOURCE_DIR}/src/trace/symbolize.c ${PROJECT_SOURCE_DIR}/src/trace/unwind.c
+      ${PROJECT_SOURCE_DIR}/src/trace/dwfl_self.c)
   add_library(objmem_obj_nodeps OBJECT ${OM_TRACE_DEP_SOURCES})
   target_include_directories(objmem_obj_nodeps PRIVATE ${PROJECT_SOURCE_DIR}/include
                              ${PROJECT_SOURCE_DIR}/src)
@@ -69,7 +70,7 @@ if(NOT OM_SANITIZE AND NOT OM_TSAN)
   if(om_launcher)
     set_property(TARGET objmem_obj_nodeps PROPERTY C_COMPILER_LAUNCHER ${om_launcher})
   endif()
-  set(om_dep_objects "/src/trace/(frames|symbolize|unwind)[.]c[.]o")
+  set(om_dep_objects "/src/trace/(frames|symbolize|unwind|dwfl_self)[.]c[.]o")
   add_library(objmem_nodeps STATIC
     $<FILTER:$<TARGET_OBJECTS:objmem_obj>,EXCLUDE,${om_dep_objects}>
     $<TARGET_OBJECTS:objmem_obj_nodeps>)

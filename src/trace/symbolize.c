@@ -23,6 +23,8 @@
 
 #ifdef OM_HAVE_LIBDW
 #include <elfutils/libdwfl.h>
+
+#include "dwfl_self.h"
 #endif
 
 typedef struct symrec {
@@ -158,17 +160,8 @@ static int is_objmem_name(const char *name)
 #ifdef OM_HAVE_LIBDW
 static Dwfl *get_dwfl(om__symtab *st)
 {
-    static const Dwfl_Callbacks cb = {
-        .find_elf = dwfl_linux_proc_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-    };
     if (st->dwfl || st->dwfl_failed) return st->dwfl;
-    st->dwfl = dwfl_begin(&cb);
-    if (st->dwfl && (dwfl_linux_proc_report(st->dwfl, getpid()) != 0 ||
-                     dwfl_report_end(st->dwfl, NULL, NULL) != 0)) {
-        dwfl_end(st->dwfl);
-        st->dwfl = NULL;
-    }
+    st->dwfl = om__dwfl_report_self(NULL);
     st->dwfl_failed = st->dwfl == NULL;
     return st->dwfl;
 }
@@ -179,12 +172,12 @@ static int lookup_dw(om__symtab *st, uintptr_t pc, symrec *r)
 {
     Dwfl *d = get_dwfl(st);
     if (!d) return 0;
-    Dwfl_Module *m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+    Dwfl_Module *m = om__dwfl_module_of(d, pc);
     if (!m && !st->refreshed) { /* loaded since: list the modules again, once */
         st->refreshed = 1;
         dwfl_end(st->dwfl);
         st->dwfl = NULL;
-        if ((d = get_dwfl(st)) != NULL) m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
+        if ((d = get_dwfl(st)) != NULL) m = om__dwfl_module_of(d, pc);
     }
     if (!m) return 0;
     GElf_Off off = 0;

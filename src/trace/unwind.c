@@ -34,6 +34,8 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 
+#include "dwfl_self.h"
+
 enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 }; /* DWARF numbers, x86-64 */
 
 typedef struct rule {
@@ -102,21 +104,9 @@ static inline size_t slot_of(const om__cfi *c, uintptr_t ip)
 
 static Dwfl *modules(om__cfi *c, int again)
 {
-    static const Dwfl_Callbacks cb = {
-        .find_elf = dwfl_linux_proc_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-    };
     if (c->dwfl_failed) return NULL;
     if (c->dwfl && !again) return c->dwfl;
-    if (!c->dwfl && !(c->dwfl = dwfl_begin(&cb))) {
-        c->dwfl_failed = 1;
-        return NULL;
-    }
-    dwfl_report_begin(c->dwfl); /* modules still mapped are kept */
-    if (dwfl_linux_proc_report(c->dwfl, getpid()) != 0 ||
-        dwfl_report_end(c->dwfl, NULL, NULL) != 0) {
-        dwfl_end(c->dwfl);
-        c->dwfl = NULL;
+    if (!(c->dwfl = om__dwfl_report_self(c->dwfl))) {
         c->dwfl_failed = 1;
         return NULL;
     }
@@ -167,19 +157,6 @@ static void rule_from_frame(Dwarf_Frame *f, rule *r)
     r->kind = (uint8_t)kind;
 }
 
-/* The module whose own range holds pc. dwfl_addrmodule alone may name a
- * module for an address in a hole of its mappings, where the loader has
- * since mapped another module (seen: a dlopened module inside
- * libcurl-gnutls's span), whose code has no rule in the first one. */
-static Dwfl_Module *module_of(Dwfl *d, uintptr_t pc)
-{
-    Dwfl_Module *m = dwfl_addrmodule(d, (Dwarf_Addr)pc);
-    Dwarf_Addr lo = 0, hi = 0;
-    if (m && (!dwfl_module_info(m, NULL, &lo, &hi, NULL, NULL, NULL, NULL) || pc < lo || pc >= hi))
-        return NULL;
-    return m;
-}
-
 /* Work out the rule of return address ip from the tables: 1, or 0 when
  * no module holds ip. A miss is not kept (a module mapped since the
  * modules were read, by dlopen, is found when they are read again: on the
@@ -191,10 +168,10 @@ static int describe(om__cfi *c, uintptr_t ip, rule *r)
     r->kind = OM_CFI_OTHER;
     Dwfl *d = modules(c, 0);
     if (!d) return 1; /* no modules at all: nothing will change */
-    Dwfl_Module *m = module_of(d, ip - 1);
+    Dwfl_Module *m = om__dwfl_module_of(d, ip - 1);
     if (!m) {
         if (++c->misses < c->report_at || !(d = modules(c, 1))) return 0;
-        if (!(m = module_of(d, ip - 1))) return 0;
+        if (!(m = om__dwfl_module_of(d, ip - 1))) return 0;
     }
     Dwarf_Addr bias;
     Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);

@@ -29,6 +29,7 @@ typedef struct chain {
     uint32_t depth;
     void *bt[MAXF];
     int nbt;
+    void *block; /* module_alloc's */
 } chain;
 
 /* Both walks from the same frame: the table walk's frame 0 is its return
@@ -303,6 +304,27 @@ static int module_leaf(void *arg)
     return leaf(arg);
 }
 
+static int module_alloc(void *arg)
+{
+    chain *c = arg;
+    c->block = om_malloc(c->h, 48);
+    return 0;
+}
+
+/* 1 when the traceback of c->block names fn (symbolized from the module's
+ * symbol table: it is built without -g). */
+static int block_names(chain *c, const char *fn)
+{
+    om_traceback *tb = om_trace_block_traceback(c->h, c->block);
+    assert_non_null(tb);
+    int found = 0;
+    for (uint32_t i = 0; i < tb->nframe; i++)
+        if (tb->frames[i].name && strcmp(tb->frames[i].name, fn) == 0) found = 1;
+    om_traceback_free(c->h, tb);
+    om_free(c->h, c->block);
+    return found;
+}
+
 /* The module stays loaded until the test ends: one unloaded and another
  * mapped at its addresses would keep the first one's rules (docs/trace.md,
  * "Limits of the table walk"). */
@@ -323,6 +345,11 @@ static void *through_module(om_heap *h, const char *path, chain *c)
             assert_same_walk(c);
         }
     }
+    /* and the symbolizer names its frames (it read the modules from
+     * /proc/self/maps, where libelf's copies of the files libdw opened
+     * moved this module's base: its frames went unnamed) */
+    call(module_alloc, c, 2);
+    assert_true(block_names(c, "cfi_module_call"));
     return so;
 }
 
