@@ -57,13 +57,19 @@ static inline __attribute__((always_inline)) om_object *new_object(om_heap *h, c
     return o;
 }
 
+/* 1 when a program's type sets a flag bit objmem keeps for its own types. */
+static inline int foreign_flags(unsigned flags)
+{
+    return (flags & OM_TYPE__INTERNAL_BITS) && !(flags & OM_TYPE__BUILTIN);
+}
+
 static int bad_type(om_heap *h, const om_type *t)
 {
     if (!t) return om__err(h, OM_EINVAL, "om_new: the type is NULL");
     if (t->basic_size < sizeof(om_object))
         return om__err(h, OM_EINVAL, "type %s: basic_size %zu is smaller than the header",
                        t->name ? t->name : "?", t->basic_size);
-    if ((t->flags & OM_TYPE__INTERNAL_BITS) && !(t->flags & OM_TYPE__BUILTIN))
+    if (foreign_flags(t->flags))
         return om__err(h, OM_EINVAL,
                        "type %s: flags 0x%x set bits objmem keeps for its own types (0x%x)",
                        t->name ? t->name : "?", t->flags, OM_TYPE__INTERNAL_BITS);
@@ -137,9 +143,8 @@ static inline int fast_type(const om_heap *h, const om_type *t)
  * type without traverse, a flag that is not GC) takes new_slow. */
 static om__noinline om_object *new_gc_fast(om_heap *h, const om_type *t)
 {
-    unsigned f = t->flags; /* the usual: GC and none of objmem's bits, one test */
-    if (om__unlikely((f & (OM_TYPE_GC | OM_TYPE__INTERNAL_BITS)) != OM_TYPE_GC || !t->traverse))
-        if (!(f & OM_TYPE_GC) || !(f & OM_TYPE__BUILTIN) || !t->traverse) return new_slow(h, t);
+    if (om__unlikely(!(t->flags & OM_TYPE_GC) || !t->traverse || foreign_flags(t->flags)))
+        return new_slow(h, t);
     om__pool *pool;
     om_object *o = pop_object(h, t, OM_KIND_GC, t->basic_size, &pool);
     if (om__unlikely(!o)) return new_slow(h, t);

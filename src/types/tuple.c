@@ -95,10 +95,7 @@ static om__tuple *tuple_alloc(om_heap *h, size_t n)
     return t;
 }
 
-/* Untracked: it holds only NULL, and an untracked tuple holds only atomic
- * items or NULL (the invariant every store below keeps: a store of an item
- * that may form a cycle tracks the tuple, counted as a new GC object). So
- * the usual fill with atomic items never tracks it at all. */
+/* om_tuple_new past its leaf path: any length, any heap. */
 static om__noinline om_object *tuple_new_slow(om_heap *h, size_t n)
 {
     if (n == 0) return h->types.empty_tuple;
@@ -106,6 +103,10 @@ static om__noinline om_object *tuple_new_slow(om_heap *h, size_t n)
     return t ? &t->ob.ob_base : NULL;
 }
 
+/* Untracked: it holds only NULL, and an untracked tuple holds only atomic
+ * items or NULL (the invariant every store below keeps: a store of an item
+ * that may form a cycle tracks the tuple, counted as a new GC object). So
+ * the usual fill with atomic items never tracks it at all. */
 om_object *om_tuple_new(om_heap *h, size_t n)
 {
     /* a short tuple on a heap without hooks, as a leaf (no call but tail
