@@ -3,7 +3,7 @@
 
     valgrind --tool=callgrind --dump-instr=yes --toggle-collect=BODY \\
         --callgrind-out-file=OUT ./bench ...
-    python3 bench/cg_asm.py OUT BINARY FUNCTION [--per N]
+    python3 bench/cg_asm.py OUT BINARY FUNCTION [--per N] [--events Ir,D1mr,...]
 
 Prints gdb's disassembly of FUNCTION (in BINARY, which needs symbols, not
 debug information), each instruction with its Ir from OUT, divided by N
@@ -19,9 +19,10 @@ import sys
 from collections import defaultdict
 
 
-def costs(path, func):
-    """Ir by instruction address inside func (all recursion levels)."""
+def costs(path, func, event="Ir"):
+    """event's cost by instruction address inside func (all recursion levels)."""
     out = defaultdict(int)
+    col = 0
     names = {}
     cur = None
     skip = False
@@ -29,6 +30,9 @@ def costs(path, func):
     npos = 1
     for line in open(path):
         line = line.rstrip("\n")
+        if line.startswith("events:"):
+            col = line.split()[1:].index(event)
+            continue
         if line.startswith("positions:"):
             npos = len(line.split()) - 1  # instr [line]: the cost follows them
             continue
@@ -67,8 +71,8 @@ def costs(path, func):
         if skip:
             skip = False
             continue
-        if len(parts) > npos:
-            out[addr] += int(parts[npos])
+        if len(parts) > npos + col:
+            out[addr] += int(parts[npos + col])
     return out
 
 
@@ -90,7 +94,11 @@ def main():
     per = 1
     if "--per" in sys.argv:
         per = float(sys.argv[sys.argv.index("--per") + 1])
-    c = costs(out, func)
+    events = ["Ir"]
+    if "--events" in sys.argv:
+        events = sys.argv[sys.argv.index("--events") + 1].split(",")
+    cs = [costs(out, func, e) for e in events]
+    c = cs[0]
     rows = disassemble(binary, func)
     if not rows or not c:
         sys.exit(f"cg_asm: no instructions or no costs for {func}")
@@ -103,12 +111,12 @@ def main():
         hits = sum(1 for a in c if (a - shift) in starts)
         if hits > best_hits:
             best, best_hits = shift, hits
-    total = 0
+    totals = [0.0] * len(events)
     for addr, rel, ins in rows:
-        ir = c.get(addr + best, 0) / per
-        total += ir
-        print(f"{ir:10.2f}  <+{rel:<4}> {ins}")
-    print(f"{total:10.2f}  total Ir per op ({func})")
+        vals = [e.get(addr + best, 0) / per for e in cs]
+        totals = [t + v for t, v in zip(totals, vals)]
+        print("".join(f"{v:10.2f}" for v in vals) + f"  <+{rel:<4}> {ins}")
+    print("".join(f"{t:10.2f}" for t in totals) + f"  total {','.join(events)} per op ({func})")
 
 
 if __name__ == "__main__":

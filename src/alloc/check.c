@@ -65,11 +65,19 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
     *nfree = n;
 }
 
+/* The pool's byte in its arena's free line (alloc.h, om__arena_fast). */
+static unsigned fast_cls(const om__pool *pool)
+{
+    return om__arena_fast_of(pool)->raw_cls[om__pool_index(pool)];
+}
+
 static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
 {
-    if (pool->heap != h || om__pool_arena(pool) != ar ||
-        pool->raw_owner != (pool->kind == OM_KIND_RAW && !h->hooks ? h : NULL))
+    if (pool->heap != h || om__pool_arena(pool) != ar)
         FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
+    if (fast_cls(pool) != (pool->kind == OM_KIND_RAW ? pool->cls + 1u : 0))
+        FAIL(c, "pool %p: the arena's free line says class %d, not %u", (void *)pool,
+             (int)fast_cls(pool) - 1, pool->cls);
     if (pool->kind >= OM_NKINDS || pool->cls >= OM_NUM_CLASSES)
         FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
     if (pool->bsize != om__class_size(pool->cls) ||
@@ -157,8 +165,11 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     if (!om__amap_test((uintptr_t)ar->base))
         FAIL(c, "arena %p: not in the ownership map", ar->base);
     const om__pool *meta = (const om__pool *)(void *)ar->base; /* descriptor 0: no pool */
-    if (meta->heap || meta->raw_owner)
-        FAIL(c, "arena %p: descriptor 0 (the metadata) names a heap", ar->base);
+    if (meta->heap || fast_cls(meta))
+        FAIL(c, "arena %p: descriptor 0 (the metadata) names a heap or a class", ar->base);
+    const om__arena_fast *af = om__arena_fast_of(ar->base);
+    if (ar->nfree < OM_ARENA_POOLS && af->raw_owner != (h->hooks ? NULL : h))
+        FAIL(c, "arena %p: the free line's owner is %p", ar->base, (void *)af->raw_owner);
     unsigned nlisted = (unsigned)__builtin_popcountll(ar->free_bm);
     uint64_t top = ar->untouched ? ~0ull << (OM_POOLS_PER_ARENA - ar->untouched) : 0;
     if ((ar->free_bm & (top | 1)) || (ar->dirty_bm & ~ar->free_bm))
@@ -179,8 +190,8 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) {
-            if (pool->heap || pool->raw_owner)
-                FAIL(c, "free pool %p still names a heap", (void *)pool);
+            if (pool->heap || fast_cls(pool))
+                FAIL(c, "free pool %p still names a heap or a class", (void *)pool);
             continue;
         }
         used++;
@@ -261,14 +272,16 @@ static int on_free_list(om_heap *h, const om__pool *pool, const om__block *b)
 /* The raw block cache of class k (heap.h, its invariants 1-3). */
 static void check_tcache(om_heap *h, check_ctx *c, unsigned k)
 {
-    const om__tcache *tc = &h->alloc.tc[k];
+    om__block *head = h->alloc.tc.head[k + 1];
+    int32_t max = om__tc_max(k), room = h->alloc.tc.room[k + 1];
+    uint32_t counted = (uint32_t)(max - room);
     om__block *seen[OM_POOL_SIZE / OM_GRANULE];
     uint32_t n = 0;
-    if (tc->max != OM_POOL_SIZE / om__class_size(k) || tc->n > tc->max || (h->hooks && tc->head))
-        FAIL(c, "raw block cache %u: %u blocks (at most %u; none while a hook is on)", k, tc->n,
-             tc->max);
-    for (om__block *b = tc->head; b; n++) {
-        if (n >= tc->n) FAIL(c, "raw block cache %u: more than its %u blocks", k, tc->n);
+    if (room < 0 || room > max || (h->hooks && head))
+        FAIL(c, "raw block cache %u: room for %d blocks (at most %d; none cached while a hook is on)",
+             k, room, max);
+    for (om__block *b = head; b; n++) {
+        if (n >= counted) FAIL(c, "raw block cache %u: more than its %u blocks", k, counted);
         om__pool *pool = om__amap_test((uintptr_t)b) ? om__pool_of(b) : NULL;
         if (!pool || pool->heap != h || pool->kind != OM_KIND_RAW || pool->cls != k ||
             !in_block_area(pool, b) || (char *)b >= pool->bump)
@@ -282,7 +295,7 @@ static void check_tcache(om_heap *h, check_ctx *c, unsigned k)
         om__vg_noaccess(&b->keep, sizeof b->keep);
         b = next;
     }
-    if (n != tc->n) FAIL(c, "raw block cache %u: %u blocks listed, %u counted", k, n, tc->n);
+    if (n != counted) FAIL(c, "raw block cache %u: %u blocks listed, %u counted", k, n, counted);
     c->raw_cached += n;
     qsort(seen, n, sizeof *seen, ptr_cmp);
     for (uint32_t i = 1; i < n; i++)

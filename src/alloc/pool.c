@@ -63,13 +63,14 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
     pool->heap = h;
     pool->kind = (uint8_t)kind;
     pool->cls = (uint8_t)cls;
-    pool->raw_owner = kind == OM_KIND_RAW && !h->hooks ? h : NULL; /* alloc.h, invariant 5 */
     pool->bsize = (uint32_t)om__class_size(cls);
     pool->divmagic = UINT64_MAX / pool->bsize + 1;
     pool->capacity = om__pool_capacity(kind, pool->bsize);
     pool->span = pool->capacity * pool->bsize;
     pool->free = om__pool_term(pool);
     pool->bump = om__pool_first(pool);
+    om__arena_fast_of(pool)->raw_cls[om__pool_index(pool)] = /* alloc.h, om__arena_fast */
+        kind == OM_KIND_RAW ? (uint8_t)(cls + 1) : 0;
     size_t body = (size_t)(om__pool_end(pool) - pool->bump);
     if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, body); /* no stale states */
     om__poison(pool->bump, body);
@@ -253,11 +254,11 @@ void om__pool_free_slow(om_heap *h, om__pool *pool, om__block *b)
 
 /* Give every block of cache c back to its pool (heap.h, "The raw block
  * cache"). A pool may retire here: nothing of it is read afterwards. */
-static void tc_flush(om_heap *h, om__tcache *c)
+static void tc_flush(om_heap *h, unsigned cls)
 {
-    om__block *b = c->head;
-    c->head = NULL;
-    c->n = 0;
+    om__block *b = h->alloc.tc.head[cls + 1];
+    h->alloc.tc.head[cls + 1] = NULL;
+    h->alloc.tc.room[cls + 1] = om__tc_max(cls);
     while (b) {
         om__block *next = om__tc_next(h, b);
         b->keep = 0; /* the cache's link (opened by om__tc_next) is key material */
@@ -277,30 +278,28 @@ static void tc_flush(om_heap *h, om__tcache *c)
 int om__tc_holds_blocks(const om_heap *h)
 {
     for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
-        if (h->alloc.tc[k].head) return 1;
+        if (h->alloc.tc.head[k + 1]) return 1;
     return 0;
 }
 
 void om__tc_flush_all(om_heap *h)
 {
     for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
-        if (h->alloc.tc[k].head) tc_flush(h, &h->alloc.tc[k]);
+        if (h->alloc.tc.head[k + 1]) tc_flush(h, k);
 }
 
-static void set_raw_owners(om_heap *h, om__arena *ar, void *arg)
+/* alloc.h, om__arena_fast invariant 2 (a wholly free arena's line is
+ * written when a pool is taken: a purged one stays untouched). */
+static void set_raw_owner(om_heap *h, om__arena *ar, void *arg)
 {
     (void)arg;
-    for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
-        om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
-        if (!om__arena_pool_is_free(ar, pool) && pool->kind == OM_KIND_RAW)
-            pool->raw_owner = h->hooks ? NULL : h;
-    }
+    if (ar->nfree < OM_ARENA_POOLS) om__arena_fast_of(ar->base)->raw_owner = h->hooks ? NULL : h;
 }
 
 void om__alloc_set_hooks(om_heap *h, unsigned hooks)
 {
     h->hooks = hooks;
-    om__arena_foreach(h, set_raw_owners, NULL);
+    om__arena_foreach(h, set_raw_owner, NULL);
 }
 
 /* om_heap_trim: the kept empty pools go back to their arenas too, where
@@ -428,10 +427,10 @@ void om__block_free_obj(om_heap *h, void *p, int large)
 static om__noinline void *malloc_small_slow(om_heap *h, size_t size)
 {
     unsigned cls = om__size_class(size);
-    om__tcache *c = &h->alloc.tc[cls];
-    if (!c->head && om__unlikely(om__delayed_pending(h)))
+    if (!h->alloc.tc.head[cls + 1] && om__unlikely(om__delayed_pending(h)))
         (void)om__delayed_drain(h); /* other threads' frees: into the cache, first */
-    if (c->head) return om__tc_take(h, c, om__class_size(cls), 1); /* (or a medium class) */
+    if (h->alloc.tc.head[cls + 1]) /* (or a medium class) */
+        return om__tc_take(h, (size_t)cls + 1, om__class_size(cls), 1);
     void *p = om__pool_alloc_slow(h, OM_KIND_RAW, cls);
     if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);
     return p;

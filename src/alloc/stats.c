@@ -44,7 +44,7 @@ size_t om__alloc_used(om_heap *h)
     size_t used = h->alloc.large_bytes;
     om__arena_foreach(h, sum_arena, &used);
     for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
-        used -= (size_t)h->alloc.tc[k].n * om__class_size(k);
+        used -= (size_t)(om__tc_max(k) - h->alloc.tc.room[k + 1]) * om__class_size(k);
     return used;
 }
 

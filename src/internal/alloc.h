@@ -150,15 +150,14 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *     collection sweeps tracked, so untracked objects (atomic tuples and
  *     dicts) cost it nothing.
  *  5. heap is the owner while the pool is carved and NULL while it is free
- *     or was never carved; raw_owner is heap for RAW pools while the heap
- *     has no hook on (om__alloc_set_hooks keeps it), and NULL otherwise, so
- *     om_free's fast path tests one word for "a raw pool of h, no hook".
- *     Descriptors live in the metadata, which is never poisoned, purged
- *     while the arena has a pool in use, or handed out, so a free can read
- *     the first line for any pointer the ownership map (om__amap) places
- *     in an arena, before it knows the pool is carved; a pointer into the
- *     metadata reads descriptor 0, whose heap and raw_owner are NULL (a
- *     purge of a wholly free arena zeroes every descriptor: all free).
+ *     or was never carved. Descriptors live in the metadata, which is
+ *     never poisoned, purged while the arena has a pool in use, or handed
+ *     out, so a free can read the first line for any pointer the ownership
+ *     map (om__amap) places in an arena, before it knows the pool is
+ *     carved; a pointer into the metadata reads descriptor 0, whose heap is
+ *     NULL (a purge of a wholly free arena zeroes every descriptor: all
+ *     free). om_free's fast path reads the arena's free line instead
+ *     (om__arena_fast, below), which says the same for raw pools.
  *  6. span == capacity * bsize; divmagic == UINT64_MAX / bsize + 1, so that
  *     an offset n < span from the first block is a block start exactly
  *     when n * divmagic <= divmagic - 1 (Lemire, Kaser, Kurz, "Faster
@@ -182,7 +181,7 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  */
 typedef struct om__pool {
     om__block *free;       /* free list of used-before blocks        */
-    om_heap *raw_owner;    /* heap for RAW pools, else NULL (om_free) */
+    uint64_t spare;        /* unused (keeps the first line's layout)  */
     uint64_t divmagic;     /* UINT64_MAX / bsize + 1 (invariant 6)   */
     uint32_t nalloc;       /* blocks handed out                      */
     uint32_t span;         /* capacity * bsize: bytes of blocks      */
@@ -260,8 +259,8 @@ static inline uint64_t *om__pool_abm(const om__pool *pool)
  * bits 10-19 of p shifted down 7, one mask. */
 static inline uint64_t *om__raw_bit_word(const void *p)
 {
-    uintptr_t u = (uintptr_t)p;
-    return (uint64_t *)((u & ~(uintptr_t)(OM_ARENA_SIZE - 1)) | OM_META_ABM |
+    uintptr_t u = (uintptr_t)p; /* + where | would do: the constant folds into the address */
+    return (uint64_t *)((u & ~(uintptr_t)(OM_ARENA_SIZE - 1)) + OM_META_ABM +
                         ((u >> 7) & ((OM_POOLS_PER_ARENA << 7) - 8)));
 }
 /* p's bit in that word: its granule's number modulo 64. */
@@ -282,14 +281,22 @@ static inline int om__raw_bit_test(const void *b)
 {
     return (*om__raw_bit_word(b) & om__raw_bit(b)) != 0;
 }
-/* Clear b's bit if it is set: 1 when it was (om_free's test and clear,
- * written as shifts so that they compile to bt and btr on one load). */
+/* Clear b's bit if it is set: 1 when it was (om_free's test and clear).
+ * On x86-64 one btr, whose carry is the old bit and whose bit number is
+ * taken modulo 64 by the instruction itself (no mask); elsewhere shifts. */
 static inline int om__raw_bit_take(void *b)
 {
     uint64_t *w = om__raw_bit_word(b), v = *w;
-    unsigned s = (unsigned)((uintptr_t)b >> 4) & 63;
-    if (!((v >> s) & 1)) return 0;
-    *w = v & ~((uint64_t)1 << s);
+    uint64_t s = (uintptr_t)b >> 4;
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    int was;
+    __asm__("btrq %2, %0" : "+r"(v), "=@ccc"(was) : "r"(s));
+    if (!was) return 0;
+    *w = v;
+#else
+    if (!((v >> (s & 63)) & 1)) return 0;
+    *w = v & ~((uint64_t)1 << (s & 63));
+#endif
     return 1;
 }
 /* The generation bitmaps of a GC pool, at its start. */
@@ -310,6 +317,42 @@ static inline om__arena **om__arena_ref(const void *p)
 static inline om__arena *om__pool_arena(const om__pool *pool)
 {
     return *om__arena_ref(pool);
+}
+
+/* The arena's free line: all that om_free's fast path reads of an arena
+ * (docs/alloc.md, "The fast paths"), in the slot of pool 0's alloc bitmap
+ * (base + OM_META_ABM), which no block uses. One line per arena, where a
+ * descriptor's first line per pool was read before: a churn of 7 MiB of
+ * blocks read 450 descriptor lines (29 KiB, 0.65 L1 misses per free) and
+ * now reads 14 lines (bench/RESULTS.md, "The arena's free line").
+ *
+ * Invariants:
+ *  1. raw_cls[i] is 1 + the class of pool i while pool i is a carved RAW
+ *     pool, and 0 otherwise: pool 0 (the metadata, so a pointer into it
+ *     never passes), free and never-carved pools, object pools. Written
+ *     when a pool is carved (pool.c pool_init) and given back (arena.c
+ *     om__arena_give_pool).
+ *  2. raw_owner is the arena's heap while the heap has no hook on, and
+ *     NULL while one is, in every arena with a pool in use: written when
+ *     a pool is taken (om__arena_take_pool) and when the hooks change
+ *     (om__alloc_set_hooks). So "a raw pool of h, no hook" is one compare
+ *     and one byte, and a free of a block of another heap fails the first.
+ *  3. A purge of a wholly free arena zeroes the line with the rest of the
+ *     metadata: every pool free, no owner (invariant 2 holds again once a
+ *     pool is taken). */
+typedef struct om__arena_fast {
+    uint8_t raw_cls[OM_POOLS_PER_ARENA]; /* by pool index: 1 + class, or 0 */
+    om_heap *raw_owner;                  /* the heap while it has no hook  */
+} om__arena_fast;
+_Static_assert(sizeof(om__arena_fast) <= OM_BM_WORDS * 8, "the free line fits pool 0's bitmap");
+static inline om__arena_fast *om__arena_fast_of(const void *p)
+{
+    return (om__arena_fast *)(((uintptr_t)p & ~(uintptr_t)(OM_ARENA_SIZE - 1)) + OM_META_ABM);
+}
+/* The index (1..63) of the pool holding p: bits 14-19. */
+static inline unsigned om__pool_index_of(const void *p)
+{
+    return (unsigned)((uintptr_t)p >> OM_POOL_SHIFT) & (OM_POOLS_PER_ARENA - 1);
 }
 
 /* The end of every free list of pool: its start + 8, inside the pool but
@@ -504,16 +547,24 @@ typedef struct om__alloc_hooks {
     void (*pool_retire)(om_heap *h, om__pool *pool);
 } om__alloc_hooks;
 
-/* The raw block cache of one class (heap.h, "The raw block cache"). */
+/* The raw block caches (heap.h, "The raw block cache"), by slot: 1 + the
+ * class, the byte the arena's free line holds (alloc.h, om__arena_fast),
+ * so that om_free indexes them with that byte as it is; slot 0 is unused
+ * (NULL, no room). Two arrays, not an array of structs, so that the fast
+ * paths index both with a scaled address and no multiplication. */
 typedef struct om__tcache {
-    om__block *head; /* the block freed last; links in the first word */
-    uint32_t n;      /* blocks cached, at most max                    */
-    uint32_t max;    /* OM_POOL_SIZE / the class's block size         */
+    om__block *head[1 + OM_NUM_CLASSES]; /* the block freed last; links in the first word */
+    int32_t room[1 + OM_NUM_CLASSES];    /* blocks it may still take: om__tc_max - cached  */
 } om__tcache;
+/* The most blocks the cache of class cls holds: a pool's worth. */
+static inline int32_t om__tc_max(unsigned cls)
+{
+    return (int32_t)(OM_POOL_SIZE / om__class_size(cls));
+}
 
 typedef struct om__alloc {
     uintptr_t key;                 /* free-list links are xor-ed with it (random per heap) */
-    om__tcache tc[OM_NUM_CLASSES]; /* raw blocks freed last (heap.h)  */
+    om__tcache tc;                 /* raw blocks freed last (heap.h)  */
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
     om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
     size_t held;                                /* bytes in pools in use + large bytes        */

@@ -115,11 +115,12 @@ static inline void om__link_put(const om_heap *h, om__block *b, om__block *next,
  * every test.
  *
  * Invariants:
- *  1. Every block on tc[c] is a block start of a carved RAW pool of h of
- *     class c, is not on its pool's free list, and is counted in the
- *     pool's nalloc; tc[c] lists n distinct blocks, n <= max (the blocks
- *     of one 16 KiB pool of the class: at most 44 * 16 KiB of blocks, but
- *     they may lie one per pool and keep up to sum(max) pools in use).
+ *  1. Every block on head[c] is a block start of a carved RAW pool of h
+ *     of class c, is not on its pool's free list, and is counted in the
+ *     pool's nalloc; head[c] lists om__tc_max(c) - room[c] distinct blocks
+ *     (at most the blocks of one 16 KiB pool of the class: at most 44 *
+ *     16 KiB of blocks, but they may lie one per pool and keep up to
+ *     sum(max) pools in use).
  *  2. A cached block's bit in its pool's alloc bitmap is clear (alloc.h,
  *     pool invariant 7): to om_free it is free, as on its pool's list.
  *  3. Every cache is empty while a hook is on (tracing flushes them when
@@ -137,25 +138,26 @@ static inline om__block *om__tc_next(const om_heap *h, om__block *b)
     return (om__block *)(b->keep ^ h->alloc.key);
 }
 
-/* Put the validated, freed raw block b of bsize bytes on cache c. */
-static inline void om__tc_put(const om_heap *h, om__tcache *c, om__block *b, size_t bsize)
+/* Put the validated, freed raw block b on the cache of slot (1 + its
+ * class: alloc.h, om__tcache), which has room (taken by the caller). */
+static inline void om__tc_put(om_heap *h, size_t slot, om__block *b)
 {
     om__unpoison(b, sizeof *b);
     om__vg_undefined(b, sizeof *b);
-    b->keep = (uintptr_t)c->head ^ h->alloc.key;
-    c->head = b;
-    c->n++;
-    om__poison(b, bsize);
-    om__vg_noaccess(b, bsize);
+    b->keep = (uintptr_t)h->alloc.tc.head[slot] ^ h->alloc.key;
+    h->alloc.tc.head[slot] = b;
+    om__poison(b, om__class_size((unsigned)slot - 1));
+    om__vg_noaccess(b, om__class_size((unsigned)slot - 1));
 }
 
-/* Take the head of non-empty cache c: a raw block of bsize bytes, for the
- * program (live: its bit set) or for objmem's own use (live 0). */
-static inline om__block *om__tc_take(const om_heap *h, om__tcache *c, size_t bsize, int live)
+/* Take the head of the non-empty cache of slot (1 + class): a raw block
+ * of bsize bytes, for the program (live: its bit set) or for objmem's own
+ * use (live 0). */
+static inline om__block *om__tc_take(om_heap *h, size_t slot, size_t bsize, int live)
 {
-    om__block *b = c->head;
-    c->head = om__tc_next(h, b);
-    c->n--;
+    om__block *b = h->alloc.tc.head[slot];
+    h->alloc.tc.head[slot] = om__tc_next(h, b);
+    h->alloc.tc.room[slot]++;
     om__unpoison(b, bsize);
     om__vg_alloc(b, bsize, 0);    /* usable: the whole block */
     b->keep = 0;                  /* no key material handed out */
@@ -236,10 +238,11 @@ static inline void *om__pool_pop_fast(om_heap *h, size_t size, unsigned kind)
 static inline __attribute__((always_inline)) void *om__malloc_inline(om_heap *h, size_t size,
                                                                      int leaf, int own)
 {
-    if (om__unlikely(size - 1 >= OM_FINE_MAX || h->hooks)) return NULL;
-    unsigned cls = (unsigned)((size - 1) >> 4);
-    om__tcache *c = &h->alloc.tc[cls];
-    if (om__likely(c->head != NULL)) return om__tc_take(h, c, ((size_t)cls + 1) << 4, !own);
+    if (om__unlikely(size - 1 >= OM_FINE_MAX)) return NULL;
+    size_t cls = (size - 1) >> 4;
+    if (om__likely(h->alloc.tc.head[cls + 1] != NULL)) /* none while a hook is on (invariant 3) */
+        return om__tc_take(h, cls + 1, (cls + 1) << 4, !own);
+    if (om__unlikely(h->hooks)) return NULL;
     om__pool *pool = h->alloc.avail[OM_KIND_RAW][cls];
     if (om__unlikely(pool == NULL)) return NULL;
     om__block *b = pool->free;
@@ -278,19 +281,22 @@ static inline int om__link_in_pool(const om_heap *h, om__block *b)
     return ((link ^ (uintptr_t)b) >> OM_POOL_SHIFT) == 0;
 }
 
-/* The end of om_free's fast path: b, a live raw block of pool (of h, no
- * hook on) with no live bit (the caller cleared it, or b is an own block),
- * goes into the cache of its class, or when that is full onto its pool's
- * free list; a pool that was full or becomes empty changes lists out of
+/* The end of om_free's fast path: b, a live raw block of h (no hook on)
+ * with no live bit (the caller cleared it, or b is an own block), of the
+ * class whose cache slot is slot (1 + the class: the byte of b's pool in
+ * the arena's free line), goes into the cache of its class, or when that
+ * is full onto its pool's free list (the only step that reads the pool's
+ * descriptor); a pool that was full or becomes empty changes lists out of
  * line (om__pool_free_slow). */
-static inline void om__free_block_fast(om_heap *h, om__pool *pool, om__block *b)
+static inline void om__free_block_fast(om_heap *h, size_t slot, om__block *b)
 {
     om__vg_free(b);
-    om__tcache *c = &h->alloc.tc[pool->cls];
-    if (om__likely(c->n < c->max)) {
-        om__tc_put(h, c, b, pool->bsize);
+    if (om__likely(--h->alloc.tc.room[slot] >= 0)) { /* the room is given back below */
+        om__tc_put(h, slot, b);
         return;
     }
+    h->alloc.tc.room[slot] = 0;
+    om__pool *pool = om__pool_of(b);
     om__block *head = pool->free; /* a full cache: to the pool */
     if (om__unlikely(om__is_term(head) || pool->nalloc <= 1)) {
         om__pool_free_slow(h, pool, b); /* validated: only the lists change */
@@ -305,20 +311,22 @@ static inline void om__free_block_fast(om_heap *h, om__pool *pool, om__block *b)
  * block of h and is now on the raw block cache (above); 0 when the slow
  * path must decide (p is NULL, outside every arena, not a live block start
  * of a raw pool of h, freed already, or a hook is on). The tests, in
- * order: p is in an arena (one load of the ownership map); the pool is a
- * raw pool of h and no hook is on (raw_owner, in its descriptor's first
- * line: alloc.h, pool invariant 5); p is 16-aligned and its bit
- * in the pool's alloc bitmap is set (alloc.h, pool invariant 7: a live
- * block start). The block itself is not read. Then om__free_block_fast
- * (docs/alloc.md, "The fast paths"). */
+ * order: p is in an arena (one load of the ownership map); the arena is
+ * h's and no hook is on, and p's pool is a carved raw pool (the arena's
+ * free line: alloc.h, om__arena_fast); p is 16-aligned and its bit in the
+ * pool's alloc bitmap is set (alloc.h, pool invariant 7: a live block
+ * start). Neither the block nor its pool's descriptor is read. Then
+ * om__free_block_fast (docs/alloc.md, "The fast paths"). */
 static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
     if (om__unlikely(!om__amap_test(u))) return 0;
-    om__pool *pool = om__pool_of(p);
-    if (om__unlikely(pool->raw_owner != h || (u & (OM_GRANULE - 1)) || !om__raw_bit_take(p)))
+    const om__arena_fast *af = om__arena_fast_of(p);
+    size_t slot = af->raw_cls[om__pool_index_of(p)]; /* 1 + class: the cache's slot */
+    if (om__unlikely(af->raw_owner != h || slot == 0 || (u & (OM_GRANULE - 1)) ||
+                     !om__raw_bit_take(p)))
         return 0;
-    om__free_block_fast(h, pool, p);
+    om__free_block_fast(h, slot, p);
     return 1;
 }
 
@@ -365,7 +373,7 @@ static inline void om__free_own(om_heap *h, void *p, size_t size)
 {
     if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
         OM_ASSERT(om__amap_test((uintptr_t)p) && !om__raw_bit_test(p));
-        om__free_block_fast(h, om__pool_of(p), p);
+        om__free_block_fast(h, om__arena_fast_of(p)->raw_cls[om__pool_index_of(p)], p);
         return;
     }
     om__own_lend(h, p, size);

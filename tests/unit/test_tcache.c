@@ -251,7 +251,7 @@ static void test_tcache_drained_blocks_come_first(void **state)
     enum { MAX = 8192 };
     void **v = malloc(MAX * sizeof *v);
     size_t n = 0;
-    while (n < MAX && (n < 8 || h->alloc.avail[OM_KIND_RAW][0] || h->alloc.tc[0].head))
+    while (n < MAX && (n < 8 || h->alloc.avail[OM_KIND_RAW][0] || h->alloc.tc.head[1]))
         v[n++] = om_malloc(h, 16); /* until class 16 has no free block anywhere */
     assert_true(n < MAX);
     for (size_t i = 0; i < 8; i++) om__delayed_push(h, v[n - 1 - i]);
