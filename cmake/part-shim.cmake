@@ -31,9 +31,24 @@ target_link_libraries(objmem_mt PUBLIC objmem_static pthread)
 # libdw or what they load, about 1 MiB of resident memory and 1 ms of
 # start-up per process), and libobjmem-malloc-trace.so, the same with
 # `objmem trace` (trace.c), which the command preloads.
+#
+# The code every process runs (the malloc family, the allocator, a heap's
+# creation) is linked first, as objects, and the rest of the core after it
+# from the archive: so it lies in a row at the start of the text, and the
+# kernel's fault-around (64 KiB windows of the file mapped at each fault)
+# maps the windows of the tracer, the collector and the types only in a
+# process that runs them. The plain library's text was resident whole (144
+# of 144 KiB in a process that only allocates; bench/RESULTS.md, "The
+# shim's text").
+set(om_hot_objects "/src/(heap|alloc/(alloc|amap|arena|delayed|large|owner|pool|stats)|os/os|types/types|object/object|gc/(api|auto))[.]c[.]o$")
 function(om_shim_library name core trace_source)
+  if(core STREQUAL "objmem_nodeps")
+    set(hot $<FILTER:$<TARGET_OBJECTS:objmem_obj>,INCLUDE,${om_hot_objects}>)
+  else()
+    set(hot "")
+  endif()
   add_library(${name} SHARED ${OM_SHIM_DIR}/seam.c ${OM_SHIM_DIR}/boot.c ${OM_SHIM_DIR}/heaps.c
-              ${OM_SHIM_DIR}/family.c ${trace_source} ${OM_SHIM_DIR}/interpose.c)
+              ${OM_SHIM_DIR}/family.c ${trace_source} ${OM_SHIM_DIR}/interpose.c ${hot})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${OM_SHIM_DIR})
   target_compile_definitions(${name} PRIVATE OM_BUILD_CORE OM_SHIM_INTERPOSE
                              OM_DEBUG_LEVEL=${OM_DEBUG_LEVEL})
@@ -108,6 +123,15 @@ if(OM_BUILD_TESTS AND TARGET objmem-malloc)
   set_tests_properties(shim_preload_debug PROPERTIES LABELS "unit;preload" TIMEOUT 120
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:objmem-malloc>;OBJMEM_DEBUG=1"
     PASS_REGULAR_EXPRESSION "shim_prog: ok")
+  # the code every process runs lies in a row (om_hot_objects above)
+  add_executable(shim_text_prog ${PROJECT_SOURCE_DIR}/tests/shim/shim_text_prog.c)
+  target_compile_options(shim_text_prog PRIVATE ${OM_WARNINGS} -fno-builtin)
+  target_compile_definitions(shim_text_prog PRIVATE _GNU_SOURCE)
+  add_dependencies(shim_text_prog objmem-malloc)
+  add_test(NAME shim_text_resident COMMAND shim_text_prog)
+  set_tests_properties(shim_text_resident PROPERTIES LABELS "unit;preload" TIMEOUT 120
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:objmem-malloc>"
+    PASS_REGULAR_EXPRESSION "shim_text_prog: (ok|skipped)")
 endif()
 
 # The plain library loads nothing but the C library (no tracer's libraries:

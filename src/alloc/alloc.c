@@ -61,8 +61,7 @@ static uintptr_t make_key(const om_heap *h)
 int om__alloc_init(om_heap *h)
 {
     h->alloc.key = make_key(h);
-    for (unsigned k = 0; k < OM_NUM_CLASSES; k++)
-        h->alloc.tc.room[k + 1] = om__tc_max(k);
+    for (unsigned k = 0; k < OM_NUM_CLASSES; k++) h->alloc.tc.room[k + 1] = om__tc_max(k);
     h->alloc.cache_max = h->cfg.arena_cache;
     h->alloc.decay_ms = h->cfg.decay_ms;
     return om__arena_table_init(h);

@@ -278,7 +278,8 @@ static void check_tcache(om_heap *h, check_ctx *c, unsigned k)
     om__block *seen[OM_POOL_SIZE / OM_GRANULE];
     uint32_t n = 0;
     if (room < 0 || room > max || (h->hooks && head))
-        FAIL(c, "raw block cache %u: room for %d blocks (at most %d; none cached while a hook is on)",
+        FAIL(c,
+             "raw block cache %u: room for %d blocks (at most %d; none cached while a hook is on)",
              k, room, max);
     for (om__block *b = head; b; n++) {
         if (n >= counted) FAIL(c, "raw block cache %u: more than its %u blocks", k, counted);

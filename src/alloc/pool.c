@@ -429,7 +429,7 @@ static om__noinline void *malloc_small_slow(om_heap *h, size_t size)
     unsigned cls = om__size_class(size);
     if (!h->alloc.tc.head[cls + 1] && om__unlikely(om__delayed_pending(h)))
         (void)om__delayed_drain(h); /* other threads' frees: into the cache, first */
-    if (h->alloc.tc.head[cls + 1]) /* (or a medium class) */
+    if (h->alloc.tc.head[cls + 1])  /* (or a medium class) */
         return om__tc_take(h, (size_t)cls + 1, om__class_size(cls), 1);
     void *p = om__pool_alloc_slow(h, OM_KIND_RAW, cls);
     if (p) om__vg_alloc(p, om__pool_of(p)->bsize, 0);

@@ -563,8 +563,8 @@ static inline int32_t om__tc_max(unsigned cls)
 }
 
 typedef struct om__alloc {
-    uintptr_t key;                 /* free-list links are xor-ed with it (random per heap) */
-    om__tcache tc;                 /* raw blocks freed last (heap.h)  */
+    uintptr_t key; /* free-list links are xor-ed with it (random per heap) */
+    om__tcache tc; /* raw blocks freed last (heap.h)  */
     om__pool *avail[OM_NKINDS][OM_NUM_CLASSES]; /* pools with a free block     */
     om__pool *kept[OM_NKINDS][OM_NUM_CLASSES];  /* the kept empty pool, if any */
     size_t held;                                /* bytes in pools in use + large bytes        */
