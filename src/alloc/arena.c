@@ -221,8 +221,9 @@ om__pool *om__arena_take_pool(om_heap *h)
     if (ar->nfree > 0) bucket_push(a, ar);
     om__unpoison(om__pool_start(pool), OM_POOL_SIZE);
     om__vg_undefined(om__pool_start(pool), OM_POOL_SIZE);
-    *om__arena_ref(ar->base) = ar; /* arena invariant 1: a purge may have zeroed it */
-    om__arena_fast_of(ar->base)->raw_owner = h->hooks ? NULL : h; /* om__arena_fast, 2 */
+    om__arena_head *head = om__arena_head_of(ar->base); /* a purge may have zeroed it */
+    head->arena = ar;                                   /* om__arena_head, 4 */
+    head->raw_owner = h->hooks ? NULL : h;              /* om__arena_head, 2 */
     a->held += OM_POOL_SIZE;
     if (a->held > a->peak) a->peak = a->held;
     om__alloc_publish(a);
@@ -382,7 +383,7 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     om__alloc_publish(a);
     a->dirty = 1;
     pool->heap = NULL; /* a free pool: no one's (alloc.h, pool invariant 5) */
-    om__arena_fast_of(pool)->raw_cls[om__pool_index(pool)] = 0; /* om__arena_fast, 1 */
+    om__arena_head_of(pool)->raw_cls[om__pool_index(pool)] = 0; /* om__arena_head, 1 */
     pool_close(om__pool_start(pool));
     if (ar->nfree < OM_ARENA_POOLS) {
         bucket_push(a, ar);

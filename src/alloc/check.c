@@ -65,10 +65,10 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
     *nfree = n;
 }
 
-/* The pool's byte in its arena's free line (alloc.h, om__arena_fast). */
+/* The pool's byte in its arena's head (alloc.h, om__arena_head). */
 static unsigned fast_cls(const om__pool *pool)
 {
-    return om__arena_fast_of(pool)->raw_cls[om__pool_index(pool)];
+    return om__arena_head_of(pool)->raw_cls[om__pool_index(pool)];
 }
 
 static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
@@ -76,7 +76,7 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
     if (pool->heap != h || om__pool_arena(pool) != ar)
         FAIL(c, "pool %p: wrong heap or arena", (void *)pool);
     if (fast_cls(pool) != (pool->kind == OM_KIND_RAW ? pool->cls + 1u : 0))
-        FAIL(c, "pool %p: the arena's free line says class %d, not %u", (void *)pool,
+        FAIL(c, "pool %p: the arena's head says class %d, not %u", (void *)pool,
              (int)fast_cls(pool) - 1, pool->cls);
     if (pool->kind >= OM_NKINDS || pool->cls >= OM_NUM_CLASSES)
         FAIL(c, "pool %p: bad kind %u or class %u", (void *)pool, pool->kind, pool->cls);
@@ -101,6 +101,11 @@ static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)
                 FAIL(c, "pool %p: block %p reads as %s but is %son the free list", (void *)pool,
                      (void *)b, om__obj_block_is_free(h, b) ? "free" : "live",
                      om__bm_test(freebm, om__granule(pool, b)) ? "" : "not ");
+    if (pool->kind != OM_KIND_RAW && !(h->hooks & OM_HOOK_DEBUG) && popcount_bm(om__pool_abm(pool)))
+        FAIL(c,
+             "pool %p: an object pool with alloc bits on a heap without debug mode (om_free "
+             "would take them for raw blocks: alloc.h, om__arena_head)",
+             (void *)pool);
     if (pool->kind != OM_KIND_RAW && (h->hooks & OM_HOOK_DEBUG)) {
         if (popcount_bm(om__pool_abm(pool)) != pool->nalloc)
             FAIL(c, "pool %p: %u objects marked, %u blocks used", (void *)pool,
@@ -165,11 +170,16 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     if (!om__amap_test((uintptr_t)ar->base))
         FAIL(c, "arena %p: not in the ownership map", ar->base);
     const om__pool *meta = (const om__pool *)(void *)ar->base; /* descriptor 0: no pool */
-    if (meta->heap || fast_cls(meta))
-        FAIL(c, "arena %p: descriptor 0 (the metadata) names a heap or a class", ar->base);
-    const om__arena_fast *af = om__arena_fast_of(ar->base);
-    if (ar->nfree < OM_ARENA_POOLS && af->raw_owner != (h->hooks ? NULL : h))
-        FAIL(c, "arena %p: the free line's owner is %p", ar->base, (void *)af->raw_owner);
+    const om__arena_head *head = om__arena_head_of(ar->base);
+    if (meta->heap || fast_cls(meta) || popcount_bm(om__pool_abm(meta)))
+        FAIL(c, "arena %p: descriptor 0 (the metadata) names a heap or a class, or has bits",
+             ar->base);
+    for (unsigned i = 0; i < sizeof head->zero / sizeof head->zero[0]; i++)
+        if (head->zero[i]) FAIL(c, "arena %p: the head's zero words are not zero", ar->base);
+    if (ar->nfree < OM_ARENA_POOLS &&
+        (head->raw_owner != (h->hooks ? NULL : h) || head->arena != ar))
+        FAIL(c, "arena %p: the head names arena %p and owner %p", ar->base, (void *)head->arena,
+             (void *)head->raw_owner);
     unsigned nlisted = (unsigned)__builtin_popcountll(ar->free_bm);
     uint64_t top = ar->untouched ? ~0ull << (OM_POOLS_PER_ARENA - ar->untouched) : 0;
     if ((ar->free_bm & (top | 1)) || (ar->dirty_bm & ~ar->free_bm))
@@ -190,8 +200,9 @@ static void check_arena(om_heap *h, om__arena *ar, void *arg)
     for (unsigned i = OM_POOL_FIRST; i < OM_POOLS_PER_ARENA - ar->untouched; i++) {
         om__pool *pool = om__pool_at(ar->base + i * OM_POOL_SIZE);
         if (om__arena_pool_is_free(ar, pool)) {
-            if (pool->heap || fast_cls(pool))
-                FAIL(c, "free pool %p still names a heap or a class", (void *)pool);
+            if (pool->heap || fast_cls(pool) || popcount_bm(om__pool_abm(pool)))
+                FAIL(c, "free pool %p still names a heap or a class, or has alloc bits",
+                     (void *)pool);
             continue;
         }
         used++;

@@ -69,7 +69,7 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
     pool->span = pool->capacity * pool->bsize;
     pool->free = om__pool_term(pool);
     pool->bump = om__pool_first(pool);
-    om__arena_fast_of(pool)->raw_cls[om__pool_index(pool)] = /* alloc.h, om__arena_fast */
+    om__arena_head_of(pool)->raw_cls[om__pool_index(pool)] = /* alloc.h, om__arena_head */
         kind == OM_KIND_RAW ? (uint8_t)(cls + 1) : 0;
     size_t body = (size_t)(om__pool_end(pool) - pool->bump);
     if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, body); /* no stale states */
@@ -288,12 +288,12 @@ void om__tc_flush_all(om_heap *h)
         if (h->alloc.tc.head[k + 1]) tc_flush(h, k);
 }
 
-/* alloc.h, om__arena_fast invariant 2 (a wholly free arena's line is
+/* alloc.h, om__arena_head invariant 2 (a wholly free arena's line is
  * written when a pool is taken: a purged one stays untouched). */
 static void set_raw_owner(om_heap *h, om__arena *ar, void *arg)
 {
     (void)arg;
-    if (ar->nfree < OM_ARENA_POOLS) om__arena_fast_of(ar->base)->raw_owner = h->hooks ? NULL : h;
+    if (ar->nfree < OM_ARENA_POOLS) om__arena_head_of(ar->base)->raw_owner = h->hooks ? NULL : h;
 }
 
 void om__alloc_set_hooks(om_heap *h, unsigned hooks)

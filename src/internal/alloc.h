@@ -76,9 +76,10 @@ typedef struct om__arena om__arena;
 /* The layout of an arena (docs/alloc.md, "Pool descriptors"): its first
  * 16 KiB, pool 0, is metadata and holds no blocks: the 64 pool descriptors
  * (om__pool, 128 bytes each, at base + 128 * i; descriptor 0 is not a pool:
- * its first line stays zero and its second holds the arena pointer), then
- * the 64 alloc bitmaps of OBJ and GC pools (128 bytes each, at base + 8 KiB
- * + 128 * i). Pools 1..63 hold blocks from their first byte, except GC
+ * it is the arena's head, om__arena_head below, whose heap field is zero),
+ * then the 64 alloc bitmaps (128 bytes each, at base + 8 KiB + 128 * i:
+ * raw pools' live bits, and object pools' on debug heaps; pool 0's is
+ * never written). Pools 1..63 hold blocks from their first byte, except GC
  * pools, which start with their generation bitmaps (om__gcbits). So the
  * descriptors that the fast paths read are dense: the hot lines of all 63
  * pools of an arena are 8 KiB in a row, a free reads a line that stays
@@ -156,8 +157,8 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  *     map (om__amap) places in an arena, before it knows the pool is
  *     carved; a pointer into the metadata reads descriptor 0, whose heap is
  *     NULL (a purge of a wholly free arena zeroes every descriptor: all
- *     free). om_free's fast path reads the arena's free line instead
- *     (om__arena_fast, below), which says the same for raw pools.
+ *     free). om_free's fast path reads the arena's head instead
+ *     (om__arena_head, below), which says the same for raw pools.
  *  6. span == capacity * bsize; divmagic == UINT64_MAX / bsize + 1, so that
  *     an offset n < span from the first block is a block start exactly
  *     when n * divmagic <= divmagic - 1 (Lemire, Kaser, Kurz, "Faster
@@ -309,45 +310,50 @@ static inline om__gcbits *om__gcb_of(const void *p)
 {
     return (om__gcbits *)((uintptr_t)p & ~(uintptr_t)(OM_POOL_SIZE - 1));
 }
-/* The arena pointer lives in descriptor 0's second line. */
-static inline om__arena **om__arena_ref(const void *p)
-{
-    return (om__arena **)((uintptr_t)p & ~(uintptr_t)(OM_ARENA_SIZE - 1)) + OM_POOL_LINE / 8;
-}
-static inline om__arena *om__pool_arena(const om__pool *pool)
-{
-    return *om__arena_ref(pool);
-}
-
-/* The arena's free line: all that om_free's fast path reads of an arena
- * (docs/alloc.md, "The fast paths"), in the slot of pool 0's alloc bitmap
- * (base + OM_META_ABM), which no block uses. One line per arena, where a
- * descriptor's first line per pool was read before: a churn of 7 MiB of
- * blocks read 450 descriptor lines (29 KiB, 0.65 L1 misses per free) and
- * now reads 14 lines (bench/RESULTS.md, "The arena's free line").
+/* The arena's head, in the place of descriptor 0 (which is no pool): all
+ * that om_free's fast path reads of an arena (docs/alloc.md, "The fast
+ * paths"), two lines per arena, where a descriptor's first line per pool
+ * was read before: a churn of 7 MiB of blocks read 450 descriptor lines
+ * (29 KiB, 0.65 L1 misses per free) and now reads 14 (bench/RESULTS.md,
+ * "The arena's head").
  *
  * Invariants:
  *  1. raw_cls[i] is 1 + the class of pool i while pool i is a carved RAW
- *     pool, and 0 otherwise: pool 0 (the metadata, so a pointer into it
- *     never passes), free and never-carved pools, object pools. Written
- *     when a pool is carved (pool.c pool_init) and given back (arena.c
- *     om__arena_give_pool).
+ *     pool, and 0 otherwise: pool 0 (the metadata), free and never-carved
+ *     pools, object pools. Written when a pool is carved (pool.c
+ *     pool_init) and given back (arena.c om__arena_give_pool). The fast
+ *     path does not test it for 0: the bit it tests next is clear in all
+ *     those pools (pool invariant 7: raw pools' live bits are the only
+ *     bits a heap without hooks keeps in the alloc bitmaps, and pool 0's
+ *     bitmap is never written), so it only indexes the caches with it.
  *  2. raw_owner is the arena's heap while the heap has no hook on, and
  *     NULL while one is, in every arena with a pool in use: written when
  *     a pool is taken (om__arena_take_pool) and when the hooks change
- *     (om__alloc_set_hooks). So "a raw pool of h, no hook" is one compare
- *     and one byte, and a free of a block of another heap fails the first.
- *  3. A purge of a wholly free arena zeroes the line with the rest of the
- *     metadata: every pool free, no owner (invariant 2 holds again once a
- *     pool is taken). */
-typedef struct om__arena_fast {
-    uint8_t raw_cls[OM_POOLS_PER_ARENA]; /* by pool index: 1 + class, or 0 */
-    om_heap *raw_owner;                  /* the heap while it has no hook  */
-} om__arena_fast;
-_Static_assert(sizeof(om__arena_fast) <= OM_BM_WORDS * 8, "the free line fits pool 0's bitmap");
-static inline om__arena_fast *om__arena_fast_of(const void *p)
+ *     (om__alloc_set_hooks). So "a pool of h, no hook" is one compare, and
+ *     a free of a block of another heap fails it.
+ *  3. zero stays zero: it holds om__pool's heap field, so a pointer into
+ *     the metadata reads descriptor 0 as "no heap" (pool invariant 5).
+ *  4. arena is the arena whenever one of its pools is carved (arena
+ *     invariant 1). A purge of a wholly free arena zeroes the head with the
+ *     rest of the metadata: every pool free, no owner (invariants 2 and 4
+ *     hold again once a pool is taken). */
+typedef struct om__arena_head {
+    om__arena *arena;                    /* the arena's descriptor (om__pool.free's place) */
+    om_heap *raw_owner;                  /* the heap while it has no hook                   */
+    uint64_t zero[6];                    /* never written (om__pool.heap's place)           */
+    uint8_t raw_cls[OM_POOLS_PER_ARENA]; /* line 1, by pool index: 1 + class, or 0         */
+} om__arena_head;
+_Static_assert(sizeof(om__arena_head) == OM_POOL_DESC, "the head is descriptor 0");
+_Static_assert(offsetof(om__pool, heap) >= offsetof(om__arena_head, zero) &&
+                   offsetof(om__pool, heap) < offsetof(om__arena_head, raw_cls),
+               "descriptor 0's heap field lies in the zero words");
+static inline om__arena_head *om__arena_head_of(const void *p)
 {
-    return (om__arena_fast *)(((uintptr_t)p & ~(uintptr_t)(OM_ARENA_SIZE - 1)) + OM_META_ABM);
+    return (om__arena_head *)((uintptr_t)p & ~(uintptr_t)(OM_ARENA_SIZE - 1));
+}
+static inline om__arena *om__pool_arena(const om__pool *pool)
+{
+    return om__arena_head_of(pool)->arena;
 }
 /* The index (1..63) of the pool holding p: bits 14-19. */
 static inline unsigned om__pool_index_of(const void *p)
@@ -420,7 +426,7 @@ static inline int om__bm_test(const uint64_t *bm, unsigned g)
  *
  * Invariants:
  *  1. base is aligned to OM_ARENA_SIZE and is in the heap's arena table;
- *     *om__arena_ref(base) is the arena whenever one of its pools is
+ *     om__arena_head_of(base)->arena is the arena whenever one of its pools is
  *     carved (written when a pool is taken: a purge of the whole cached
  *     arena zeroes it).
  *  2. nfree == popcount(free_bm) + untouched pools (never carved, at the
@@ -548,7 +554,7 @@ typedef struct om__alloc_hooks {
 } om__alloc_hooks;
 
 /* The raw block caches (heap.h, "The raw block cache"), by slot: 1 + the
- * class, the byte the arena's free line holds (alloc.h, om__arena_fast),
+ * class, the byte the arena's head holds (alloc.h, om__arena_head),
  * so that om_free indexes them with that byte as it is; slot 0 is unused
  * (NULL, no room). Two arrays, not an array of structs, so that the fast
  * paths index both with a scaled address and no multiplication. */

@@ -284,7 +284,7 @@ static inline int om__link_in_pool(const om_heap *h, om__block *b)
 /* The end of om_free's fast path: b, a live raw block of h (no hook on)
  * with no live bit (the caller cleared it, or b is an own block), of the
  * class whose cache slot is slot (1 + the class: the byte of b's pool in
- * the arena's free line), goes into the cache of its class, or when that
+ * the arena's head), goes into the cache of its class, or when that
  * is full onto its pool's free list (the only step that reads the pool's
  * descriptor); a pool that was full or becomes empty changes lists out of
  * line (om__pool_free_slow). */
@@ -313,7 +313,7 @@ static inline void om__free_block_fast(om_heap *h, size_t slot, om__block *b)
  * of a raw pool of h, freed already, or a hook is on). The tests, in
  * order: p is in an arena (one load of the ownership map); the arena is
  * h's and no hook is on, and p's pool is a carved raw pool (the arena's
- * free line: alloc.h, om__arena_fast); p is 16-aligned and its bit in the
+ * head: alloc.h, om__arena_head); p is 16-aligned and its bit in the
  * pool's alloc bitmap is set (alloc.h, pool invariant 7: a live block
  * start). Neither the block nor its pool's descriptor is read. Then
  * om__free_block_fast (docs/alloc.md, "The fast paths"). */
@@ -321,11 +321,10 @@ static inline int om__free_fast(om_heap *h, void *p)
 {
     uintptr_t u = (uintptr_t)p;
     if (om__unlikely(!om__amap_test(u))) return 0;
-    const om__arena_fast *af = om__arena_fast_of(p);
-    size_t slot = af->raw_cls[om__pool_index_of(p)]; /* 1 + class: the cache's slot */
-    if (om__unlikely(af->raw_owner != h || slot == 0 || (u & (OM_GRANULE - 1)) ||
-                     !om__raw_bit_take(p)))
+    const om__arena_head *head = om__arena_head_of(p);
+    if (om__unlikely(head->raw_owner != h || (u & (OM_GRANULE - 1)) || !om__raw_bit_take(p)))
         return 0;
+    size_t slot = head->raw_cls[om__pool_index_of(p)]; /* 1 + class (not 0: a live bit) */
     om__free_block_fast(h, slot, p);
     return 1;
 }
@@ -373,7 +372,7 @@ static inline void om__free_own(om_heap *h, void *p, size_t size)
 {
     if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
         OM_ASSERT(om__amap_test((uintptr_t)p) && !om__raw_bit_test(p));
-        om__free_block_fast(h, om__arena_fast_of(p)->raw_cls[om__pool_index_of(p)], p);
+        om__free_block_fast(h, om__arena_head_of(p)->raw_cls[om__pool_index_of(p)], p);
         return;
     }
     om__own_lend(h, p, size);

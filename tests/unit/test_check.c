@@ -93,10 +93,20 @@ static void test_check_finds_a_corrupt_metadata_descriptor(void **state)
     assert_int_equal(om_heap_check(h), OM_ESTATE);
     meta->heap = NULL;
     assert_int_equal(om_heap_check(h), 0);
-    om__arena **ref = om__arena_ref(p[1]), *was = *ref;
-    *ref = NULL;
+    om__arena_head *head = om__arena_head_of(p[1]);
+    om__arena *was = head->arena;
+    head->arena = NULL;
     assert_int_equal(om_heap_check(h), OM_ESTATE);
-    *ref = was;
+    head->arena = was;
+    head->zero[3] = 1; /* descriptor 0's heap field must read "no heap" */
+    assert_int_equal(om_heap_check(h), OM_ESTATE);
+    head->zero[3] = 0;
+    /* om_free takes a set bit in pool 0's bitmap for a live raw block of
+     * the metadata: none may be set */
+    om__pool_abm(meta)[1] |= 4;
+    assert_int_equal(om_heap_check(h), OM_ESTATE);
+    om__pool_abm(meta)[1] &= ~(uint64_t)4;
+    assert_int_equal(om_heap_check(h), 0);
     free_all(h, p);
 }
 

@@ -98,6 +98,35 @@ static void test_exact_free_pool_header_refused(void **state)
     om_free(h, p);
 }
 
+/* Every granule of an arena's metadata is refused, while raw pools of
+ * every class are carved in the arena: the arena's head then holds their
+ * classes and the alloc bitmaps their live bits, which om_free's fast path
+ * reads (alloc.h, om__arena_head). An object's block and its interior are
+ * refused too (objects are dropped with om_decref). */
+static void test_exact_free_metadata_granules_refused(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { N = 32 + 12 }; /* the classes: 16..512 by 16, 640..2048 by 128 */
+    void *p[N];
+    for (unsigned k = 0; k < N; k++)
+        p[k] = om_malloc(h, k < 32 ? 16 * (k + 1) : 512 + 128 * (k - 31));
+    om_block_info info;
+    assert_int_equal(om_block_info_get(h, p[0], &info), 0);
+    char *meta = (char *)info.arena; /* pool 0, 16 KiB of 16-byte granules */
+    size_t before = bad_frees(h), refused = 0;
+    for (size_t off = 0; off < 16384; off += 16, refused++) om_free(h, meta + off);
+    assert_int_equal(bad_frees(h) - before, refused);
+    om_object *o = om_int_new(h, 1000000007);
+    om_free(h, o);
+    om_free(h, (char *)o + 16);
+    assert_int_equal(bad_frees(h) - before, refused + 2);
+    assert_int_equal(om_heap_check(h), 0);
+    om_decref(o);
+    for (unsigned k = 0; k < N; k++) om_free(h, p[k]);
+    assert_int_equal(bad_frees(h) - before, refused + 2);
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 static void test_exact_free_double_free_refused(void **state)
 {
     om_heap *h = OM_HEAP(state);
@@ -206,6 +235,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exact_free_interior_pointer_refused, setup_quiet,
                                         teardown_quiet),
         cmocka_unit_test_setup_teardown(test_exact_free_pool_header_refused, setup_quiet,
+                                        teardown_quiet),
+        cmocka_unit_test_setup_teardown(test_exact_free_metadata_granules_refused, setup_quiet,
                                         teardown_quiet),
         cmocka_unit_test_setup_teardown(test_exact_free_double_free_refused, setup_quiet,
                                         teardown_quiet),
