@@ -307,7 +307,6 @@ static size_t decay_sweep(om_heap *h, uint64_t now, int all)
     size_t bytes = 0;
     int left = 0;
     a->next_sweep = now + (uint64_t)a->decay_ms / 4 + 1; /* first: no sweep nests in this one */
-    a->swept_at = now;
     /* cached raw blocks go back to their pools (heap.h, "The raw block
      * cache": they can lie one to a pool, over many pools). Frees read no
      * clock, so a cached block counts as free since the clock reading before
@@ -321,6 +320,12 @@ static size_t decay_sweep(om_heap *h, uint64_t now, int all)
     a->give_at = now >= age ? now - age : 1;
     om__pool_release_idle(h, now, age);
     a->give_at = 0;
+    /* only now: a pool the flush above emptied and kept is idle since the
+     * last sweep, as its blocks are (pool.c keep dates a kept pool with
+     * swept_at), so it went back in the release above if that sweep is a
+     * period old; dated this sweep, it stayed a whole period more
+     * (test_decay pools_kept_by_the_sweeps_flush_go_too) */
+    a->swept_at = now;
     for (uint64_t bits = a->bucket_bits; bits; bits &= bits - 1)
         for (om__arena *ar = a->buckets[__builtin_ctzll(bits)]; ar; ar = ar->next) {
             if (!ar->dirty_bm) continue;

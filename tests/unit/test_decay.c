@@ -5,12 +5,17 @@
  * resident pages (no new arena, no purge). Design note: docs/alloc.md
  * ("Decay").
  */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "om_test.h"
 
 typedef struct fake {
-    uint64_t now;  /* the clock, in ms */
-    size_t purges; /* purge calls */
-    size_t purged; /* bytes */
+    uint64_t now;     /* the clock, in ms */
+    size_t purges;    /* purge calls */
+    size_t purged;    /* bytes */
+    size_t unmapped;  /* bytes */
+    void *maps[4096]; /* the arenas mapped now, for resident() */
     om_sys real;
 } fake;
 
@@ -22,10 +27,19 @@ static uint64_t fake_clock(void *ctx)
 }
 static void *f_map(void *ctx, size_t size, size_t align)
 {
-    return ((fake *)ctx)->real.map(NULL, size, align);
+    void *p = ((fake *)ctx)->real.map(NULL, size, align);
+    for (size_t i = 0; p && size == ((size_t)1 << 20) && i < 4096; i++)
+        if (!((fake *)ctx)->maps[i]) {
+            ((fake *)ctx)->maps[i] = p;
+            break;
+        }
+    return p;
 }
 static void f_unmap(void *ctx, void *p, size_t size)
 {
+    for (size_t i = 0; i < 4096; i++)
+        if (((fake *)ctx)->maps[i] == p) ((fake *)ctx)->maps[i] = NULL;
+    ((fake *)ctx)->unmapped += size;
     ((fake *)ctx)->real.unmap(NULL, p, size);
 }
 static void *f_malloc(void *ctx, size_t size)
@@ -268,6 +282,50 @@ static void test_decay_cached_blocks_age_with_the_rest(void **state)
     assert_int_equal(om_heap_check(h), 0);
 }
 
+/* Pools that the sweep's own flush of the caches empties, and keeps (the
+ * sole pool of their class, in an arena with a pool in use), are idle since
+ * before the sweep as their blocks are: they go back in that sweep. They
+ * were dated the sweep's own time and stayed a whole period more: after a
+ * drop of blocks of 40 classes (bench_alloc's RSS check), 13 kept pools,
+ * 184 KiB, were resident after the decay period (117 % of before). */
+/* Pages of the mapped arenas resident now (/proc/self/pagemap's present
+ * bit: no privilege needed), or -1 without it. */
+static long resident_arena_pages(void)
+{
+    int pm = open("/proc/self/pagemap", O_RDONLY);
+    if (pm < 0) return -1;
+    long n = 0;
+    for (size_t i = 0; i < 4096; i++)
+        for (size_t off = 0; F.maps[i] && off < ((size_t)1 << 20); off += 4096) {
+            uint64_t e = 0;
+            uintptr_t a = (uintptr_t)F.maps[i] + off;
+            if (pread(pm, &e, sizeof e, (off_t)(a / 4096 * 8)) != (ssize_t)sizeof e) n = -1;
+            if (n >= 0) n += (long)(e >> 63);
+        }
+    close(pm);
+    return n;
+}
+
+static void test_decay_pools_kept_by_the_sweeps_flush_go_too(void **state)
+{
+    om_heap *h = OM_HEAP(state);
+    enum { M = 200000 };
+    void **v = malloc(M * sizeof *v);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < M; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = i % 8 == 7 ? 65 + x % 448 : 16 + x % 49; /* 36 classes */
+        assert_non_null(v[i] = om_malloc(h, n));
+    }
+    for (size_t i = M; i-- > 0;) om_free(h, v[i]); /* the caches: the last pools' blocks */
+    free(v);
+    F.now += 125;
+    poke(h);
+    long pages = resident_arena_pages();      /* no statistics before: they flush the caches */
+    if (pages >= 0) assert_true(pages <= 48); /* the types' objects, the poke: 29; were 96 */
+    assert_int_equal(om_heap_check(h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +343,8 @@ int main(void)
                                         setup_decay, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_decay_cached_blocks_age_with_the_rest,
                                         setup_decay_bigcache, om_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decay_pools_kept_by_the_sweeps_flush_go_too,
+                                        setup_decay, om_test_teardown),
         cmocka_unit_test_setup_teardown(test_decay_last_free_next_to_an_idle_kept_pool,
                                         setup_decay_nocache, om_test_teardown),
     };
