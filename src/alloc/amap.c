@@ -1,26 +1,60 @@
 /*
- * amap.c - the process-wide ownership map: one bit per 1 MiB of address
- * space, set while an arena of some heap is mapped there. The structure and
- * why it is shared are described above om__amap in src/internal/alloc.h;
+ * amap.c - the process-wide ownership map: one byte per 1 MiB of address
+ * space, 1 while an arena of some heap is mapped there. The structure and
+ * why it is shared are described above om__amap_t in src/internal/alloc.h;
  * design note: docs/alloc.md ("The ownership test").
+ *
+ * No lock: heaps of any thread map arenas, and a fork may come at any
+ * moment (the shim's child allocates). The map is reserved once (the
+ * first thread to publish its reservation wins, the others give theirs
+ * back), and a page is made writable by whoever needs it first (mprotect
+ * twice is harmless) and marked so only after it is.
  */
 #include "internal/alloc.h"
 
-_Atomic uint64_t om__amap[OM_AMAP_WORDS];
+om__amap_t om__amap;
+
+#define OM_AMAP_PAGE  ((size_t)4096)
+#define OM_AMAP_PAGES (OM_AMAP_BYTES / OM_AMAP_PAGE)
+
+static uint64_t writable[OM_AMAP_PAGES / 64]; /* pages made writable (__atomic) */
+
+/* The map, reserved on the first call; NULL when the OS refuses. */
+static uint8_t *the_map(void)
+{
+    uint8_t *m = __atomic_load_n(&om__amap.bytes, __ATOMIC_ACQUIRE);
+    if (m) return m;
+    uint8_t *mine = om__os_reserve_zeros(OM_AMAP_BYTES), *none = NULL;
+    if (!mine) return NULL;
+    if (!__atomic_compare_exchange_n(&om__amap.bytes, &none, mine, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        om__os_release(mine, OM_AMAP_BYTES); /* another thread's won */
+        return none;
+    }
+    __atomic_store_n(&om__amap.limit, OM_AMAP_BYTES, __ATOMIC_RELEASE); /* after the pointer */
+    return mine;
+}
 
 int om__amap_set(uintptr_t base)
 {
-    uintptr_t i = base >> (OM_ARENA_SHIFT + 6);
-    if (i >= OM_AMAP_WORDS) return OM_EINVAL;
-    atomic_fetch_or_explicit(&om__amap[i], (uint64_t)1 << ((base >> OM_ARENA_SHIFT) & 63),
-                             memory_order_relaxed);
+    uintptr_t i = base >> OM_ARENA_SHIFT;
+    if (i >= OM_AMAP_BYTES) return OM_EINVAL;
+    uint8_t *m = the_map();
+    if (!m) return OM_ENOMEM;
+    size_t pg = i / OM_AMAP_PAGE;
+    uint64_t bit = (uint64_t)1 << (pg % 64);
+    if (!(__atomic_load_n(&writable[pg / 64], __ATOMIC_ACQUIRE) & bit)) {
+        if (om__os_make_writable(m + pg * OM_AMAP_PAGE, OM_AMAP_PAGE) < 0) return OM_ENOMEM;
+        __atomic_fetch_or(&writable[pg / 64], bit, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&m[i], 1, __ATOMIC_RELAXED);
     return 0;
 }
 
 void om__amap_clear(uintptr_t base)
 {
-    uintptr_t i = base >> (OM_ARENA_SHIFT + 6);
-    if (i >= OM_AMAP_WORDS) return;
-    atomic_fetch_and_explicit(&om__amap[i], ~((uint64_t)1 << ((base >> OM_ARENA_SHIFT) & 63)),
-                              memory_order_relaxed);
+    uintptr_t i = base >> OM_ARENA_SHIFT;
+    if (i >= __atomic_load_n(&om__amap.limit, __ATOMIC_ACQUIRE)) return;
+    /* set before: the map exists and the page is writable */
+    __atomic_store_n(&__atomic_load_n(&om__amap.bytes, __ATOMIC_RELAXED)[i], 0, __ATOMIC_RELAXED);
 }

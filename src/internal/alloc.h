@@ -500,32 +500,60 @@ typedef struct om__dbg {
 
 /* ------------------------------------------------------ the ownership map */
 
-/* One bit per 1 MiB of the 48-bit address space: set while any heap of the
- * process has an arena there (amap.c). 32 MiB of zero-initialised, never
- * written-to-unless-used memory (the kernel backs an untouched page of it
- * with the shared zero page; each 4 KiB page written covers 32 GiB of
- * address space). This is the one piece of state that heaps share: it is
- * what lets om_free answer "is p in an arena?" with one load and no hash,
- * and lets a free from any heap or thread find the owner of a block
- * (om__pool_of(p)->heap). Bits are set and cleared with atomic read-modify-
- * write operations by the heap that maps or unmaps the arena, and read with
- * relaxed loads; a reader races only with the unmapping of an arena it
- * does not own, which is a free of a block of a heap that is going away
- * (misuse). Design note: docs/alloc.md ("The ownership test"). */
+/* One byte per 1 MiB of the 48-bit address space: 1 while any heap of the
+ * process has an arena there (amap.c). This is the one piece of state that
+ * heaps share: it is what lets om_free answer "is p in an arena?" with one
+ * compare and one byte load, no hash, and lets a free from any heap or
+ * thread find the owner of a block (om__pool_of(p)->heap).
+ *
+ * The map is 256 MiB of address space reserved read-only on the first
+ * arena (PROT_READ, MAP_NORESERVE: no memory and no commit charge, even
+ * with strict overcommit; every untouched page reads as the shared zero
+ * page), whose 4 KiB pages become writable, and resident, as arenas are
+ * mapped in their 4 GiB of address space. A byte, not a bit (the map was
+ * 32 MiB of bits in the bss until 0.3): the test is then one load and one
+ * compare, where the bit took a second shift and a bit test, and the churn
+ * pair ran 0.3-0.5 ns faster (bench/RESULTS.md, "The ownership map in
+ * bytes").
+ *
+ * limit is 0 until the map exists and its size (1 << 28) after, stored
+ * with release after the map pointer, so a test before the first arena
+ * anywhere answers 0 and reads nothing. Bytes are set and cleared
+ * with relaxed atomic stores by the heap that maps or unmaps the arena,
+ * and read with relaxed loads; a reader races only with the unmapping of
+ * an arena it does not own, which is a free of a block of a heap that is
+ * going away (misuse). Design note: docs/alloc.md ("The ownership test"). */
 #define OM_AMAP_ADDR_BITS 48
-#define OM_AMAP_WORDS     ((size_t)1 << (OM_AMAP_ADDR_BITS - OM_ARENA_SHIFT - 6))
-extern _Atomic uint64_t om__amap[OM_AMAP_WORDS];
+#define OM_AMAP_BYTES     ((size_t)1 << (OM_AMAP_ADDR_BITS - OM_ARENA_SHIFT))
+typedef struct om__amap_t {
+    size_t limit;   /* 0, then OM_AMAP_BYTES */
+    uint8_t *bytes; /* the map, once limit is set */
+} om__amap_t;
+extern om__amap_t om__amap;
+
+/* The fast path's loads of the map are plain on x86-64 (the compiler folds
+ * them into its compares: one instruction each, where atomic loads took
+ * two); the map is written with __atomic stores (amap.c). x86-64 does not
+ * reorder loads with loads, so limit, read first, orders the pointer after
+ * it. Elsewhere, and under ThreadSanitizer (which would take plain loads
+ * for races), they are __atomic loads, the limit's with acquire. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define OM_AMAP_LOAD(x, order) (x)
+#else
+#define OM_AMAP_LOAD(x, order) __atomic_load_n(&(x), order)
+#endif
 
 /* 1 when address u lies in an arena of some heap. Reads only the map. */
 static inline int om__amap_test(uintptr_t u)
 {
-    uintptr_t i = u >> (OM_ARENA_SHIFT + 6);
-    if (om__unlikely(i >= OM_AMAP_WORDS)) return 0;
-    uint64_t w = atomic_load_explicit(&om__amap[i], memory_order_relaxed);
-    return (int)((w >> ((u >> OM_ARENA_SHIFT) & 63)) & 1);
+    uintptr_t i = u >> OM_ARENA_SHIFT;
+    if (om__unlikely(i >= OM_AMAP_LOAD(om__amap.limit, __ATOMIC_ACQUIRE))) return 0;
+    uint8_t *m = OM_AMAP_LOAD(om__amap.bytes, __ATOMIC_RELAXED);
+    return OM_AMAP_LOAD(m[i], __ATOMIC_RELAXED) != 0;
 }
-/* Set (clear) the bit of the arena at 1 MiB-aligned base; 0, or OM_EINVAL
- * when base is beyond the map's 48 bits (never, on Linux without a hint). */
+/* Set (clear) the byte of the arena at 1 MiB-aligned base; 0, OM_EINVAL
+ * when base is beyond the map's 48 bits (never, on Linux without a hint),
+ * or OM_ENOMEM when the map cannot be reserved or its page made writable. */
 int om__amap_set(uintptr_t base);
 void om__amap_clear(uintptr_t base);
 

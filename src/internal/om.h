@@ -72,6 +72,12 @@ void om__assert_fail(const char *expr, const char *file, int line) __attribute__
 
 /* A monotonic clock in milliseconds (os.c): the default decay clock. */
 uint64_t om__os_clock_ms(void);
+/* size bytes of address space, readable zeros, no memory or commit charge
+ * (os.c; the ownership map), or NULL; and n bytes of it at p (page
+ * aligned) made writable: 0, or -1 when the OS refuses. */
+void *om__os_reserve_zeros(size_t size);
+int om__os_make_writable(void *p, size_t n);
+void om__os_release(void *p, size_t size);
 
 /* Round n up to a multiple of a (a power of two). */
 static inline size_t om__round_up(size_t n, size_t a)

@@ -66,6 +66,22 @@ uint64_t om__os_clock_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void *om__os_reserve_zeros(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int om__os_make_writable(void *p, size_t n)
+{
+    return mprotect(p, n, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
+}
+
+void om__os_release(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
 om_sys om_sys_default(void)
 {
     om_sys s = {NULL, os_map, os_unmap, os_malloc, os_realloc, os_free, os_purge};
