@@ -511,7 +511,7 @@ typedef struct om__dbg {
  * with strict overcommit; every untouched page reads as the shared zero
  * page), whose 4 KiB pages become writable, and resident, as arenas are
  * mapped in their 4 GiB of address space. A byte, not a bit (the map was
- * 32 MiB of bits in the bss until 0.3): the test is then one load and one
+ * 32 MiB of bits in the bss before): the test is then one load and one
  * compare, where the bit took a second shift and a bit test, and the churn
  * pair ran 0.3-0.5 ns faster (bench/RESULTS.md, "The ownership map in
  * bytes").
