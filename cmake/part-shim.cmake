@@ -126,7 +126,7 @@ if(OM_BUILD_TESTS AND TARGET objmem-malloc)
   # the code every process runs lies in a row (om_hot_objects above)
   add_executable(shim_text_prog ${PROJECT_SOURCE_DIR}/tests/shim/shim_text_prog.c)
   target_compile_options(shim_text_prog PRIVATE ${OM_WARNINGS} -fno-builtin)
-  target_compile_definitions(shim_text_prog PRIVATE _GNU_SOURCE)
+  target_compile_definitions(shim_text_prog PRIVATE _GNU_SOURCE OM_DEBUG_LEVEL=${OM_DEBUG_LEVEL})
   add_dependencies(shim_text_prog objmem-malloc)
   add_test(NAME shim_text_resident COMMAND shim_text_prog)
   set_tests_properties(shim_text_resident PROPERTIES LABELS "unit;preload" TIMEOUT 120

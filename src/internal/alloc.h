@@ -510,7 +510,8 @@ typedef struct om__dbg {
  * arena (PROT_READ, MAP_NORESERVE: no memory and no commit charge, even
  * with strict overcommit; every untouched page reads as the shared zero
  * page), whose 4 KiB pages become writable, and resident, as arenas are
- * mapped in their 4 GiB of address space. A byte, not a bit (the map was
+ * mapped in their 4 GiB of address space (4 KiB pages; larger ones, on
+ * kernels that have them, cover more). A byte, not a bit (the map was
  * 32 MiB of bits in the bss before): the test is then one load and one
  * compare, where the bit took a second shift and a bit test, and the churn
  * pair ran 0.3-0.5 ns faster (bench/RESULTS.md, "The ownership map in
@@ -534,9 +535,9 @@ extern om__amap_t om__amap;
 /* The fast path's loads of the map are plain on x86-64 (the compiler folds
  * them into its compares: one instruction each, where atomic loads took
  * two); the map is written with __atomic stores (amap.c). x86-64 does not
- * reorder loads with loads, so limit, read first, orders the pointer after
- * it. Elsewhere, and under ThreadSanitizer (which would take plain loads
- * for races), they are __atomic loads, the limit's with acquire. */
+ * reorder loads with loads, and a compiler fence keeps the compiler from
+ * doing it, so limit, read first, orders the pointer after it. Elsewhere, and under ThreadSanitizer
+ * (which would take plain loads for races), they are __atomic loads, the limit's with acquire. */
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define OM_AMAP_LOAD(x, order) (x)
 #else
@@ -548,6 +549,7 @@ static inline int om__amap_test(uintptr_t u)
 {
     uintptr_t i = u >> OM_ARENA_SHIFT;
     if (om__unlikely(i >= OM_AMAP_LOAD(om__amap.limit, __ATOMIC_ACQUIRE))) return 0;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE); /* the compiler too: the pointer after the limit */
     uint8_t *m = OM_AMAP_LOAD(om__amap.bytes, __ATOMIC_RELAXED);
     return OM_AMAP_LOAD(m[i], __ATOMIC_RELAXED) != 0;
 }

@@ -4,7 +4,13 @@
  * refuses it (an address-space limit), the first heap is not made: NULL,
  * nothing crashes; and before any arena exists, every pointer is foreign.
  * Each case runs in a child of its own, before any heap of that process.
+ * And a process forked between the publication of the map and of its
+ * size still sees the arenas it maps after (review of 45d6c29: it kept a
+ * size of 0, and every free of its blocks was refused).
  */
+#define OM_BUILD_CORE 1
+#include "../../src/internal/alloc.h"
+
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +61,27 @@ static int foreign_before_any_arena(void)
     return 0;
 }
 
+static int forked_in_the_gap(void)
+{
+    om_heap *h = om_heap_new(NULL); /* the map exists */
+    if (!h) return 2;
+    /* the state a child forked between the winner's two stores sees */
+    __atomic_store_n(&om__amap.limit, 0, __ATOMIC_RELEASE);
+    om_heap *g = om_heap_new(NULL); /* maps an arena of its own */
+    if (!g) return 3;
+    void *p = om_malloc(g, 100);
+    if (!p || !om_owns(g, p) || om_free_if_owned(g, p) != 1) return 4;
+    om_heap_destroy(g);
+    om_heap_destroy(h);
+    return 0;
+}
+
+static void test_fault_amap_size_published_by_every_user(void **state)
+{
+    (void)state;
+    assert_int_equal(in_child(forked_in_the_gap), 0);
+}
+
 static void test_fault_amap_refused_reservation_fails_the_heap(void **state)
 {
     (void)state;
@@ -72,6 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_amap_refused_reservation_fails_the_heap),
         cmocka_unit_test(test_fault_amap_foreign_pointers),
+        cmocka_unit_test(test_fault_amap_size_published_by_every_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
