@@ -9,32 +9,14 @@
  * first thread to publish its reservation wins, the others give theirs
  * back); every caller that uses it stores the limit too (idempotent), so
  * no thread, and no child forked between the winner's two stores, sets a
- * byte that the fast path cannot see. A page is made writable by whoever
- * needs it first (mprotect twice is harmless) and marked so only after.
+ * byte that the fast path cannot see. The byte's page is made writable
+ * before each byte is set (mprotect again is harmless).
  */
 #include <unistd.h>
 
 #include "internal/alloc.h"
 
 om__amap_t om__amap;
-
-#define OM_AMAP_MIN_PAGE ((size_t)4096)
-/* pages made writable, at the smallest page size (__atomic) */
-static uint64_t writable[OM_AMAP_BYTES / OM_AMAP_MIN_PAGE / 64];
-
-/* The OS's page size (4, 16 or 64 KiB): mprotect works in its pages. */
-static size_t page_size(void)
-{
-    static size_t ps;
-    size_t v = __atomic_load_n(&ps, __ATOMIC_RELAXED);
-    if (!v) {
-        long r = sysconf(_SC_PAGESIZE);
-        v = r >= (long)OM_AMAP_MIN_PAGE && ((size_t)r & ((size_t)r - 1)) == 0 ? (size_t)r
-                                                                              : OM_AMAP_MIN_PAGE;
-        __atomic_store_n(&ps, v, __ATOMIC_RELAXED);
-    }
-    return v;
-}
 
 /* The map, reserved on the first call and its limit stored; NULL when the
  * OS refuses. */
@@ -62,12 +44,11 @@ int om__amap_set(uintptr_t base)
     if (i >= OM_AMAP_BYTES) return OM_EINVAL;
     uint8_t *m = the_map();
     if (!m) return OM_ENOMEM;
-    size_t ps = page_size(), pg = i / ps;
-    uint64_t bit = (uint64_t)1 << (pg % 64);
-    if (!(__atomic_load_n(&writable[pg / 64], __ATOMIC_ACQUIRE) & bit)) {
-        if (om__os_make_writable(m + pg * ps, ps) < 0) return OM_ENOMEM;
-        __atomic_fetch_or(&writable[pg / 64], bit, __ATOMIC_RELEASE);
-    }
+    /* the byte's page writable, in the OS's page size (4, 16 or 64 KiB):
+     * once per arena mapped, a slow path; mprotect again is harmless */
+    long r = sysconf(_SC_PAGESIZE);
+    size_t ps = r > 4096 ? (size_t)r : 4096; /* the map is page-aligned (mmap) */
+    if (om__os_make_writable(m + (i & ~(ps - 1)), ps) < 0) return OM_ENOMEM;
     __atomic_store_n(&m[i], 1, __ATOMIC_RELAXED);
     return 0;
 }

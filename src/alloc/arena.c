@@ -388,7 +388,7 @@ void om__arena_give_pool(om_heap *h, om__pool *pool)
     om__alloc_publish(a);
     a->dirty = 1;
     pool->heap = NULL; /* a free pool: no one's (alloc.h, pool invariant 5) */
-    om__arena_head_of(pool)->raw_cls[om__pool_index(pool)] = 0; /* om__arena_head, 1 */
+    *om__raw_slot_of(om__pool_start(pool)) = 0; /* om__arena_head, 1 */
     pool_close(om__pool_start(pool));
     if (ar->nfree < OM_ARENA_POOLS) {
         bucket_push(a, ar);

@@ -68,7 +68,7 @@ static void check_free_list(om_heap *h, om__pool *pool, uint64_t *freebm, check_
 /* The pool's byte in its arena's head (alloc.h, om__arena_head). */
 static unsigned fast_cls(const om__pool *pool)
 {
-    return om__arena_head_of(pool)->raw_cls[om__pool_index(pool)];
+    return *om__raw_slot_of(om__pool_start(pool));
 }
 
 static void check_pool(om_heap *h, om__arena *ar, om__pool *pool, check_ctx *c)

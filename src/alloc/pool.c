@@ -69,8 +69,7 @@ static void pool_init(om_heap *h, om__pool *pool, unsigned kind, unsigned cls)
     pool->span = pool->capacity * pool->bsize;
     pool->free = om__pool_term(pool);
     pool->bump = om__pool_first(pool);
-    om__arena_head_of(pool)->raw_cls[om__pool_index(pool)] = /* alloc.h, om__arena_head */
-        kind == OM_KIND_RAW ? (uint8_t)(cls + 1) : 0;
+    *om__raw_slot_of(om__pool_start(pool)) = kind == OM_KIND_RAW ? (uint8_t)(cls + 1) : 0;
     size_t body = (size_t)(om__pool_end(pool) - pool->bump);
     if (h->hooks & OM_HOOK_DEBUG) memset(pool->bump, 0, body); /* no stale states */
     om__poison(pool->bump, body);

@@ -182,7 +182,8 @@ _Static_assert(OM_META_ABM + OM_POOLS_PER_ARENA * OM_BM_WORDS * 8 == OM_POOL_SIZ
  */
 typedef struct om__pool {
     om__block *free;       /* free list of used-before blocks        */
-    uint64_t spare;        /* unused (keeps the first line's layout)  */
+    uint64_t spare;        /* unused: descriptor 0's is the arena
+                              head's raw_owner (om__arena_head)      */
     uint64_t divmagic;     /* UINT64_MAX / bsize + 1 (invariant 6)   */
     uint32_t nalloc;       /* blocks handed out                      */
     uint32_t span;         /* capacity * bsize: bytes of blocks      */
@@ -360,6 +361,12 @@ static inline unsigned om__pool_index_of(const void *p)
 {
     return (unsigned)((uintptr_t)p >> OM_POOL_SHIFT) & (OM_POOLS_PER_ARENA - 1);
 }
+/* The head's class byte (invariant 1) of the pool whose 16 KiB hold p
+ * (for a descriptor: om__pool_start(pool)); the raw cache's slot. */
+static inline uint8_t *om__raw_slot_of(const void *p)
+{
+    return &om__arena_head_of(p)->raw_cls[om__pool_index_of(p)];
+}
 
 /* The end of every free list of pool: its start + 8, inside the pool but
  * no block's start (blocks are 16-byte aligned). */
@@ -519,10 +526,10 @@ typedef struct om__dbg {
  *
  * limit is 0 until the map exists and its size (1 << 28) after, stored
  * with release after the map pointer, so a test before the first arena
- * anywhere answers 0 and reads nothing. Bytes are set and cleared
- * with relaxed atomic stores by the heap that maps or unmaps the arena,
- * and read with relaxed loads; a reader races only with the unmapping of
- * an arena it does not own, which is a free of a block of a heap that is
+ * anywhere answers 0 and reads nothing. Bytes are set and cleared with
+ * atomic stores by the heap that maps or unmaps the arena, and read as
+ * OM_AMAP_LOAD says (below); a reader races only with the unmapping of an
+ * arena it does not own, which is a free of a block of a heap that is
  * going away (misuse). Design note: docs/alloc.md ("The ownership test"). */
 #define OM_AMAP_ADDR_BITS 48
 #define OM_AMAP_BYTES     ((size_t)1 << (OM_AMAP_ADDR_BITS - OM_ARENA_SHIFT))
@@ -536,8 +543,9 @@ extern om__amap_t om__amap;
  * them into its compares: one instruction each, where atomic loads took
  * two); the map is written with __atomic stores (amap.c). x86-64 does not
  * reorder loads with loads, and a compiler fence keeps the compiler from
- * doing it, so limit, read first, orders the pointer after it. Elsewhere, and under ThreadSanitizer
- * (which would take plain loads for races), they are __atomic loads, the limit's with acquire. */
+ * doing it, so limit, read first, orders the pointer after it. Elsewhere,
+ * and under ThreadSanitizer (which would take plain loads for races),
+ * they are __atomic loads, the limit's with acquire. */
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define OM_AMAP_LOAD(x, order) (x)
 #else

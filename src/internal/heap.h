@@ -324,8 +324,7 @@ static inline int om__free_fast(om_heap *h, void *p)
     const om__arena_head *head = om__arena_head_of(p);
     if (om__unlikely(head->raw_owner != h || (u & (OM_GRANULE - 1)) || !om__raw_bit_take(p)))
         return 0;
-    size_t slot = head->raw_cls[om__pool_index_of(p)]; /* 1 + class (not 0: a live bit) */
-    om__free_block_fast(h, slot, p);
+    om__free_block_fast(h, *om__raw_slot_of(p), p); /* 1 + class (not 0: a live bit) */
     return 1;
 }
 
@@ -372,7 +371,7 @@ static inline void om__free_own(om_heap *h, void *p, size_t size)
 {
     if (om__likely(size <= OM_SMALL_MAX && !h->hooks)) {
         OM_ASSERT(om__amap_test((uintptr_t)p) && !om__raw_bit_test(p));
-        om__free_block_fast(h, om__arena_head_of(p)->raw_cls[om__pool_index_of(p)], p);
+        om__free_block_fast(h, *om__raw_slot_of(p), p);
         return;
     }
     om__own_lend(h, p, size);
